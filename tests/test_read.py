@@ -1,0 +1,97 @@
+import json
+
+import pytest
+
+from storyline.errors import InputError
+from storyline.read import read_paths
+
+from .conftest import SEEDS
+
+
+def read(paths):
+    return list(read_paths([str(p) for p in paths]))
+
+
+def test_txt_file_id_is_file_stem():
+    (art,) = read([next(SEEDS.glob("003_*.txt"))])
+    assert art.id == "003_3ca7ee8777bd1d77"
+    assert "Tokayev" in art.text
+
+
+def test_directory_is_read_recursively_in_order():
+    ids = [a.id[:3] for a in read([SEEDS])]
+    assert ids == ["000", "001", "002", "003", "004"]
+
+
+def test_json_object_list_jsonl_and_csv(tmp_path):
+    (tmp_path / "one.json").write_text(json.dumps({"id": "x1", "text": "Some text here.", "lang": "en"}))
+    (tmp_path / "many.json").write_text(json.dumps([{"text": "First article."}, {"text": "Second article."}]))
+    (tmp_path / "s.jsonl").write_text('{"id": "j1", "text": "Line one."}\n\n{"text": "Line two.", "published": "2022-02-10"}\n')
+    (tmp_path / "t.csv").write_text('id,title,text,lang\nc1,Title,"Body, with comma",de\n')
+    arts = read(sorted(tmp_path.iterdir()))
+    assert [a.id for a in arts] == ["many-1", "many-2", "x1", "j1", "s-3", "c1"]
+    assert arts[4].published == "2022-02-10"
+    assert arts[5].title == "Title" and arts[5].lang == "de" and arts[5].text == "Body, with comma"
+
+
+def test_html_is_extracted_with_trafilatura(tmp_path):
+    p = tmp_path / "page.html"
+    p.write_text('<html lang="de"><head><title>Putin trifft Tokajew</title>'
+                 '<meta property="article:published_time" content="2022-02-10"></head><body>'
+                 '<nav>Home | News | Sport</nav><article><h1>Putin trifft Tokajew</h1>'
+                 "<p>Der russische Präsident Wladimir Putin und der kasachische Präsident Kassym-Schomart "
+                 "Tokajew haben bei ihren Gesprächen am Donnerstag in Moskau gesprochen.</p>"
+                 "<p>Putin lobte die gemeinsamen Bemühungen der OVKS, die Unruhen in Kasachstan zu beenden.</p>"
+                 "</article><footer>Impressum</footer></body></html>", encoding="utf-8")
+    (art,) = read([p])
+    assert art.title == "Putin trifft Tokajew"
+    assert art.published == "2022-02-10"
+    assert art.lang == "de"
+    assert "Impressum" not in art.text and "OVKS" in art.text
+
+
+@pytest.mark.parametrize("name, content, problem", [
+    ("empty.txt", b"", "empty file"),
+    ("blank.txt", b"   \n\n", "empty file"),
+    ("bin.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary file"),
+    ("bad.json", b'{"text": "unterminated', "malformed JSON"),
+    ("bad.jsonl", b'{"text": "ok"}\n{"text": \n', "malformed JSON"),
+    ("notext.json", b'{"title": "no body"}', "no 'text'"),
+    ("nocol.csv", b"id,body\n1,hello\n", "needs a 'text' column"),
+    ("ragged.csv", b"id,text\n1,hello,extra\n", "more fields than the header"),
+    ("date.json", b'{"text": "x y z", "published": "yesterday"}', "ISO date"),
+    ("weird.xyz", b"hello", "unsupported file type"),
+])
+def test_bad_input_is_one_error_naming_the_file(tmp_path, name, content, problem):
+    p = tmp_path / name
+    p.write_bytes(content)
+    items = read([p])
+    assert len(items) >= 1 and isinstance(items[-1], InputError)
+    msg = str(items[-1])
+    assert name in msg and problem in msg and "\n" not in msg
+
+
+def test_undecodable_bytes_are_an_error(tmp_path):
+    p = tmp_path / "garbage.txt"
+    p.write_bytes(bytes(range(128, 256)) * 40)
+    (err,) = read([p])
+    assert isinstance(err, InputError) and "garbage.txt" in str(err)
+
+
+def test_latin1_text_is_decoded(tmp_path):
+    p = tmp_path / "latin.txt"
+    p.write_bytes("Der Präsident traf den Außenminister in München und sprach über die Zusammenarbeit.".encode("latin-1"))
+    (art,) = read([p])
+    assert "Präsident" in art.text and "München" in art.text
+
+
+def test_huge_file_is_refused_before_reading(tmp_path):
+    p = tmp_path / "huge.txt"
+    p.write_bytes(b"word " * 1000)
+    (err,) = list(read_paths([str(p)], max_file_bytes=1000))
+    assert isinstance(err, InputError) and "over the 1,000-byte limit" in str(err)
+
+
+def test_missing_file(tmp_path):
+    (err,) = read([tmp_path / "nope.txt"])
+    assert "no such file" in str(err)

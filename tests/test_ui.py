@@ -1,0 +1,62 @@
+"""The web UI in a real browser: Debian's chromium driven by Playwright."""
+import os
+from pathlib import Path
+
+import pytest
+
+from .conftest import ROOT, SEEDS
+from .server import Server
+
+pytestmark = pytest.mark.slow
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = ROOT / "artifacts"
+
+if not os.path.exists(CHROMIUM):
+    pytest.skip("Debian chromium is not installed (apt-get install chromium; .ci/run does)", allow_module_level=True)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {**browser_type_launch_args, "executable_path": CHROMIUM,
+            "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                     "--disable-sync", "--no-first-run"]}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    srv = Server(tmp_path_factory.mktemp("ui") / "ui.db")
+    yield srv
+    srv.stop()
+
+
+def test_upload_seeds_browse_stories_and_compare(server, page):
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(server.url + "/ui/add")
+    page.set_input_files("#files", [str(p) for p in sorted(SEEDS.glob("*.txt"))])
+    page.click("#upload button")
+    page.wait_for_selector("#added-msg", timeout=300_000)
+    assert "Added 5" in page.inner_text("#added-msg")
+    page.screenshot(path=str(ARTIFACTS / "add.png"), full_page=True)
+
+    page.click("nav >> text=Stories")
+    page.wait_for_selector(".story")
+    cards = page.query_selector_all(".story")
+    assert len(cards) == 2
+    counts = sorted(c.query_selector(".count").inner_text() for c in cards)
+    assert counts == ["1 article", "4 articles"]
+    page.screenshot(path=str(ARTIFACTS / "stories.png"), full_page=True)
+
+    big = next(c for c in cards if c.query_selector(".count").inner_text() == "4 articles")
+    big.query_selector("a.title").click()
+    page.wait_for_selector(".lang-group")
+    assert {h.inner_text().lower() for h in page.query_selector_all(".lang-group h3")} <= {"it", "de", "en"}
+    assert "Tokayev" in page.inner_text("main")
+    page.screenshot(path=str(ARTIFACTS / "story.png"), full_page=True)
+
+    page.goto(server.url + "/ui/compare?a=000_8021d23d65a94577&b=003_3ca7ee8777bd1d77")
+    page.wait_for_selector("#relation", timeout=120_000)
+    assert page.inner_text("#relation") == "translation"
+    assert len(page.query_selector_all("table.align tr")) >= 3
+    assert len(page.query_selector_all(".scores .bar")) == 7
+    page.screenshot(path=str(ARTIFACTS / "compare.png"), full_page=True)
