@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections import Counter
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -14,6 +15,7 @@ from .model import AlignedSentence, Article, Embedding, Evidence, PairScore
 _NUMBER = re.compile(r"(?<![\p{L}\d])\d[\d.,]*\d(?![\p{L}\d])|(?<![\p{L}\d])\d{2,}(?![\p{L}\d])")
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
 _CAPS = re.compile(r"(?<![\p{L}])\p{Lu}[\p{L}\p{M}]{2,}")
+_WORD4 = re.compile(r"[\p{L}\p{M}]{4,}")
 
 
 def _jaccard(a: set, b: set) -> float:
@@ -22,6 +24,17 @@ def _jaccard(a: set, b: set) -> float:
 
 def _numbers(text: str) -> set[str]:
     return {re.sub(r"[.,]", "", n) for n in _NUMBER.findall(text)}
+
+
+def _words(text: str) -> Counter:
+    """Lower-cased words of 4+ letters: lexical overlap, telling for pairs in one language."""
+    return Counter(w.casefold() for w in _WORD4.findall(text))
+
+
+def _char_grams(text: str, n: int = 4) -> Counter:
+    """Character 4-grams: lexical overlap that also works where words are not spaced (zh, ja)."""
+    t = " ".join(text.casefold().split())[:20000]
+    return Counter(t[i:i + n] for i in range(max(0, len(t) - n + 1)))
 
 
 def _caps(art: Article) -> set[str]:
@@ -51,6 +64,11 @@ def pair_features(a: Article, ea: Embedding, b: Article, eb: Embedding,
         "align_top3": float(np.sort(M.ravel())[-3:].mean()),
         "matrix_mean": float(M.mean()),
     }
+    lead_a, lead_b = min(3, M.shape[0]), min(3, M.shape[1])
+    f["align_lead"] = float((M[:lead_a].max(1).mean() + M[:, :lead_b].max(0).mean()) / 2)
+    f["title_to_body"] = float(max((ea.title @ eb.sentences.T).max(), (eb.title @ ea.sentences.T).max()))
+    f["align_q25_min"] = float(min(np.quantile(row, 0.25), np.quantile(col, 0.25)))
+    f["align_median_min"] = float(min(np.median(row), np.median(col)))
     for t in (0.5, 0.6, 0.7):
         ca, cb = float((row >= t).mean()), float((col >= t).mean())
         f[f"cover{int(t * 10)}_min"], f[f"cover{int(t * 10)}_max"] = min(ca, cb), max(ca, cb)
@@ -64,6 +82,9 @@ def pair_features(a: Article, ea: Embedding, b: Article, eb: Embedding,
         f[f"{name}_jac"] = _jaccard(ka, kb)
         f[f"{name}_shared"] = float(len(ka & kb))
         f[f"{name}_min"] = float(min(len(ka), len(kb)))
+    for name, types in (("people", ("person",)), ("places", ("place",)), ("entities", ("person", "org", "place"))):
+        f[f"{name}_cos"] = _weighted_cosine(_counts(a, types), _counts(b, types))
+    f["people_fuzzy"] = _fuzzy_share(a.keys("person"), b.keys("person"))
     ca_, cb_ = {k for k in a.keys("place") if len(k) == 2}, {k for k in b.keys("place") if len(k) == 2}
     f["countries_jac"] = _jaccard(ca_, cb_)
     gap = _gap_days(a.event_date, b.event_date)
@@ -73,8 +94,36 @@ def pair_features(a: Article, ea: Embedding, b: Article, eb: Embedding,
     f["years_jac"] = _jaccard(set(_YEAR.findall(a.text)), set(_YEAR.findall(b.text)))
     f["numbers_jac"] = _jaccard(_numbers(a.text), _numbers(b.text))
     f["caps_jac"] = _jaccard(_caps(a), _caps(b))
+    wa, wb = _words(a.text), _words(b.text)
+    f["word_jac"] = _jaccard(set(wa), set(wb))
+    f["word_cos"] = _weighted_cosine(wa, wb)
+    f["char4_cos"] = _weighted_cosine(_char_grams(a.text), _char_grams(b.text))
+    f["title_word_jac"] = _jaccard(set(_words(a.title)), set(_words(b.title)))
     f.update(extra or {})
     return f
+
+
+def _counts(art: Article, types: tuple[str, ...]) -> dict[str, int]:
+    return {s.key: len(s.positions) for s in art.signals if s.type in types and s.resolved}
+
+
+def _weighted_cosine(a: Mapping[str, int], b: Mapping[str, int]) -> float:
+    """Cosine of mention counts: a name the article keeps repeating weighs more than a passing one."""
+    if not a or not b:
+        return 0.0
+    dot = sum(v * b.get(k, 0) for k, v in a.items())
+    return dot / math.sqrt(sum(v * v for v in a.values()) * sum(v * v for v in b.values()))
+
+
+def _fuzzy_share(a: set[str], b: set[str], cutoff: float = 85) -> float:
+    """Share of people matched by near-equal keys (Байден 'bayden' ~ Biden 'biden')."""
+    from rapidfuzz import fuzz, process
+
+    if not a or not b:
+        return 0.0
+    small, big = sorted((a, b), key=len)
+    hits = sum(1 for k in small if process.extractOne(k, big, scorer=fuzz.ratio, score_cutoff=cutoff))
+    return hits / len(small)
 
 
 def _unit(v: np.ndarray) -> np.ndarray:

@@ -122,3 +122,29 @@ def embed_articles(articles: Sequence[Article], encoder: Encoder, max_sentences:
         out.append(Embedding(doc=doc, title=title_vec, lead=lead, sentences=S.astype(np.float32),
                              sentence_texts=list(sents) or [_title]))
     return out
+
+
+def chunk_text(art: Article, words: int = 100, max_chunks: int = 2) -> list[str]:
+    """Title + text in chunks of ``words`` words (the first is the lead), for the slower encoder."""
+    tokens = f"{art.title}\n{' '.join(art.paragraphs or [art.text])}".split()
+    return [" ".join(tokens[i:i + words]) for i in range(0, min(len(tokens), words * max_chunks), words)] or [art.title]
+
+
+def embed_chunks(articles: Sequence[Article], encoder: Encoder, words: int = 100, max_chunks: int = 2) -> list[Embedding]:
+    """Chunk vectors per article (``sentences``), their mean (``doc``) and the lead chunk (``lead``)."""
+    chunks = [chunk_text(a, words, max_chunks) for a in articles]
+    vecs = encoder.encode([c for cs in chunks for c in cs])
+    out, start = [], 0
+    for cs in chunks:
+        C = vecs[start:start + len(cs)]
+        start += len(cs)
+        out.append(Embedding(doc=_unit(C.mean(0)), title=C[0], lead=C[0], sentences=C, sentence_texts=[]))
+    return out
+
+
+def first_chunks(e: Embedding, n: int) -> Embedding:
+    """The view ``embed_chunks(..., max_chunks=n)`` gives: chunk vectors do not depend on the cap."""
+    if len(e.sentences) <= n:
+        return e
+    C = e.sentences[:n]
+    return Embedding(doc=_unit(C.mean(0)), title=C[0], lead=C[0], sentences=C, sentence_texts=[])

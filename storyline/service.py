@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from .cluster import StoryIndex, summarise
 from .errors import InputError, StorylineError
 from .model import Article, PairScore, Story
-from .pipeline import Pipeline, Prepared, Report, content_hash
+from .pipeline import SECOND_KEY, Pipeline, Prepared, Report, content_hash
 from .settings import Settings, load_settings
 from .store import Store, open_store
 
@@ -62,13 +62,12 @@ class Storyline:
     def load(self, art: Article) -> Prepared | None:
         """A stored article with its stored vectors (embedding it again only if they are missing)."""
         emb = self.store.get_embedding(art.content_hash, self.pipeline.encoder.name)
-        lead2 = None
+        second = None
         if self.pipeline.second_encoder is not None:
-            e2 = self.store.get_embedding(art.content_hash, self.pipeline.second_encoder.name + "-lead")
-            lead2 = e2.doc if e2 is not None else None
-        if emb is None or (self.pipeline.second_encoder is not None and lead2 is None):
+            second = self.store.get_embedding(art.content_hash, SECOND_KEY)
+        if emb is None or (self.pipeline.second_encoder is not None and second is None):
             return self.pipeline.embed([art])[0]
-        return Prepared(art, emb, lead2)
+        return Prepared(art, emb, second)
 
     def count(self) -> int:
         return self.store.count()
@@ -134,12 +133,9 @@ class Storyline:
             with self.store.transaction() as db:
                 self.store.put_article(art, db)
                 self.store.put_embedding(art.content_hash, self.pipeline.encoder.name, prep.embedding, db)
-                if prep.lead2 is not None:
-                    from .model import Embedding
-
-                    v = prep.lead2
-                    self.store.put_embedding(art.content_hash, self.pipeline.second_encoder.name + "-lead",
-                                             Embedding(v, v, v, v[None, :], [""]), db)
+                if prep.second is not None:
+                    self.store.put_embedding(art.content_hash, SECOND_KEY,
+                                             prep.second, db)
                 self.store.set_member(art.id, decision.story_id, record, db)
                 self.store.put_story(self._summary(decision.story_id), db)
             report.added += 1

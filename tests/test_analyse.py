@@ -75,3 +75,8 @@ def test_weekdays_resolve_only_against_a_publication_date(seeds):
 def test_date_false_hits_are_guarded():
     text = "Die Regierung sprach mit den Ländern, die Zustimmung stieg um 33% auf 2.500 Stimmen."
     assert find_dates(text, "de") == []
+
+
+def test_dates_in_capitals_and_turkish_dotless_i():
+    found = find_dates("11 NİSAN 2021 ve 3 MAYIS 2020, 5 Mayıs 2019", "tr")
+    assert [m.date.isoformat() for m in found] == ["2021-04-11", "2020-05-03", "2019-05-05"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
@@ -27,6 +28,12 @@ class Mention:
     date: dt.date | None  # None: a weekday or relative word with no publication date
     kind: str  # full | day-month | weekday | relative
     weekday: int | None = None
+
+
+def _norm(word: str) -> str:
+    """Case- and accent-free key: Turkish 'NİSAN'.lower() is 'ni̇san', not 'nisan'."""
+    decomposed = unicodedata.normalize("NFKD", word.casefold().replace("ı", "i"))
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).rstrip(".")
 
 
 def _alts(names: dict[str, int]) -> str:
@@ -52,6 +59,12 @@ def _names(lang: str) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
         months.update({n[:-1] + "е": m for n, m in list(months.items()) if n.endswith("я") and len(n) > 4})
     data = json.loads(resources.files("storyline").joinpath("resources/relative_days.json").read_text("utf-8"))
     return months, days, data.get(lang, {})
+
+
+@lru_cache(maxsize=None)
+def _lookup(lang: str) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
+    """The same tables keyed by ``_norm`` of each name, to read back what a pattern matched."""
+    return tuple({_norm(k): v for k, v in table.items()} for table in _names(lang))
 
 
 @lru_cache(maxsize=None)
@@ -104,7 +117,7 @@ def find_dates(text: str, lang: str | None, published: dt.date | None = None) ->
     found: list[Mention] = []
     taken: list[tuple[int, int]] = []
     for lg in langs:
-        months, days, rel = _names(lg)
+        months, days, rel = _lookup(lg)
         for kind, pat in _patterns(lg):
             for mt in pat.finditer(text):
                 span = mt.span()
@@ -116,18 +129,24 @@ def find_dates(text: str, lang: str | None, published: dt.date | None = None) ->
                     date = _safe_date(int(g["y"]), int(g["m"]), int(g["d"]))
                     mention = date and Mention(mt.group(0), span[0], date, "full")
                 elif kind in ("dmy", "mdy"):
-                    month, day = months[g["mn"].lower().rstrip(".")], int(g["d"])
+                    month, day = months.get(_norm(g["mn"])), int(g["d"])
+                    if month is None:
+                        continue
                     year = int(g["y"]) if g.get("y") else _year_for(month, day, published)
                     if year is None:
                         continue
                     date = _safe_date(year, month, day)
                     mention = date and Mention(mt.group(0), span[0], date, "full" if g.get("y") else "day-month")
                 elif kind == "weekday":
-                    wd = days[g["wd"].lower()]
+                    wd = days.get(_norm(g["wd"]))
+                    if wd is None:
+                        continue
                     date = published - dt.timedelta(days=(published.weekday() - wd) % 7) if published else None
                     mention = Mention(mt.group(0), span[0], date, "weekday", wd)
                 elif kind == "relative":
-                    off = rel[g["rel"].lower()]
+                    off = rel.get(_norm(g["rel"]))
+                    if off is None:
+                        continue
                     mention = Mention(mt.group(0), span[0], published + dt.timedelta(days=off) if published else None, "relative")
                 if mention:
                     found.append(mention)
