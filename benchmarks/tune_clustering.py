@@ -11,8 +11,8 @@ from storyline.settings import load_settings
 
 
 def main(cache):
-    for threshold in (1.6, 1.8, 2.0, 2.2, 2.4, 2.6):
-        settings = load_settings(cluster={"link_max_overall": threshold}, compare={"same_story_max_overall": threshold})
+    for threshold in (2.0, 2.2, 2.4):
+        settings = load_settings(cluster={"link_max_overall": threshold})
         pairs, arts, index = cluster_split(str(PAIRS), "dev", settings, cache)
         s = story_scores(index.story_of_, story_labels(pairs), {k: v.article.lang for k, v in arts.items()})
         print(f"link_max_overall {threshold}: P {s['precision']:.3f} R {s['recall']:.3f} F1 {s['f1']:.3f} "

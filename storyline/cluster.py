@@ -52,13 +52,18 @@ class StoryIndex:
         window_days: neighbours further apart in (event or publication) date are not candidates.
         event_window_days: a story whose dated members are all further than this from the
             article's event date is another event, whatever the text says.
+        get: loads a stored article by id (from the store); None keeps them all in memory.
+        members_per_story / stories_per_article: how many of the nearest members, and of the
+            nearest stories, are scored for a new article (the cost of one assignment).
     """
 
     def __init__(self, compare: Callable, link_max_overall: float = 2.2, candidates: int = 20,
                  window_days: int = 30, event_window_days: int = 4, dim: int = 512,
-                 get: Callable | None = None):
+                 get: Callable | None = None, members_per_story: int = 2, stories_per_article: int = 6):
         self.compare = compare
         self.get = get  # loads a prepared article by id (from the store); None: keep them in memory
+        self.members_per_story = members_per_story
+        self.stories_per_article = stories_per_article
         self.link_max_overall = link_max_overall
         self.candidates = candidates
         self.window_days = window_days
@@ -134,10 +139,10 @@ class StoryIndex:
         per_story: dict[str, list[str]] = {}
         for nb in self._neighbours(prepared):
             per_story.setdefault(self.story_of_[nb], [])
-            if len(per_story[self.story_of_[nb]]) < 3:
+            if len(per_story[self.story_of_[nb]]) < self.members_per_story:
                 per_story[self.story_of_[nb]].append(nb)
         options, vetoed, todo = [], [], []
-        for sid, members in list(per_story.items())[:8]:
+        for sid, members in list(per_story.items())[:self.stories_per_article]:
             if self._vetoed(prepared, sid):
                 vetoed.append(sid)
             else:
@@ -211,23 +216,38 @@ def summarise(story_id: str, articles: Sequence[Article], vectors: np.ndarray | 
     head = articles[order[0]] if articles else None
     counts: dict[str, Counter] = {t: Counter() for t in ("person", "org", "place")}
     labels = {}
-    for art in articles:
+    for art in articles:  # ranked by how many articles name them; in a larger story, two at least
         for s in art.signals:
-            if s.type in counts and s.resolved:
+            if s.type in counts and s.resolved:  # one signal per key and article
                 counts[s.type][s.key] += 1
                 labels[s.key] = s.label
+    floor = 2 if len(articles) > 1 else 1
     dates = sorted(d for a in articles if (d := a.event_date or a.published))
+    dups = _roots(duplicates or {}, {a.id for a in articles})
     timeline = sorted(
         ({"id": a.id, "date": a.event_date or a.published, "lang": a.lang, "title": a.title,
-          "source": a.source, "duplicate_of": (duplicates or {}).get(a.id)} for a in articles),
+          "source": a.source, "duplicate_of": dups.get(a.id)} for a in articles),
         key=lambda t: (t["date"] or "9999", t["id"]))
     return Story(
         id=story_id, article_ids=sorted(a.id for a in articles),
         headline=head.title if head else "",
         languages=sorted({a.lang for a in articles if a.lang}),
         sources=sorted({a.source for a in articles if a.source}),
-        people=[labels[k] for k, _ in counts["person"].most_common(8)],
-        orgs=[labels[k] for k, _ in counts["org"].most_common(8)],
-        places=[labels[k] for k, _ in counts["place"].most_common(8)],
+        people=[labels[k] for k, n in counts["person"].most_common(8) if n >= floor],
+        orgs=[labels[k] for k, n in counts["org"].most_common(8) if n >= floor],
+        places=[labels[k] for k, n in counts["place"].most_common(8) if n >= floor],
         first_seen=dates[0] if dates else None, last_seen=dates[-1] if dates else None,
         timeline=timeline)
+
+
+def _roots(duplicates: Mapping[str, str], ids: set[str]) -> dict[str, str]:
+    """Translation/duplicate links followed to the original they fold under (within the story)."""
+    out = {}
+    for aid in duplicates:
+        seen, cur = {aid}, duplicates[aid]
+        while cur in duplicates and cur not in seen:
+            seen.add(cur)
+            cur = duplicates[cur]
+        if cur in ids and cur != aid:
+            out[aid] = cur
+    return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import Counter
+from functools import lru_cache
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -18,27 +19,31 @@ _CAPS = re.compile(r"(?<![\p{L}])\p{Lu}[\p{L}\p{M}]{2,}")
 _WORD4 = re.compile(r"[\p{L}\p{M}]{4,}")
 
 
-def _jaccard(a: set, b: set) -> float:
+def _jaccard(a: set | frozenset, b: set | frozenset) -> float:
     return len(a & b) / len(a | b) if a and b else 0.0
 
 
-def _numbers(text: str) -> set[str]:
-    return {re.sub(r"[.,]", "", n) for n in _NUMBER.findall(text)}
+@lru_cache(maxsize=8192)
+def _numbers(text: str) -> frozenset[str]:
+    return frozenset(re.sub(r"[.,]", "", n) for n in _NUMBER.findall(text))
 
 
+@lru_cache(maxsize=8192)  # an article meets many candidates: count its words once
 def _words(text: str) -> Counter:
     """Lower-cased words of 4+ letters: lexical overlap, telling for pairs in one language."""
     return Counter(w.casefold() for w in _WORD4.findall(text))
 
 
+@lru_cache(maxsize=8192)
 def _char_grams(text: str, n: int = 4) -> Counter:
     """Character 4-grams: lexical overlap that also works where words are not spaced (zh, ja)."""
     t = " ".join(text.casefold().split())[:20000]
     return Counter(t[i:i + n] for i in range(max(0, len(t) - n + 1)))
 
 
-def _caps(art: Article) -> set[str]:
-    return {fold(w) for w in _CAPS.findall(art.text)} - {""}
+@lru_cache(maxsize=8192)
+def _caps(text: str) -> frozenset[str]:
+    return frozenset(fold(w) for w in _CAPS.findall(text)) - {""}
 
 
 def _gap_days(a: str | None, b: str | None) -> int | None:
@@ -93,7 +98,7 @@ def pair_features(a: Article, ea: Embedding, b: Article, eb: Embedding,
     f["dates_jac"] = _jaccard(a.keys("date"), b.keys("date"))
     f["years_jac"] = _jaccard(set(_YEAR.findall(a.text)), set(_YEAR.findall(b.text)))
     f["numbers_jac"] = _jaccard(_numbers(a.text), _numbers(b.text))
-    f["caps_jac"] = _jaccard(_caps(a), _caps(b))
+    f["caps_jac"] = _jaccard(_caps(a.text), _caps(b.text))
     wa, wb = _words(a.text), _words(b.text)
     f["word_jac"] = _jaccard(set(wa), set(wb))
     f["word_cos"] = _weighted_cosine(wa, wb)
@@ -179,7 +184,7 @@ def relation(scores: Mapping[str, float], ev: Evidence, same_lang: bool, setting
             return "translation"
         if same_lang and ev.coverage >= settings["duplicate_coverage"]:
             return "near-duplicate"
-        if scores["overall"] <= settings["same_story_max_overall"]:
+        if all(scores[d] <= settings[f"same_story_max_{d}"] for d in ("overall", "time", "narrative")):
             return "same story"
     return "related" if shared >= settings["related_min_shared"] else "unrelated"
 

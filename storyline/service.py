@@ -35,7 +35,8 @@ class Storyline:
         c = self.settings.cluster
         return StoryIndex(self.pipeline.compare_many, c["link_max_overall"], c["candidates"], c["window_days"],
                           self.settings.compare["event_window_days"], self.pipeline.encoder.dim,
-                          get=self._cached_load)
+                          get=self._cached_load, members_per_story=c["members_per_story"],
+                          stories_per_article=c["stories_per_article"])
 
     @functools.lru_cache(maxsize=4096)
     def _cached_load(self, article_id: str) -> Prepared:

@@ -9,7 +9,7 @@ folded across transliterations (see ``fold``). Its precision and recall are meas
 from __future__ import annotations
 
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -29,6 +29,7 @@ _SENT_START = re.compile(r"(?:^|[.!?:;\"“”«»„()\[\]—–-]\s*|\n\s*)$")
 _ELISION = re.compile(r"^(?:\p{L}{1,4})['’](?=\p{L})")
 _POSSESSIVE = re.compile(r"['’]s?$")
 _CASE_SUFFIX = re.compile(r"['’](\p{Ll}{1,4})$")  # Turkish Ankara'da, İstanbul'a; English Kazakhstan's
+_MIN_INITIAL_CITY = 100_000
 _ACRONYM = re.compile(r"^[\p{Lu}\d]{2,6}$")
 _CASELESS = re.compile(r"[\p{Arabic}\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}\p{Thai}\p{Hebrew}\p{Devanagari}]")
 
@@ -110,7 +111,9 @@ def _tokens(text: str, s: int, e: int) -> list[tuple[str, int]]:
     return out
 
 
-def _place(surface: str, pos: int, art_countries: set[str], inflect: bool = False) -> Mention | None:
+def _place(surface: str, pos: int, art_countries: set[str], inflect: bool = False,
+           min_population: int = 0) -> Mention | None:
+    """A country or city mention; a city below ``min_population`` is not trusted (sentence starts)."""
     surface = surface.rstrip("'")
     code = _country_of(surface)
     if code:
@@ -119,6 +122,8 @@ def _place(surface: str, pos: int, art_countries: set[str], inflect: bool = Fals
     if not hit:
         return None
     city = resolve_city(surface, art_countries, inflect)
+    if city is not None and city.population < min_population:
+        return None
     if city is None:
         return Mention("place", f"unresolved:{plain(surface)}", surface, surface, pos)
     return Mention("place", f"geonames:{city.geonameid}", f"{city.name} ({city.country})", surface, pos)
@@ -159,7 +164,9 @@ def find_names(text: str, lang: str | None = None) -> list[Mention]:
         if not tokens:
             continue
         whole = text[tokens[0][1]:tokens[-1][1] + len(tokens[-1][0])]
-        pm = _place(whole, tokens[0][1], art_countries, inflect) if len(tokens) > 1 or not tokens[0][0].endswith("'") else None
+        # A capital at a sentence start may be any word ("Voi avete..."): only a large city counts there.
+        min_pop = _MIN_INITIAL_CITY if initial and len(tokens) == 1 else 0
+        pm = _place(whole, tokens[0][1], art_countries, inflect, min_pop) if len(tokens) > 1 or not tokens[0][0].endswith("'") else None
         if pm:
             found.append(pm)
             continue
@@ -175,9 +182,16 @@ def find_names(text: str, lang: str | None = None) -> list[Mention]:
         if rest:
             pending.append((rest, initial and len(rest) == 1))
     people: dict[str, str] = {}
-    for tokens, _ in pending:  # people first: a lone surname later refers to them
-        if len(tokens) >= 2 and not any(t in _org_words() for t, _ in tokens):
-            people[fold(tokens[-1][0])] = " ".join(t for t, _ in tokens)
+    names: dict[str, Counter] = defaultdict(Counter)
+    for i, (tokens, initial) in enumerate(pending):
+        # Titles before a name ("President", "Kazakh leader") are words the text also uses in lower case.
+        while len(tokens) > 2 and tokens[0][0].lower() in lower_words:
+            tokens = tokens[1:]
+        pending[i] = (tokens, initial)
+        if len(tokens) >= 2 and not any(t in _org_words() for t, _ in tokens):  # a lone surname later refers to them
+            names[fold(tokens[-1][0])][" ".join(t for t, _ in tokens)] += 1
+    for key, forms in names.items():  # the most frequent full form, then the longest, is the label
+        people[key] = max(forms, key=lambda f: (forms[f], len(f)))
     for tokens, initial in pending:
         surface = " ".join(t for t, _ in tokens)
         pos = tokens[0][1]
@@ -201,8 +215,6 @@ def name_signals(text: str, lang: str | None = None) -> list[Signal]:
         sig.positions.append(m.position)
         if m.surface not in sig.forms:
             sig.forms.append(m.surface)
-        if m.type == "person" and len(m.label) > len(sig.label):
-            sig.label = m.label
         forms[m.key].append(m.surface)
     for key, sig in groups.items():
         if sig.type == "place" and key.startswith("unresolved:"):
