@@ -47,7 +47,6 @@ class StoryIndex:
 
     Args:
         compare: scores one prepared article against a list of others (the pipeline's ``compare_many``).
-        link_max_overall: join a story when its best member scores at or below this (SemEval scale).
         candidates: nearest neighbours looked at per new article.
         window_days: neighbours further apart in (event or publication) date are not candidates.
         event_window_days: a story whose dated members are all further than this from the
@@ -57,14 +56,13 @@ class StoryIndex:
             nearest stories, are scored for a new article (the cost of one assignment).
     """
 
-    def __init__(self, compare: Callable, link_max_overall: float = 2.2, candidates: int = 20,
+    def __init__(self, compare: Callable, candidates: int = 20,
                  window_days: int = 30, event_window_days: int = 4, dim: int = 512,
                  get: Callable | None = None, members_per_story: int = 2, stories_per_article: int = 6):
         self.compare = compare
         self.get = get  # loads a prepared article by id (from the store); None: keep them in memory
         self.members_per_story = members_per_story
         self.stories_per_article = stories_per_article
-        self.link_max_overall = link_max_overall
         self.candidates = candidates
         self.window_days = window_days
         self.event_window_days = event_window_days
@@ -156,7 +154,7 @@ class StoryIndex:
             options.append({"story": sid, "article": best.b, "overall": round(best.overall, 3),
                             "relation": best.relation})
         options.sort(key=lambda o: (o["overall"], o["story"]))
-        ok = [o for o in options if o["relation"] in SAME and o["overall"] <= self.link_max_overall]
+        ok = [o for o in options if o["relation"] in SAME]
         if ok:
             sid, new = ok[0]["story"], False
         else:
@@ -187,7 +185,7 @@ class StoryIndex:
                         if other == sid or self._vetoed(here, other):
                             continue
                         (s,) = self.compare(here, [self.item(nb)])
-                        if s.relation in SAME and s.overall <= self.link_max_overall:
+                        if s.relation in SAME:
                             keep, gone = sorted((sid, other))
                             for m in self.members_.pop(gone):
                                 self.story_of_[m] = keep

@@ -300,7 +300,7 @@ def cluster_split(file: str, split: str | None, settings: Settings, cache: str |
         return score_pairs(a, others, scorer, settings.compare)
 
     c = settings.cluster
-    index = StoryIndex(compare, c["link_max_overall"], c["candidates"], c["window_days"],
+    index = StoryIndex(compare, c["candidates"], c["window_days"],
                        settings.compare["event_window_days"], next(iter(arts.values())).embedding.doc.shape[0],
                        members_per_story=c["members_per_story"], stories_per_article=c["stories_per_article"])
     for prep in arts.values():

@@ -33,7 +33,7 @@ class Storyline:
     # the index is built from the store the first time it is needed ----------------------------
     def _new_index(self) -> StoryIndex:
         c = self.settings.cluster
-        return StoryIndex(self.pipeline.compare_many, c["link_max_overall"], c["candidates"], c["window_days"],
+        return StoryIndex(self.pipeline.compare_many, c["candidates"], c["window_days"],
                           self.settings.compare["event_window_days"], self.pipeline.encoder.dim,
                           get=self._cached_load, members_per_story=c["members_per_story"],
                           stories_per_article=c["stories_per_article"])

@@ -9,7 +9,7 @@ EXPECTED = {frozenset({"000", "001", "003", "004"}), frozenset({"002"})}
 
 
 def run_online(pipeline, prepared, order):
-    index = StoryIndex(pipeline.compare_many, **{k: pipeline.settings.cluster[k] for k in ("link_max_overall", "candidates", "window_days")},
+    index = StoryIndex(pipeline.compare_many, **{k: pipeline.settings.cluster[k] for k in ("candidates", "window_days")},
                        event_window_days=pipeline.settings.compare["event_window_days"])
     for key in order:
         index.assign(prepared[key])

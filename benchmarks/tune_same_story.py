@@ -1,0 +1,38 @@
+"""How the "same story" thresholds in defaults.toml were chosen: on dev only, from out-of-fold
+predictions (grouped 5-fold CV), to tell gold overall <= 1.5 from the rest; prints the best grid
+points by F1.
+
+    python benchmarks/tune_same_story.py --cache PATH
+"""
+import argparse
+import itertools
+
+import numpy as np
+from _data import PAIRS
+
+from storyline.evaluate import cross_validate, pair_matrix, prepare_pairs, read_pairs
+from storyline.scorer import PairScorer
+from storyline.settings import load_settings
+
+
+def main(cache):
+    dev = read_pairs(str(PAIRS), "dev")
+    keep, feats = pair_matrix(dev, prepare_pairs(dev, load_settings(), cache, with_second=True))
+    dev = [dev[i] for i in keep]
+    oof = cross_validate(dev, feats, PairScorer)
+    gold = np.array([p.scores["overall"] for p in dev]) <= 1.5
+    pred = {d: np.array([q[d] for q in oof]) for d in ("overall", "time", "narrative")}
+    grid = []
+    for to, tt, tn in itertools.product(np.arange(1.5, 2.6, 0.1), np.arange(1.4, 2.5, 0.1), np.arange(1.6, 2.7, 0.1)):
+        same = (pred["overall"] <= to) & (pred["time"] <= tt) & (pred["narrative"] <= tn)
+        tp, fp, fn = (same & gold).sum(), (same & ~gold).sum(), (~same & gold).sum()
+        p, r = tp / max(tp + fp, 1), tp / max(tp + fn, 1)
+        grid.append((2 * p * r / max(p + r, 1e-9), to, tt, tn, p, r))
+    for f, to, tt, tn, p, r in sorted(grid, reverse=True)[:5]:
+        print(f"overall <= {to:.1f}, time <= {tt:.1f}, narrative <= {tn:.1f}: F1 {f:.3f} (P {p:.3f}, R {r:.3f})")
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--cache", default=None)
+    main(ap.parse_args().cache)
