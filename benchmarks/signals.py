@@ -6,7 +6,6 @@ positives, and Pearson of overlap scores with the gold SemEval dimensions.
 import argparse
 import datetime as dt
 import json
-import math
 from collections import Counter
 from pathlib import Path
 

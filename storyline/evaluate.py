@@ -109,7 +109,7 @@ def prepare_pairs(pairs: Sequence[Pair], settings: Settings, cache: str | None, 
                 store.put_article(stored, db)
             store.put_embedding(h, encoder, prep.embedding, db)
             if prep.second is not None:
-                store.put_embedding(h, SECOND, prep.second, db)
+                store.put_embedding(h, SECOND_KEY, prep.second, db)
         ready[h] = prep
     return ready
 

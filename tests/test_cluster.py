@@ -1,7 +1,6 @@
 import itertools
 import random
 
-import pytest
 
 from storyline.cluster import StoryIndex
 

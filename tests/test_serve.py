@@ -1,5 +1,4 @@
 import concurrent.futures as cf
-import json
 
 import httpx
 import pytest

@@ -1,6 +1,5 @@
 """The web UI in a real browser: Debian's chromium driven by Playwright."""
 import os
-from pathlib import Path
 
 import pytest
 
