@@ -97,7 +97,7 @@ def _stories_out(stories, fmt: str) -> None:
             click.echo("")
 
 
-def _report(report, strict: bool) -> None:
+def _report(report) -> None:
     for line in report.skipped:
         click.echo(f"storyline: skipped {line}", err=True)
     click.echo(f"added {report.added}, unchanged {report.unchanged}, skipped {report.failed}", err=True)
@@ -141,7 +141,7 @@ def cluster(settings, paths, strict, prefer_lang, fmt):
         stories = [sl.story(s.id, prefer_lang) for s in stories]
     _stories_out(stories, fmt)
     if report.failed:
-        _report(report, strict)
+        _report(report)
 
 
 @main.command()
@@ -159,7 +159,7 @@ def add(settings, paths, strict, db):
                                progress=_progress())
     for d in decisions:
         click.echo(f"{d.article_id}\t{'new story' if d.new_story else 'joined'}\t{d.story_id}")
-    _report(report, strict)
+    _report(report)
 
 
 @main.command()

@@ -209,13 +209,11 @@ def find_names(text: str, lang: str | None = None) -> list[Mention]:
 def name_signals(text: str, lang: str | None = None) -> list[Signal]:
     """Mentions grouped per key; the label is the longest form seen."""
     groups: dict[str, Signal] = {}
-    forms: dict[str, list[str]] = defaultdict(list)
     for m in find_names(text, lang):
         sig = groups.setdefault(m.key, Signal(m.type, m.key, m.label))
         sig.positions.append(m.position)
         if m.surface not in sig.forms:
             sig.forms.append(m.surface)
-        forms[m.key].append(m.surface)
     for key, sig in groups.items():
         if sig.type == "place" and key.startswith("unresolved:"):
             sig.resolved = False
