@@ -297,13 +297,21 @@ def eval_group():
     """Measure storyline on labelled data."""
 
 
-@eval_group.command(name="semeval")
-@click.argument("file")
-@click.option("--split", default="test", show_default=True, help="dev or test (empty for all rows).")
-@click.option("--cache", default=None, help="A store to keep prepared articles in between runs.")
-@output_format
-@click.pass_obj
-@handle_errors
+def eval_command(name: str):
+    """The shared shape of `storyline eval ...`: a pairs file, a split, a cache, an output format."""
+    def wrap(fn):
+        for deco in reversed((eval_group.command(name=name), click.argument("file"),
+                              click.option("--split", default="test", show_default=True,
+                                           help="dev or test (empty for all rows)."),
+                              click.option("--cache", default=None,
+                                           help="A store to keep prepared articles in between runs."),
+                              output_format, click.pass_obj, handle_errors)):
+            fn = deco(fn)
+        return fn
+    return wrap
+
+
+@eval_command("semeval")
 def eval_semeval(settings, file, split, cache, fmt):
     """Pearson r of the shipped scorer on SemEval-2022 Task 8 pairs, per dimension and language."""
     from .evaluate import evaluate_semeval
@@ -319,13 +327,7 @@ def eval_semeval(settings, file, split, cache, fmt):
         click.echo(f"  {k:<6} n={v['n']:<4} {v['overall']:.3f}")
 
 
-@eval_group.command(name="stories")
-@click.argument("file")
-@click.option("--split", default="test", show_default=True)
-@click.option("--cache", default=None, help="A store to keep prepared articles in between runs.")
-@output_format
-@click.pass_obj
-@handle_errors
+@eval_command("stories")
 def eval_stories(settings, file, split, cache, fmt):
     """Precision, recall and F1 of "same story" on the labelled pairs of a split."""
     from .evaluate import evaluate_stories

@@ -95,3 +95,20 @@ def test_stdin_jsonl(tmp_path):
 def test_bad_usage_exits_2():
     assert cli("cluster").returncode == 2
     assert cli("stories", "--format", "xml").returncode == 2
+
+
+def test_eval_commands_on_a_small_labelled_file(tmp_path):
+    texts = {p.stem: p.read_text() for p in sorted(SEEDS.glob("*.txt"))}
+    ids = sorted(texts)
+    rows = []
+    for (a, b), overall in {(0, 3): 1.0, (1, 3): 1.0, (0, 4): 1.5, (2, 3): 3.5, (2, 4): 3.0, (1, 2): 3.5}.items():
+        scores = {d: overall for d in ("overall", "geography", "entities", "time", "narrative", "style", "tone")}
+        rows.append({"pair_id": f"{a}00_{b}00", "lang1": "", "lang2": "", "title1": "", "title2": "",
+                     "text1": texts[ids[a]], "text2": texts[ids[b]], "scores": scores, "split": "dev"})
+    path = tmp_path / "pairs.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    report = json.loads(cli("eval", "semeval", str(path), "--split", "dev").stdout)
+    assert report["n"] == 6 and set(report["pearson"]) == {"overall", "geography", "entities", "time", "narrative", "style", "tone"}
+    assert report["pearson"]["overall"] > 0  # translations score closer than the other meeting
+    stories = json.loads(cli("eval", "stories", str(path), "--split", "dev").stdout)
+    assert stories["positives"] == 3 and 0.0 <= stories["f1"] <= 1.0 and "cross_language" in stories
