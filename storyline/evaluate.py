@@ -14,7 +14,7 @@ import numpy as np
 from .errors import InputError
 from .model import DIMENSIONS, Article
 from .embed import first_chunks
-from .pipeline import SECOND_KEY, Prepared, content_hash, extra_features, prepare_parallel
+from .pipeline import SECOND_KEY, Prepared, content_hash, prepare_parallel, second_pair
 from .settings import Settings
 from .store import open_store
 
@@ -135,7 +135,7 @@ def chunks_parallel(articles: Sequence[Article], workers: int, progress: bool, m
     bar.close()
 
 
-def pair_matrix(pairs: Sequence[Pair], ready: dict[str, Prepared]) -> tuple[list[int], list[dict]]:
+def pair_matrix(pairs: Sequence[Pair], ready: dict[str, Prepared], centres=None) -> tuple[list[int], list[dict]]:
     """Features of every pair whose two articles could be prepared (index into ``pairs``)."""
     from .compare import pair_features
 
@@ -145,7 +145,7 @@ def pair_matrix(pairs: Sequence[Pair], ready: dict[str, Prepared]) -> tuple[list
         if a is None or b is None:
             continue
         keep.append(i)
-        feats.append(pair_features(a.article, a.embedding, b.article, b.embedding, extra_features(a, b)))
+        feats.append(pair_features(a.article, a.embedding, b.article, b.embedding, second_pair(a, b), centres))
     return keep, feats
 
 
@@ -205,6 +205,20 @@ def cross_validate(pairs: Sequence[Pair], feats: Sequence[dict], scorer_factory,
     return preds  # type: ignore[return-value]
 
 
+def fit_centres(prepared, encoder: str):
+    """Language centres of the training articles (no labels: the articles only)."""
+    from .compare import FIRST, SECOND, Centres
+
+    if encoder != FIRST:
+        raise ValueError(f"the scorer's centred views are for {FIRST}, not {encoder}")
+    items = []
+    for p in prepared:
+        items.append((FIRST, p.article.lang, p.embedding.sentences))
+        if p.second is not None:
+            items.append((SECOND, p.article.lang, p.second.sentences))
+    return Centres.fit(items)
+
+
 def train_scorer(file: str, split: str, settings: Settings, cache: str | None, out: str | None,
                  progress: bool = False) -> dict:
     """Fit the shipped scorer on ``split`` (dev); report grouped 5-fold CV Pearson on that split."""
@@ -216,10 +230,12 @@ def train_scorer(file: str, split: str, settings: Settings, cache: str | None, o
         raise InputError(file, "refusing to train on the test split; train on dev")
     pairs = read_pairs(file, split)
     ready = prepare_pairs(pairs, settings, cache, with_second=True, progress=progress)
-    keep, feats = pair_matrix(pairs, ready)
+    centres = fit_centres(ready.values(), settings.embed["encoder"])
+    keep, feats = pair_matrix(pairs, ready, centres)
     pairs = [pairs[i] for i in keep]
     cv = pearson_report(pairs, cross_validate(pairs, feats, PairScorer))
     model = PairScorer().fit(feats, [p.scores for p in pairs])
+    model.centres_ = centres
     target = Path(out) if out else Path(__file__).parent / "resources" / "scorer.pkl"
     info = {"trained_on": Path(file).name, "sha256_16": _file_digest(file), "split": split, "n": len(pairs),
             "cv5_grouped_pearson": cv["pearson"], "features": model.feature_names_,
@@ -238,7 +254,7 @@ def evaluate_semeval(file: str, split: str | None, settings: Settings, cache: st
     pairs = read_pairs(file, split)
     with_second = "cos_e5_lead" in scorer.feature_names_
     ready = prepare_pairs(pairs, settings, cache, with_second=with_second, progress=progress)
-    keep, feats = pair_matrix(pairs, ready)
+    keep, feats = pair_matrix(pairs, ready, getattr(scorer, "centres_", None))
     return pearson_report([pairs[i] for i in keep], scorer.predict(feats))
 
 

@@ -7,7 +7,6 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
-
 from .analyse import Analyser
 from .clean import Cleaner
 from .compare import compare_many
@@ -131,18 +130,12 @@ class Pipeline:
 
 def score_pairs(a: Prepared, others: Sequence[Prepared], scorer, settings) -> list[PairScore]:
     """``a`` against each of ``others``, with the scorer called once."""
-    return compare_many([(a.article, a.embedding, b.article, b.embedding, extra_features(a, b)) for b in others],
+    return compare_many([(a.article, a.embedding, b.article, b.embedding, second_pair(a, b)) for b in others],
                         scorer, settings)
 
 
-def extra_features(a: Prepared, b: Prepared) -> dict[str, float]:
-    """Views of the second encoder: lead, mean and alignment of ~100-word chunks."""
-    if a.second is None or b.second is None:
-        return {}
-    C = a.second.sentences @ b.second.sentences.T
-    rows, cols = C.max(1).mean(), C.max(0).mean()
-    return {"cos_e5_lead": float(C[0, 0]), "cos_e5_mean": float(a.second.doc @ b.second.doc),
-            "e5_max": float(C.max()), "e5_align_min": float(min(rows, cols)), "e5_align_max": float(max(rows, cols))}
+def second_pair(a: Prepared, b: Prepared) -> tuple[Embedding, Embedding] | None:
+    return (a.second, b.second) if a.second is not None and b.second is not None else None
 
 
 def _prepare_chunk(args) -> list[Prepared]:

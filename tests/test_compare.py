@@ -37,3 +37,25 @@ def test_scores_are_on_the_semeval_scale_with_evidence(scores):
     t = scores[("000", "003")]
     assert t.evidence.aligned and t.evidence.aligned[0].similarity > 0.7
     assert t.scores["overall"] < s.scores["overall"]
+
+
+def test_language_centres_remove_what_a_language_shares():
+    import numpy as np
+
+    from storyline.compare import Centres
+
+    rng = np.random.default_rng(0)
+    topics = rng.normal(size=(40, 16))
+    shift = {"de": rng.normal(size=16) * 3, "en": rng.normal(size=16) * 3}
+    docs = {lang: topics + shift[lang] + rng.normal(scale=0.1, size=(40, 16)) for lang in shift}
+    off = ~np.eye(40, dtype=bool)
+
+    def unit(m):
+        return m / np.linalg.norm(m, axis=1, keepdims=True)
+
+    raw_cross, raw_within = np.diag(unit(docs["de"]) @ unit(docs["en"]).T), (unit(docs["de"]) @ unit(docs["de"]).T)[off]
+    assert raw_cross.mean() < raw_within.mean()  # raw: two unrelated German texts look closer than one story across languages
+    centres = Centres.fit([("enc", lang, docs[lang][i:i + 1]) for lang in docs for i in range(40)])
+    de, en = centres.centre("enc", "de", docs["de"]), centres.centre("enc", "en", docs["en"])
+    assert np.diag(de @ en.T).min() > 0.9 and (de @ de.T)[off].mean() < 0.1
+    assert np.allclose(np.linalg.norm(centres.centre("enc", "ja", docs["de"]), axis=1), 1)  # unseen: mean of all

@@ -19,7 +19,7 @@ def dev_slice(pipeline):
     pairs = read_pairs(str(PAIRS), "dev")[SLICE]
     scorer = PairScorer.load()
     ready = prepare_pairs(pairs, pipeline.settings, None, with_second="cos_e5_lead" in scorer.feature_names_, workers=2)
-    keep, feats = pair_matrix(pairs, ready)
+    keep, feats = pair_matrix(pairs, ready, scorer.centres_)
     return [pairs[i] for i in keep], feats
 
 
@@ -31,6 +31,14 @@ def test_training_is_deterministic_and_in_range(dev_slice):
     assert a == b
     values = np.array([list(p.values()) for p in a])
     assert values.min() >= 1.0 and values.max() <= 4.0
+
+
+def test_a_language_the_model_never_saw_is_scored_with_the_full_model(dev_slice):
+    pairs, feats = dev_slice
+    scorer = PairScorer.load()
+    f = {k: v for k, v in feats[0].items() if not k.startswith("lang_")} | {"lang_xx": 2.0}
+    full, cheap = scorer.predict([f], cheap=False)[0], scorer.predict([f], cheap=True)[0]
+    assert scorer.predict([f])[0] == full != cheap
 
 
 def test_unfitted_scorer_says_so():
