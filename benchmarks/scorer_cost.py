@@ -15,9 +15,9 @@ import time
 import numpy as np
 from _data import PAIRS
 
-from storyline.evaluate import cross_validate, pair_matrix, pearson_report, prepare_pairs, read_pairs
+from storyline.evaluate import cross_validate, labelled_features, pearson_report, read_pairs
 from storyline.pipeline import Pipeline
-from storyline.scorer import PairScorer
+from storyline.scorer import EXPENSIVE, PairScorer
 from storyline.settings import load_settings
 
 
@@ -47,11 +47,9 @@ def main(n_pairs: int, cache: str | None) -> None:
     print(f"per pair, vectors stored: median {statistics.median(stored_cost) * 1000:.1f} ms, "
           f"p95 {np.percentile(stored_cost, 95) * 1000:.1f} ms")
 
-    dev = read_pairs(str(PAIRS), "dev")
-    keep, feats = pair_matrix(dev, prepare_pairs(dev, settings, cache, with_second=True))
-    dev = [dev[i] for i in keep]
+    dev, feats, _ = labelled_features(str(PAIRS), "dev", settings, cache)
     folds_full = cross_validate(dev, feats, PairScorer)
-    cheap_feats = [{k: v for k, v in f.items() if not k.startswith(("cos_e5", "e5_"))} for f in feats]
+    cheap_feats = [{k: v for k, v in f.items() if not k.startswith(EXPENSIVE)} for f in feats]
     folds_cheap = cross_validate(dev, cheap_feats, PairScorer)
     base = pearson_report(dev, folds_full)["pearson"]["overall"]
     chosen = (1.0, 4.0)
@@ -62,8 +60,7 @@ def main(n_pairs: int, cache: str | None) -> None:
         if base - r <= 0.005:
             chosen = (lo, hi)
     scorer = PairScorer.load()
-    keep, tfeats = pair_matrix(test, prepare_pairs(test, settings, cache, with_second=True))
-    test = [test[i] for i in keep]
+    test, tfeats, _ = labelled_features(str(PAIRS), "test", settings, cache, scorer.centres_)
     full, cheap = scorer.predict(tfeats, cheap=False), scorer.predict(tfeats, cheap=True)
     mixed = cascade(cheap, full, *chosen)
     skipped = np.mean([not (chosen[0] < c["overall"] < chosen[1]) for c in cheap])

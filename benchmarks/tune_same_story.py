@@ -10,15 +10,13 @@ import itertools
 import numpy as np
 from _data import PAIRS
 
-from storyline.evaluate import cross_validate, pair_matrix, prepare_pairs, read_pairs
+from storyline.evaluate import cross_validate, labelled_features
 from storyline.scorer import PairScorer
 from storyline.settings import load_settings
 
 
 def main(cache):
-    dev = read_pairs(str(PAIRS), "dev")
-    keep, feats = pair_matrix(dev, prepare_pairs(dev, load_settings(), cache, with_second=True))
-    dev = [dev[i] for i in keep]
+    dev, feats, _ = labelled_features(str(PAIRS), "dev", load_settings(), cache)
     oof = cross_validate(dev, feats, PairScorer)
     gold = np.array([p.scores["overall"] for p in dev]) <= 1.5
     pred = {d: np.array([q[d] for q in oof]) for d in ("overall", "time", "narrative")}

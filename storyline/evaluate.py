@@ -219,6 +219,17 @@ def fit_centres(prepared, encoder: str):
     return Centres.fit(items)
 
 
+def labelled_features(file: str, split: str, settings: Settings, cache: str | None, centres=None,
+                      progress: bool = False) -> tuple[list[Pair], list[dict], object]:
+    """The split's pairs that could be prepared, their features, and the centres used
+    (fitted on the split's articles unless given)."""
+    pairs = read_pairs(file, split)
+    ready = prepare_pairs(pairs, settings, cache, with_second=True, progress=progress)
+    centres = centres or fit_centres(ready.values(), settings.embed["encoder"])
+    keep, feats = pair_matrix(pairs, ready, centres)
+    return [pairs[i] for i in keep], feats, centres
+
+
 def train_scorer(file: str, split: str, settings: Settings, cache: str | None, out: str | None,
                  progress: bool = False) -> dict:
     """Fit the shipped scorer on ``split`` (dev); report grouped 5-fold CV Pearson on that split."""
@@ -228,11 +239,7 @@ def train_scorer(file: str, split: str, settings: Settings, cache: str | None, o
 
     if split == "test":
         raise InputError(file, "refusing to train on the test split; train on dev")
-    pairs = read_pairs(file, split)
-    ready = prepare_pairs(pairs, settings, cache, with_second=True, progress=progress)
-    centres = fit_centres(ready.values(), settings.embed["encoder"])
-    keep, feats = pair_matrix(pairs, ready, centres)
-    pairs = [pairs[i] for i in keep]
+    pairs, feats, centres = labelled_features(file, split, settings, cache, progress=progress)
     cv = pearson_report(pairs, cross_validate(pairs, feats, PairScorer))
     model = PairScorer().fit(feats, [p.scores for p in pairs])
     model.centres_ = centres

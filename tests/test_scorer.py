@@ -52,3 +52,14 @@ def test_shipped_model_quality_guard(dev_slice):
     pairs, feats = dev_slice
     report = pearson_report(pairs, PairScorer.load().predict(feats))
     assert report["pearson"]["overall"] >= FLOOR_MEASURED - 0.05
+
+
+def test_compiled_prediction_equals_scikit_learn(dev_slice):
+    pairs, feats = dev_slice
+    scorer = PairScorer.load()
+    for cheap, names, models in ((False, scorer.feature_names_, scorer.models_),
+                                 (True, scorer.cheap_names_, scorer.cheap_models_)):
+        X = scorer._matrix(feats, names)
+        got = scorer._compiled(cheap).predict(X)
+        for dim, model in models.items():
+            np.testing.assert_allclose(got[dim], model.predict(X), atol=1e-9)
