@@ -44,7 +44,7 @@ def found(row: dict) -> dict[str, set[str]]:
     for s in name_signals(row["text"], row["lang"]):
         out[s.type].add(s.key)
     dates, _ = date_signals(row["text"], row["lang"], row.get("published"))
-    out["date"] = {s.key for s in dates}
+    out["date"] = {s.key for s in dates if not s.key.startswith("month:")}  # a month alone is not a date
     return out
 
 

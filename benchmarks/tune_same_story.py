@@ -1,6 +1,7 @@
-"""How the "same story" thresholds in defaults.toml were chosen: on dev only, from out-of-fold
-predictions (grouped 5-fold CV), to tell gold overall <= 1.5 from the rest; prints the best grid
-points by F1.
+"""How the "same story" thresholds in defaults.toml were chosen, on dev only: the grid points
+that best tell gold overall <= 1.5 from the rest in out-of-fold predictions (grouped 5-fold CV)
+are printed here; the top ones are then compared by story F1 on dev
+(`storyline --config C eval stories FILE --split dev`) and the best is kept.
 
     python benchmarks/tune_same_story.py --cache PATH
 """

@@ -173,29 +173,25 @@ class StoryIndex:
         return self
 
     def _merge_pass(self) -> None:
-        """Later evidence may join two stories: merge when their closest members link."""
-        changed = True
-        while changed:
-            changed = False
-            for sid in sorted(self.members_):
-                for aid in self.members_[sid]:
-                    here = self.item(aid)
-                    for nb in self._neighbours(here):
-                        other = self.story_of_[nb]
-                        if other == sid or self._vetoed(here, other):
-                            continue
-                        (s,) = self.compare(here, [self.item(nb)])
-                        if s.relation in SAME:
-                            keep, gone = sorted((sid, other))
-                            for m in self.members_.pop(gone):
-                                self.story_of_[m] = keep
-                                self.members_[keep].append(m)
-                            changed = True
-                            break
-                    if changed:
-                        break
-                if changed:
-                    break
+        """Later evidence may join two stories: merge when an article links to a neighbour's story.
+
+        One pass is enough: merges only unite stories, so a pair found apart and scored stays
+        decided, and a pair in one story stays together.
+        """
+        scored: set[tuple[str, str]] = set()
+        for aid in list(self.keys_):  # arrival order: deterministic
+            here = self.item(aid)
+            for nb in self._neighbours(here):
+                sid, other = self.story_of_[aid], self.story_of_[nb]
+                if other == sid or (nb, aid) in scored or self._vetoed(here, other):
+                    continue
+                scored.add((aid, nb))
+                (s,) = self.compare(here, [self.item(nb)])
+                if s.relation in SAME:
+                    keep, gone = sorted((sid, other))
+                    for m in self.members_.pop(gone):
+                        self.story_of_[m] = keep
+                        self.members_[keep].append(m)
 
     def stories(self) -> dict[str, list[str]]:
         return {sid: list(m) for sid, m in self.members_.items() if m}

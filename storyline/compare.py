@@ -162,6 +162,9 @@ def pair_features(a: Article, ea: Embedding, b: Article, eb: Embedding,
     f["event_known"] = float(gap is not None)
     f["event_gap_log"] = math.log1p(gap) if gap is not None else -1.0
     f["dates_jac"] = _jaccard(a.keys("date"), b.keys("date"))
+    ma, mb = months(a), months(b)
+    f["months_known"] = float(bool(ma and mb))
+    f["months_jac"] = _jaccard(ma, mb) if ma and mb else -1.0
     f["years_jac"] = _jaccard(set(_YEAR.findall(a.text)), set(_YEAR.findall(b.text)))
     f["numbers_jac"] = _jaccard(_numbers(a.text), _numbers(b.text))
     f["caps_jac"] = _jaccard(_caps(a.text), _caps(b.text))
@@ -177,6 +180,17 @@ def pair_features(a: Article, ea: Embedding, b: Article, eb: Embedding,
     if second is not None:
         f.update(second_features(a, second[0], b, second[1], centres))
     return f
+
+
+def months(art: Article) -> set[int]:
+    """Months the article talks about: "gennaio" alone, or the month of a full date."""
+    out = set()
+    for sig in art.signals:
+        if sig.type == "date" and sig.key.startswith("month:"):
+            out.add(int(sig.key[6:]))
+        elif sig.type == "date" and sig.resolved:
+            out.add(int(sig.key[5:7]))
+    return out
 
 
 def _counts(art: Article, types: tuple[str, ...]) -> dict[str, int]:
@@ -239,6 +253,7 @@ def evidence(a: Article, ea: Embedding, b: Article, eb: Embedding, f: Mapping[st
         only_a=labels(a, ka - kb), only_b=labels(b, kb - ka),
         event_dates=(a.event_date, b.event_date),
         date_gap_days=_gap_days(a.event_date, b.event_date),
+        months=(sorted(months(a)), sorted(months(b))),
         aligned=align(ea, eb),
         cosine=round(f["cos_doc"], 4), coverage=round(cov, 3),
         length_ratio=round(min(len(a.text), len(b.text)) / max(len(a.text), len(b.text), 1), 3),
@@ -249,7 +264,7 @@ def evidence(a: Article, ea: Embedding, b: Article, eb: Embedding, f: Mapping[st
 def relation(scores: Mapping[str, float], ev: Evidence, same_lang: bool, settings: Mapping) -> str:
     """translation / near-duplicate / same story / related / unrelated, from scores and evidence."""
     shared = len(ev.shared_people) + len(ev.shared_orgs) + len(ev.shared_places)
-    other_event = ev.date_gap_days is not None and ev.date_gap_days > settings["event_window_days"]
+    other_event = (ev.date_gap_days is not None and ev.date_gap_days > settings["event_window_days"]) or _month_conflict(ev)
     if not other_event:
         if not same_lang and ev.coverage >= settings["translation_coverage"]:
             return "translation"
@@ -258,6 +273,14 @@ def relation(scores: Mapping[str, float], ev: Evidence, same_lang: bool, setting
         if all(scores[d] <= settings[f"same_story_max_{d}"] for d in ("overall", "time", "narrative")):
             return "same story"
     return "related" if shared >= settings["related_min_shared"] else "unrelated"
+
+
+def _month_conflict(ev: Evidence) -> bool:
+    """One article is dated, the other is not, and they name no month in common:
+    "21 agosto 2021" (and September, October) against "the unrest of January" is another event."""
+    dated = [d is not None for d in ev.event_dates]
+    ma, mb = ev.months
+    return sum(dated) == 1 and bool(ma) and bool(mb) and not set(ma) & set(mb)
 
 
 def compare_many(pairs: Sequence[tuple[Article, Embedding, Article, Embedding, tuple | None]],

@@ -14,7 +14,7 @@ import numpy as np
 from .errors import InputError
 from .model import DIMENSIONS, Article
 from .embed import first_chunks
-from .pipeline import SECOND_KEY, Prepared, content_hash, prepare_parallel, second_pair
+from .pipeline import SECOND_KEY, Prepared, content_hash, prepare_parallel, second_pair, worker_pool
 from .settings import Settings
 from .store import open_store
 
@@ -122,13 +122,11 @@ def _chunks_job(args):
 
 
 def chunks_parallel(articles: Sequence[Article], workers: int, progress: bool, max_chunks: int, chunk: int = 64):
-    from concurrent.futures import ProcessPoolExecutor
-
     from tqdm import tqdm
 
     parts = [articles[i:i + chunk] for i in range(0, len(articles), chunk)]
     bar = tqdm(total=len(articles), unit="art", disable=not progress)
-    with ProcessPoolExecutor(workers) as pool:
+    with worker_pool(workers) as pool:
         for res in pool.map(_chunks_job, [(p, max_chunks) for p in parts]):
             bar.update(len(res))
             yield from res

@@ -80,6 +80,7 @@ class Evidence:
     only_b: list[str] = field(default_factory=list)
     event_dates: tuple[str | None, str | None] = (None, None)
     date_gap_days: int | None = None
+    months: tuple[list[int], list[int]] = ([], [])  # months each article talks about (named or dated)
     aligned: list[AlignedSentence] = field(default_factory=list)
     cosine: float = 0.0
     coverage: float = 0.0  # share of sentences with a close counterpart in the other article

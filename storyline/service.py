@@ -29,6 +29,7 @@ class Storyline:
         self.settings = settings or load_settings()
         self.pipeline = pipeline or Pipeline(self.settings)
         self._index: StoryIndex | None = None
+        self._duplicates: dict[str, str] | None = None  # kept beside the index: summaries need it on every add
 
     # the index is built from the store the first time it is needed ----------------------------
     def _new_index(self) -> StoryIndex:
@@ -131,6 +132,7 @@ class Storyline:
             best = decision.best or {}
             dup_of = best.get("article") if best.get("relation") in ("translation", "near-duplicate") and not decision.new_story else None
             record = decision.to_dict() | {"duplicate_of": dup_of}
+            duplicates = self.duplicates
             with self.store.transaction() as db:
                 self.store.put_article(art, db)
                 self.store.put_embedding(art.content_hash, self.pipeline.encoder.name, prep.embedding, db)
@@ -138,6 +140,8 @@ class Storyline:
                     self.store.put_embedding(art.content_hash, SECOND_KEY,
                                              prep.second, db)
                 self.store.set_member(art.id, decision.story_id, record, db)
+                if dup_of:
+                    duplicates[art.id] = dup_of
                 self.store.put_story(self._summary(decision.story_id), db)
             report.added += 1
             bar.update(1)
@@ -151,12 +155,14 @@ class Storyline:
         items = [self.index.item(i) for i in ids]
         arts = [p.article for p in items]
         vecs = np.array([p.embedding.doc for p in items]) if ids else None
-        dups = {}
-        for i in ids:
-            d = self.store.decision(i)
-            if d and d[1] and d[1].get("duplicate_of"):
-                dups[i] = d[1]["duplicate_of"]
+        dups = {i: self.duplicates[i] for i in ids if i in self.duplicates}
         return summarise(story_id, arts, vecs, dups, prefer_lang)
+
+    @property
+    def duplicates(self) -> dict[str, str]:
+        if self._duplicates is None:
+            self._duplicates = self.store.duplicates()
+        return self._duplicates
 
     def recluster(self) -> int:
         """Rebuild every story in batch; returns how many articles changed story."""
@@ -168,12 +174,15 @@ class Storyline:
         self._index = index
         after = index.story_of_
         moved = _moved(before, after)
+        self._duplicates = {}
         with self.store.transaction() as db:
             db.execute("DELETE FROM stories")
             for aid, sid in after.items():
                 dec = index.decisions_[aid].to_dict()
                 best = dec.get("best") or {}
                 dup = best.get("article") if best.get("relation") in ("translation", "near-duplicate") else None
+                if dup:
+                    self._duplicates[aid] = dup
                 self.store.set_member(aid, sid, dec | {"story_id": sid, "duplicate_of": dup}, db)
             for sid in index.stories():
                 self.store.put_story(self._summary(sid), db)

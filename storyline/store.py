@@ -138,6 +138,11 @@ class Store:
         row = self.db.execute("SELECT story_id, decision FROM members WHERE article_id=?", (article_id,)).fetchone()
         return (row[0], json.loads(row[1]) if row[1] else None) if row else None
 
+    def duplicates(self) -> dict[str, str]:
+        """Article -> the original it translates or duplicates, for every article that has one."""
+        return dict(self.db.execute("SELECT article_id, json_extract(decision, '$.duplicate_of') FROM members "
+                                    "WHERE json_extract(decision, '$.duplicate_of') IS NOT NULL"))
+
     def index_rows(self, encoder: str) -> Iterator[tuple[str, np.ndarray, str | None, str | None, str]]:
         """(id, doc vector, event date, publication date, story) of every assigned article, in order."""
         q = ("SELECT a.id, e.doc, e.dim, a.event_date, a.published, m.story_id FROM articles a "

@@ -80,3 +80,14 @@ def test_date_false_hits_are_guarded():
 def test_dates_in_capitals_and_turkish_dotless_i():
     found = find_dates("11 NİSAN 2021 ve 3 MAYIS 2020, 5 Mayıs 2019", "tr")
     assert [m.date.isoformat() for m in found] == ["2021-04-11", "2020-05-03", "2019-05-05"]
+
+
+def test_months_named_alone_are_kept_as_unresolved_month_signals(seeds):
+    from storyline.compare import months
+
+    assert months(seeds["004"]) == {1}  # "gli eventi di gennaio"
+    assert months(seeds["002"]) >= {8}  # "21 agosto 2021"
+    found = find_dates("In May we may march; the March vote and 5 April 2020.", "en")
+    assert [(m.kind, m.month or m.date.month) for m in found] == [("month", 5), ("month", 3), ("full", 4)]
+    sigs, event = date_signals("Nel gennaio scorso", "it", None)
+    assert event is None and [(s.key, s.resolved) for s in sigs] == [("month:01", False)]

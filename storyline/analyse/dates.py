@@ -26,8 +26,9 @@ class Mention:
     surface: str
     position: int
     date: dt.date | None  # None: a weekday or relative word with no publication date
-    kind: str  # full | day-month | weekday | relative
+    kind: str  # full | day-month | weekday | relative | month
     weekday: int | None = None
+    month: int | None = None
 
 
 def _norm(word: str) -> str:
@@ -62,6 +63,18 @@ def _names(lang: str) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
 
 
 @lru_cache(maxsize=None)
+def _month_words(lang: str) -> tuple[dict[str, int], bool]:
+    """Full month names alone ("gennaio", "Januar") -> 1..12, and whether the language capitalises
+    them (then a lower-case "may"/"march" is a verb, not a month)."""
+    from babel import Locale
+
+    loc = Locale.parse(lang)
+    names = {n: num for ctx in ("format", "stand-alone") for num, n in loc.months[ctx]["wide"].items()}
+    capitalised = any(n[:1].isupper() for n in names)
+    return (names if capitalised else {n.lower(): num for n, num in names.items()}), capitalised
+
+
+@lru_cache(maxsize=None)
 def _lookup(lang: str) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
     """The same tables keyed by ``_norm`` of each name, to read back what a pattern matched."""
     return tuple({_norm(k): v for k, v in table.items()} for table in _names(lang))
@@ -88,6 +101,9 @@ def _patterns(lang: str) -> list[tuple[str, re.Pattern]]:
         pats.append(("weekday", re.compile(b + r"(?P<wd>" + d + r")" + e, re.I)))
     if rel:
         pats.append(("relative", re.compile(b + r"(?P<rel>" + _alts(rel) + r")" + e, re.I)))
+    words, capitalised = _month_words(lang)
+    if words:  # last: a month inside a full date is taken by the patterns above
+        pats.append(("month", re.compile(b + r"(?P<mw>" + _alts(words) + r")" + e, 0 if capitalised else re.I)))
     return pats
 
 
@@ -148,6 +164,10 @@ def find_dates(text: str, lang: str | None, published: dt.date | None = None) ->
                     if off is None:
                         continue
                     mention = Mention(mt.group(0), span[0], published + dt.timedelta(days=off) if published else None, "relative")
+                elif kind == "month":
+                    words, capitalised = _month_words(lg)
+                    num = words.get(g["mw"] if capitalised else g["mw"].lower())
+                    mention = num and Mention(mt.group(0), span[0], None, "month", month=num)
                 if mention:
                     found.append(mention)
                     taken.append(span)
@@ -184,7 +204,14 @@ def date_signals(text: str, lang: str | None, published: str | None, max_gap_day
     event = event_date(mentions, pub, max_gap_days)
     by_key: dict[str, Signal] = {}
     for m in mentions:
-        key = m.date.isoformat() if m.date else f"weekday:{_WEEKDAYS_EN[m.weekday]}" if m.weekday is not None else f"relative:{m.surface.lower()}"
+        if m.date:
+            key = m.date.isoformat()
+        elif m.weekday is not None:
+            key = f"weekday:{_WEEKDAYS_EN[m.weekday]}"
+        elif m.month is not None:
+            key = f"month:{m.month:02d}"
+        else:
+            key = f"relative:{m.surface.lower()}"
         sig = by_key.setdefault(key, Signal("date", key, key, resolved=m.date is not None, event=m.date == event and m.date is not None))
         if m.surface not in sig.forms:
             sig.forms.append(m.surface)
