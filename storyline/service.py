@@ -129,19 +129,15 @@ class Storyline:
         for prep in self.pipeline.embed(good):
             decision = index.assign(prep)
             art = prep.article
-            best = decision.best or {}
-            dup_of = best.get("article") if best.get("relation") in ("translation", "near-duplicate") and not decision.new_story else None
+            dup_of = None if decision.new_story else _duplicate_of(decision.best)
             record = decision.to_dict() | {"duplicate_of": dup_of}
-            duplicates = self.duplicates
+            if dup_of:  # like the index, held in memory before the commit: the summary below needs it
+                self.duplicates[art.id] = dup_of
             with self.store.transaction() as db:
                 self.store.put_article(art, db)
-                self.store.put_embedding(art.content_hash, self.pipeline.encoder.name, prep.embedding, db)
-                if prep.second is not None:
-                    self.store.put_embedding(art.content_hash, SECOND_KEY,
-                                             prep.second, db)
+                self.store.put_embeddings(art.content_hash, {self.pipeline.encoder.name: prep.embedding,
+                                                             SECOND_KEY: prep.second}, db)
                 self.store.set_member(art.id, decision.story_id, record, db)
-                if dup_of:
-                    duplicates[art.id] = dup_of
                 self.store.put_story(self._summary(decision.story_id), db)
             report.added += 1
             bar.update(1)
@@ -174,16 +170,12 @@ class Storyline:
         self._index = index
         after = index.story_of_
         moved = _moved(before, after)
-        self._duplicates = {}
+        self._duplicates = {aid: dup for aid in after if (dup := _duplicate_of(index.decisions_[aid].best))}
         with self.store.transaction() as db:
             db.execute("DELETE FROM stories")
             for aid, sid in after.items():
                 dec = index.decisions_[aid].to_dict()
-                best = dec.get("best") or {}
-                dup = best.get("article") if best.get("relation") in ("translation", "near-duplicate") else None
-                if dup:
-                    self._duplicates[aid] = dup
-                self.store.set_member(aid, sid, dec | {"story_id": sid, "duplicate_of": dup}, db)
+                self.store.set_member(aid, sid, dec | {"story_id": sid, "duplicate_of": self._duplicates.get(aid)}, db)
             for sid in index.stories():
                 self.store.put_story(self._summary(sid), db)
         return moved
@@ -240,6 +232,12 @@ def compare_articles(a: Article, b: Article, pipeline: Pipeline | None = None) -
     if bad:
         raise bad[0]
     return pipe.compare(prepared[0], prepared[1])
+
+
+def _duplicate_of(best: dict | None) -> str | None:
+    """The article a translation or near-duplicate folds under in its story's timeline."""
+    best = best or {}
+    return best.get("article") if best.get("relation") in ("translation", "near-duplicate") else None
 
 
 def _moved(before: dict[str, str], after: dict[str, str]) -> int:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -100,6 +100,13 @@ class Store:
             "INSERT OR REPLACE INTO embeddings VALUES (?,?,?,?,?,?,?,?,?)",
             (content_hash, encoder, e.doc.shape[0], len(e.sentences), _blob(e.doc), _blob(e.title),
              _blob(e.lead), _blob(e.sentences), json.dumps(e.sentence_texts, ensure_ascii=False)))
+
+    def put_embeddings(self, content_hash: str, embeddings: Mapping[str, Embedding | None],
+                       db: sqlite3.Connection | None = None) -> None:
+        """Every encoder's vectors of one article (None: that encoder was not run)."""
+        for encoder, e in embeddings.items():
+            if e is not None:
+                self.put_embedding(content_hash, encoder, e, db)
 
     def get_embedding(self, content_hash: str, encoder: str) -> Embedding | None:
         row = self.db.execute(

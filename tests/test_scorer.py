@@ -18,7 +18,7 @@ SLICE = slice(0, 80)
 def dev_slice(pipeline):
     pairs = read_pairs(str(PAIRS), "dev")[SLICE]
     scorer = PairScorer.load()
-    ready = prepare_pairs(pairs, pipeline.settings, None, with_second="cos_e5_lead" in scorer.feature_names_, workers=2)
+    ready = prepare_pairs(pairs, pipeline.settings, None, with_second=scorer.uses_second, workers=2)
     keep, feats = pair_matrix(pairs, ready, scorer.centres_)
     return [pairs[i] for i in keep], feats
 
