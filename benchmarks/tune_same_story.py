@@ -1,7 +1,10 @@
 """How the "same story" thresholds in defaults.toml were chosen, on dev only: the grid points
-that best tell gold overall <= 1.5 from the rest in out-of-fold predictions (grouped 5-fold CV)
+that best tell gold overall <= 1.5 from gold >= 3 in out-of-fold predictions (grouped 5-fold CV)
 are printed here; the top ones are then compared by story F1 on dev
 (`storyline --config C eval stories FILE --split dev`) and the best is kept.
+
+The labels are those of `storyline eval stories`: pairs in between (1.5 < overall < 3) are
+neither, so they do not count here either (counting them as "not same" cost recall).
 
     python benchmarks/tune_same_story.py --cache PATH
 """
@@ -19,10 +22,12 @@ from storyline.settings import load_settings
 def main(cache):
     dev, feats, _ = labelled_features(str(PAIRS), "dev", load_settings(), cache)
     oof = cross_validate(dev, feats, PairScorer)
-    gold = np.array([p.scores["overall"] for p in dev]) <= 1.5
-    pred = {d: np.array([q[d] for q in oof]) for d in ("overall", "time", "narrative")}
+    overall = np.array([p.scores["overall"] for p in dev])
+    labelled = (overall <= 1.5) | (overall >= 3)
+    gold = overall[labelled] <= 1.5
+    pred = {d: np.array([q[d] for q in oof])[labelled] for d in ("overall", "time", "narrative")}
     grid = []
-    for to, tt, tn in itertools.product(np.arange(1.5, 2.6, 0.1), np.arange(1.4, 2.5, 0.1), np.arange(1.6, 2.7, 0.1)):
+    for to, tt, tn in itertools.product(np.arange(1.5, 2.8, 0.1), np.arange(1.4, 3.1, 0.1), np.arange(1.6, 3.1, 0.1)):
         same = (pred["overall"] <= to) & (pred["time"] <= tt) & (pred["narrative"] <= tn)
         tp, fp, fn = (same & gold).sum(), (same & ~gold).sum(), (~same & gold).sum()
         p, r = tp / max(tp + fp, 1), tp / max(tp + fn, 1)

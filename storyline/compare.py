@@ -185,12 +185,14 @@ def pair_features(a: Article, ea: Embedding, b: Article, eb: Embedding,
 
 
 def months(art: Article) -> set[int]:
-    """Months the article talks about: "gennaio" alone, or the month of a full date."""
+    """Months the article talks about: "gennaio" alone, "21 agosto", or the month of a full date."""
     out = set()
     for sig in art.signals:
-        if sig.type == "date" and sig.key.startswith("month:"):
-            out.add(int(sig.key[6:]))
-        elif sig.type == "date" and sig.resolved:
+        if sig.type != "date":
+            continue
+        if sig.key.startswith(("month:", "day:")):
+            out.add(int(sig.key.split(":")[1][:2]))
+        elif sig.resolved:
             out.add(int(sig.key[5:7]))
     return out
 

@@ -91,3 +91,12 @@ def test_months_named_alone_are_kept_as_unresolved_month_signals(seeds):
     assert [(m.kind, m.month or m.date.month) for m in found] == [("month", 5), ("month", 3), ("full", 4)]
     sigs, event = date_signals("Nel gennaio scorso", "it", None)
     assert event is None and [(s.key, s.resolved) for s in sigs] == [("month:01", False)]
+
+
+def test_a_day_and_month_without_a_year_keeps_both_across_languages_and_scripts():
+    keys = [[s.key for s in date_signals(text, lang, None)[0]]
+            for text, lang in (("il 21 agosto", "it"), ("am 21. August", "de"), ("8 月 21 日会谈", "zh"))]
+    assert keys == [["day:08-21"]] * 3  # SemEval texts carry no publication date to place the year
+    sigs, event = date_signals("On August 21 they met", "en", "2022-02-10")
+    assert event == "2021-08-21" and sigs[0].resolved  # with one, the year resolves as before
+    assert [s.key for s in date_signals("2021 年 4 月 12 日，1 月初，3个月后", "zh", None)[0]] == ["2021-04-12", "month:01"]

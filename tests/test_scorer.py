@@ -8,9 +8,10 @@ from .conftest import PAIRS
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not PAIRS.exists(), reason="../shared data not beside the clone")]
 
-# Measured on 2026-11-22 with the shipped model (session 2): Pearson(overall) on this slice (in the
-# training split, so optimistic) was 0.890. The guard sits 0.05 below, so only a real regression trips it.
-FLOOR_MEASURED = 0.890
+# Measured on 2026-11-23 with the shipped model (session 3): Pearson(overall) on this slice (in the
+# training split, so optimistic) was 0.861 (0.890 before the nets were averaged in: the ensemble fits
+# its training pairs less tightly). The guard sits 0.05 below, so only a real regression trips it.
+FLOOR_MEASURED = 0.861
 SLICE = slice(0, 80)
 
 

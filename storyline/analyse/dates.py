@@ -29,6 +29,7 @@ class Mention:
     kind: str  # full | day-month | weekday | relative | month
     weekday: int | None = None
     month: int | None = None
+    day: int | None = None  # of a day-month whose year is unknown
 
 
 def _norm(word: str) -> str:
@@ -88,8 +89,11 @@ def _patterns(lang: str) -> list[tuple[str, re.Pattern]]:
     pats = [
         ("iso", re.compile(r"\b(?P<y>(?:19|20)\d\d)-(?P<m>0[1-9]|1[0-2])-(?P<d>[0-2]\d|3[01])\b")),
         ("dmy_num", re.compile(r"\b(?P<d>[0-2]?\d|3[01])\.(?P<m>0?[1-9]|1[0-2])\.(?P<y>(?:19|20)\d\d)\b")),
-        ("cjk", re.compile(r"(?P<y>(?:19|20)\d\d)年(?P<m>1[0-2]|0?[1-9])月(?P<d>[0-2]?\d|3[01])日")),
+        ("cjk", re.compile(r"(?P<y>(?:19|20)\d\d)\s?年\s?(?P<m>1[0-2]|0?[1-9])\s?月\s?(?P<d>[0-2]?\d|3[01])\s?日")),
     ]
+    if lang in ("zh", "ja"):  # "1月5日", "1月": CLDR's "一月" is rare in news, and \w-bounds fail in Han text
+        pats += [("cjk_md", re.compile(r"(?<!\d)(?P<m>1[0-2]|0?[1-9])\s?月\s?(?P<d>[0-2]?\d|3[01])\s?[日号]")),
+                 ("cjk_m", re.compile(r"(?<![\d])(?P<m>1[0-2]|0?[1-9])\s?月(?!\s?\d|份)"))]
     if m:
         pats += [
             ("dmy", re.compile(b + r"(?P<d>[0-2]?\d|3[01])(?:\.|º|er)?\s+(?:de\s+)?(?P<mn>" + m + r")\.?"
@@ -144,15 +148,14 @@ def find_dates(text: str, lang: str | None, published: dt.date | None = None) ->
                 if kind in ("iso", "dmy_num", "cjk"):
                     date = _safe_date(int(g["y"]), int(g["m"]), int(g["d"]))
                     mention = date and Mention(mt.group(0), span[0], date, "full")
-                elif kind in ("dmy", "mdy"):
-                    month, day = months.get(_norm(g["mn"])), int(g["d"])
-                    if month is None:
+                elif kind in ("dmy", "mdy", "cjk_md"):
+                    month = int(g["m"]) if kind == "cjk_md" else months.get(_norm(g["mn"]))
+                    day = int(g["d"])
+                    if month is None or not _safe_date(2000, month, day):
                         continue
                     year = int(g["y"]) if g.get("y") else _year_for(month, day, published)
-                    if year is None:
-                        continue
-                    date = _safe_date(year, month, day)
-                    mention = date and Mention(mt.group(0), span[0], date, "full" if g.get("y") else "day-month")
+                    date = _safe_date(year, month, day) if year else None  # no year: still a day and month
+                    mention = Mention(mt.group(0), span[0], date, "full" if g.get("y") else "day-month", month=month, day=day)
                 elif kind == "weekday":
                     wd = days.get(_norm(g["wd"]))
                     if wd is None:
@@ -168,6 +171,8 @@ def find_dates(text: str, lang: str | None, published: dt.date | None = None) ->
                     words, capitalised = _month_words(lg)
                     num = words.get(g["mw"] if capitalised else g["mw"].lower())
                     mention = num and Mention(mt.group(0), span[0], None, "month", month=num)
+                elif kind == "cjk_m":
+                    mention = Mention(mt.group(0), span[0], None, "month", month=int(g["m"]))
                 if mention:
                     found.append(mention)
                     taken.append(span)
@@ -208,6 +213,8 @@ def date_signals(text: str, lang: str | None, published: str | None, max_gap_day
             key = m.date.isoformat()
         elif m.weekday is not None:
             key = f"weekday:{_WEEKDAYS_EN[m.weekday]}"
+        elif m.day is not None:  # "21 agosto" = "21 August" = "8月21日" without a year to place it
+            key = f"day:{m.month:02d}-{m.day:02d}"
         elif m.month is not None:
             key = f"month:{m.month:02d}"
         else:
