@@ -152,7 +152,7 @@ class PairScorer:
         self.net_units = net_units
         self.net_alpha = net_alpha
 
-    def _new(self, with_svr: bool):
+    def _new(self, ensemble: bool):
         from sklearn.ensemble import HistGradientBoostingRegressor
         from sklearn.neural_network import MLPRegressor
         from sklearn.pipeline import make_pipeline
@@ -163,9 +163,11 @@ class PairScorer:
             max_iter=self.max_iter, learning_rate=self.learning_rate, max_leaf_nodes=self.max_leaf_nodes,
             min_samples_leaf=self.min_samples_leaf, l2_regularization=self.l2_regularization,
             random_state=self.random_state)
-        if not with_svr:
+        if not ensemble:  # the cheap model: trees alone
             return hgb
-        members = [hgb, make_pipeline(StandardScaler(), SVR(C=1.0, epsilon=0.2))]
+        members = [hgb]
+        if self.svr:
+            members.append(make_pipeline(StandardScaler(), SVR(C=1.0, epsilon=0.2)))
         if self.nets:
             members.append(_Mean([make_pipeline(StandardScaler(), MLPRegressor(
                 hidden_layer_sizes=(self.net_units,), alpha=self.net_alpha, max_iter=2000,
@@ -177,11 +179,11 @@ class PairScorer:
         self.feature_names_ = sorted(set().union(*features))
         self.cheap_names_ = [n for n in self.feature_names_ if not n.startswith(EXPENSIVE)]
         self.models_, self.cheap_models_ = {}, {}
-        for names, models, svr in ((self.feature_names_, self.models_, self.svr),
-                                   (self.cheap_names_, self.cheap_models_, False)):
+        for names, models, ensemble in ((self.feature_names_, self.models_, True),
+                                        (self.cheap_names_, self.cheap_models_, False)):
             X = self._matrix(features, names)
             for dim in DIMENSIONS:
-                models[dim] = self._new(svr).fit(X, np.array([t[dim] for t in targets], float))
+                models[dim] = self._new(ensemble).fit(X, np.array([t[dim] for t in targets], float))
         return self
 
     @staticmethod
