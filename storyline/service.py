@@ -133,12 +133,16 @@ class Storyline:
             record = decision.to_dict() | {"duplicate_of": dup_of}
             if dup_of:  # like the index, held in memory before the commit: the summary below needs it
                 self.duplicates[art.id] = dup_of
-            with self.store.transaction() as db:
-                self.store.put_article(art, db)
-                self.store.put_embeddings(art.content_hash, {self.pipeline.encoder.name: prep.embedding,
-                                                             SECOND_KEY: prep.second}, db)
-                self.store.set_member(art.id, decision.story_id, record, db)
-                self.store.put_story(self._summary(decision.story_id), db)
+            try:
+                with self.store.transaction() as db:
+                    self.store.put_article(art, db)
+                    self.store.put_embeddings(art.content_hash, {self.pipeline.encoder.name: prep.embedding,
+                                                                 SECOND_KEY: prep.second}, db)
+                    self.store.set_member(art.id, decision.story_id, record, db)
+                    self.store.put_story(self._summary(decision.story_id), db)
+            except BaseException:  # the store rolled back: let memory follow it, rebuilt on next use
+                self._index = self._duplicates = None
+                raise
             report.added += 1
             bar.update(1)
             out.append(decision)

@@ -56,6 +56,23 @@ def test_failing_strict_add_keeps_what_was_stored(service, tmp_path):
     assert service.article("000_8021d23d65a94577").title.startswith("Putin e Tokayev")
 
 
+def test_a_failed_commit_leaves_memory_as_the_store_is(service, monkeypatch):
+    service.add(read_paths([str(SEEDS / "000_8021d23d65a94577.txt")]))
+    assert service.index.keys_ == ["000_8021d23d65a94577"]
+
+    def broken(*args, **kwargs):
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(service.store, "put_story", broken)
+    with pytest.raises(sqlite3.OperationalError):
+        service.add(read_paths([str(SEEDS / "001_ad8f6df6e894e106.txt")]))
+    monkeypatch.undo()
+    assert service.count() == 1 and service.index.keys_ == ["000_8021d23d65a94577"]
+    assert "001_ad8f6df6e894e106" not in service.duplicates
+    report, _ = service.add(read_paths([str(SEEDS / "001_ad8f6df6e894e106.txt")]))
+    assert report.added == 1 and service.index.keys_ == ["000_8021d23d65a94577", "001_ad8f6df6e894e106"]
+
+
 def test_unknown_language_is_skipped_with_its_file(service, tmp_path):
     p = tmp_path / "x.json"
     p.write_text(json.dumps({"id": "x", "text": "Some words here that are long enough to count.", "lang": "xx"}))
