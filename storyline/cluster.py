@@ -29,6 +29,13 @@ class Decision:
     runner_up: dict | None = None
     vetoed: list[str] = field(default_factory=list)
 
+    @property
+    def duplicate_of(self) -> str | None:
+        """The article a translation or near-duplicate folds under in its story's timeline (a new
+        story never has one: its best link is no translation or near-duplicate)."""
+        best = self.best or {}
+        return best.get("article") if best.get("relation") in ("translation", "near-duplicate") else None
+
     def to_dict(self) -> dict:
         return dict(self.__dict__)
 

@@ -81,8 +81,7 @@ class Centres:
     def centre(self, key: str, lang: str | None, rows: np.ndarray) -> np.ndarray:
         means = self.means.get(key, {})
         mean = means.get(lang or "", means.get(""))
-        out = rows - mean if mean is not None else rows
-        return out / np.maximum(np.linalg.norm(out, axis=-1, keepdims=True), 1e-9)
+        return _unit_rows(rows - mean if mean is not None else rows)
 
 
 def _centred(tag: str, A: np.ndarray, B: np.ndarray, windows: bool) -> dict[str, float]:
@@ -101,8 +100,7 @@ def _centred(tag: str, A: np.ndarray, B: np.ndarray, windows: bool) -> dict[str,
 
 
 def _windows(S: np.ndarray, n: int = 3) -> np.ndarray:
-    W = S.mean(0, keepdims=True) if len(S) < n else np.lib.stride_tricks.sliding_window_view(S, n, axis=0).mean(-1)
-    return W / np.maximum(np.linalg.norm(W, axis=1, keepdims=True), 1e-9)
+    return _unit_rows(S.mean(0, keepdims=True) if len(S) < n else np.lib.stride_tricks.sliding_window_view(S, n, axis=0).mean(-1))
 
 
 def second_features(a: Article, sa: Embedding, b: Article, sb: Embedding, centres: Centres | None) -> dict[str, float]:
@@ -218,6 +216,10 @@ def _fuzzy_share(a: set[str], b: set[str], cutoff: float = 85) -> float:
     small, big = sorted((a, b), key=len)
     hits = sum(1 for k in small if process.extractOne(k, big, scorer=fuzz.ratio, score_cutoff=cutoff))
     return hits / len(small)
+
+
+def _unit_rows(M: np.ndarray) -> np.ndarray:
+    return M / np.maximum(np.linalg.norm(M, axis=-1, keepdims=True), 1e-9)
 
 
 def _unit(v: np.ndarray) -> np.ndarray:

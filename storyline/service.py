@@ -129,7 +129,7 @@ class Storyline:
         for prep in self.pipeline.embed(good):
             decision = index.assign(prep)
             art = prep.article
-            dup_of = None if decision.new_story else _duplicate_of(decision.best)
+            dup_of = decision.duplicate_of
             record = decision.to_dict() | {"duplicate_of": dup_of}
             if dup_of:  # like the index, held in memory before the commit: the summary below needs it
                 self.duplicates[art.id] = dup_of
@@ -174,7 +174,7 @@ class Storyline:
         self._index = index
         after = index.story_of_
         moved = _moved(before, after)
-        self._duplicates = {aid: dup for aid in after if (dup := _duplicate_of(index.decisions_[aid].best))}
+        self._duplicates = {aid: dup for aid in after if (dup := index.decisions_[aid].duplicate_of)}
         with self.store.transaction() as db:
             db.execute("DELETE FROM stories")
             for aid, sid in after.items():
@@ -236,12 +236,6 @@ def compare_articles(a: Article, b: Article, pipeline: Pipeline | None = None) -
     if bad:
         raise bad[0]
     return pipe.compare(prepared[0], prepared[1])
-
-
-def _duplicate_of(best: dict | None) -> str | None:
-    """The article a translation or near-duplicate folds under in its story's timeline."""
-    best = best or {}
-    return best.get("article") if best.get("relation") in ("translation", "near-duplicate") else None
 
 
 def _moved(before: dict[str, str], after: dict[str, str]) -> int:
