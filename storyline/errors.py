@@ -19,3 +19,7 @@ class SettingsError(StorylineError):
 
 class NotFittedError(StorylineError):
     """A learned component was used before it was trained or loaded."""
+
+
+class MissingExtraError(StorylineError):
+    """A command needs an optional extra that is not installed."""

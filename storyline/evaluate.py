@@ -216,12 +216,13 @@ def labelled_features(file: str, split: str, settings: Settings, cache: str | No
 def train_scorer(file: str, split: str, settings: Settings, cache: str | None, out: str | None,
                  progress: bool = False) -> dict:
     """Fit the shipped scorer on ``split`` (dev); report grouped 5-fold CV Pearson on that split."""
-    import sklearn
+    import inspect
 
-    from .scorer import PairScorer
+    from .scorer import PairScorer, require_training_extras
 
     if split == "test":
         raise InputError(file, "refusing to train on the test split; train on dev")
+    sklearn, catboost = require_training_extras()  # before the long feature pass, not after it
     pairs, feats, centres = labelled_features(file, split, settings, cache, progress=progress)
     cv = pearson_report(pairs, cross_validate(pairs, feats, PairScorer))
     model = PairScorer().fit(feats, [p.scores for p in pairs])
@@ -229,9 +230,8 @@ def train_scorer(file: str, split: str, settings: Settings, cache: str | None, o
     target = Path(out) if out else Path(__file__).parent / "resources" / "scorer.pkl"
     info = {"trained_on": Path(file).name, "sha256_16": _file_digest(file), "split": split, "n": len(pairs),
             "cv5_grouped_pearson": cv["pearson"], "features": model.feature_names_,
-            "params": {k: getattr(model, k) for k in ("max_iter", "learning_rate", "max_leaf_nodes",
-                                                      "min_samples_leaf", "l2_regularization", "random_state")},
-            "sklearn": sklearn.__version__, "command": f"storyline train {Path(file).name} --split {split}"}
+            "params": {k: getattr(model, k) for k in inspect.signature(PairScorer).parameters},
+            "sklearn": sklearn.__version__, "catboost": catboost.__version__, "command": f"storyline train {Path(file).name} --split {split}"}
     model.save(target, info)
     return {"model": str(target), **{k: info[k] for k in ("n", "cv5_grouped_pearson")}}
 

@@ -1,4 +1,5 @@
 import json
+import os
 import subprocess
 import sys
 
@@ -97,6 +98,21 @@ def test_bad_usage_exits_2():
     assert cli("stories", "--format", "xml").returncode == 2
 
 
+def without_training_extras(tmp_path):
+    """The environment of an install without the [train] extra: its modules fail to import."""
+    for name in ("catboost", "sklearn"):
+        (tmp_path / "hidden" / name).mkdir(parents=True)
+        (tmp_path / "hidden" / name / "__init__.py").write_text("raise ImportError('not installed')\n")
+    return {**os.environ, "PYTHONPATH": str(tmp_path / "hidden")}
+
+
+def test_scoring_needs_no_training_extras(tmp_path):
+    a, b = sorted(SEEDS.glob("00[03]*"))
+    out = cli("compare", str(a), str(b), "--format", "json", env=without_training_extras(tmp_path))
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["relation"] == "translation"
+
+
 def test_eval_commands_on_a_small_labelled_file(tmp_path):
     texts = {p.stem: p.read_text() for p in sorted(SEEDS.glob("*.txt"))}
     ids = sorted(texts)
@@ -112,3 +128,6 @@ def test_eval_commands_on_a_small_labelled_file(tmp_path):
     assert report["pearson"]["overall"] > 0  # translations score closer than the other meeting
     stories = json.loads(cli("eval", "stories", str(path), "--split", "dev").stdout)
     assert stories["positives"] == 3 and 0.0 <= stories["f1"] <= 1.0 and "cross_language" in stories
+    out = cli("train", str(path), "--split", "dev", "--out", str(tmp_path / "m.pkl"), env=without_training_extras(tmp_path))
+    assert out.returncode == 1 and out.stderr.strip().splitlines() == ["storyline: training the scorer needs scikit-learn and CatBoost: pip install 'storyline[train]'"]
+    assert not (tmp_path / "m.pkl").exists()
