@@ -24,12 +24,13 @@ def _jaccard(a: set | frozenset, b: set | frozenset) -> float:
     return len(a & b) / len(a | b) if a and b else 0.0
 
 
-def _stems(art: Article, n: int = 5) -> Counter:
+@lru_cache(maxsize=8192)  # like _words: an article meets many candidates
+def _stems(text: str, arabic: bool, n: int = 5) -> Counter:
     """Words cut to their first ``n`` letters: a stemmer that needs no language, so inflected
     German, Turkish or Polish forms meet; Arabic words first lose the clitics glued before them.
     Dev CV with the shipped ensemble: overall 0.818 -> 0.819, narrative 0.787 -> 0.788."""
-    words = [w.lower() for w in _WORD4.findall(f"{art.title} {art.text}")]
-    if art.lang == "ar":
+    words = [w.lower() for w in _WORD4.findall(text)]
+    if arabic:
         words = [_PROCLITICS.sub("", w) for w in words]
     return Counter(w[:n] for w in words if len(w) >= 4)
 
@@ -183,7 +184,7 @@ def pair_features(a: Article, ea: Embedding, b: Article, eb: Embedding,
     f["word_jac"] = _jaccard(set(wa), set(wb))
     f["word_cos"] = _weighted_cosine(wa, wb)
     f["char4_cos"] = _weighted_cosine(_char_grams(a.text), _char_grams(b.text))
-    sa, sb = _stems(a), _stems(b)
+    sa, sb = (_stems(f"{x.title} {x.text}", x.lang == "ar") for x in (a, b))
     f["stem5_cos"], f["stem5_jac"] = _weighted_cosine(sa, sb), _jaccard(set(sa), set(sb))
     f["title_word_jac"] = _jaccard(set(_words(a.title)), set(_words(b.title)))
     for lang in {a.lang, b.lang} - {None}:  # lets the model calibrate per language
