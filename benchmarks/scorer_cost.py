@@ -17,7 +17,7 @@ from _data import PAIRS
 
 from storyline.evaluate import cross_validate, labelled_features, pearson_report, read_pairs
 from storyline.pipeline import Pipeline
-from storyline.scorer import EXPENSIVE, PairScorer
+from storyline.scorer import PairScorer
 from storyline.settings import load_settings
 
 
@@ -49,8 +49,7 @@ def main(n_pairs: int, cache: str | None) -> None:
 
     dev, feats, _ = labelled_features(str(PAIRS), "dev", settings, cache)
     folds_full = cross_validate(dev, feats, PairScorer)
-    cheap_feats = [{k: v for k, v in f.items() if not k.startswith(EXPENSIVE)} for f in feats]
-    folds_cheap = cross_validate(dev, cheap_feats, lambda: PairScorer(boost=False, svr=False, nets=0))  # as the shipped cheap model
+    folds_cheap = cross_validate(dev, feats, PairScorer, cheap=True)
     base = pearson_report(dev, folds_full)["pearson"]["overall"]
     chosen = (1.0, 4.0)
     for lo, hi in ((1.2, 3.8), (1.4, 3.6), (1.6, 3.4), (1.8, 3.2)):

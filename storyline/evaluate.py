@@ -175,15 +175,17 @@ def _file_digest(path: str) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
 
 
-def cross_validate(pairs: Sequence[Pair], feats: Sequence[dict], scorer_factory, k: int = 5) -> list[dict]:
-    """Out-of-fold predictions, folds grouped so no article is on both sides."""
+def cross_validate(pairs: Sequence[Pair], feats: Sequence[dict], scorer_factory, k: int = 5,
+                   cheap: bool | None = None) -> list[dict]:
+    """Out-of-fold predictions, folds grouped so no article is on both sides; ``cheap`` as in
+    ``PairScorer.predict``."""
     folds = group_folds(pairs, k)
     preds: list[dict | None] = [None] * len(pairs)
     for f in range(k):
         tr = [i for i in range(len(pairs)) if folds[i] != f]
         te = [i for i in range(len(pairs)) if folds[i] == f]
         model = scorer_factory().fit([feats[i] for i in tr], [pairs[i].scores for i in tr])
-        for i, p in zip(te, model.predict([feats[i] for i in te])):
+        for i, p in zip(te, model.predict([feats[i] for i in te], cheap=cheap)):
             preds[i] = p
     return preds  # type: ignore[return-value]
 

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from storyline.evaluate import pair_matrix, pearson_report, prepare_pairs, read_pairs
+from storyline.model import DIMENSIONS
 from storyline.scorer import PairScorer, _Compiled
 
 from .conftest import PAIRS
@@ -57,16 +58,20 @@ def test_shipped_model_quality_guard(dev_slice):
 
 def test_compiled_prediction_equals_the_fitted_models(dev_slice):
     """The model is kept as arrays only: they must give what scikit-learn and CatBoost give,
-    missing views (NaN) included."""
+    for every dimension, and for the trees with missing views (NaN) too."""
     pairs, feats = dev_slice
     scorer = PairScorer(max_iter=50, boost_iter=50)
     X = scorer._matrix(feats, sorted(set().union(*feats)))
     X_missing = X.copy()
     X_missing[::3, ::4] = np.nan
-    y = np.array([p.scores["overall"] for p in pairs])
-    full = scorer._new(True).fit(X, y)
-    np.testing.assert_allclose(_Compiled({"overall": full}).predict(X)["overall"], full.predict(X), atol=1e-9)
-    cheap, boost = scorer._new(False).fit(X, y), full.models[1]  # the trees also see missing views
-    for M in (X, X_missing):
-        np.testing.assert_allclose(_Compiled({"overall": cheap}).predict(M)["overall"], cheap.predict(M), atol=1e-9)
-        np.testing.assert_allclose(_Compiled._run(_Compiled._member(boost), M), boost.predict(M), atol=1e-9)
+    Y = np.array([[p.scores[d] for d in DIMENSIONS] for p in pairs])
+
+    def columns(compiled, M):
+        return np.column_stack(list(compiled.predict(M).values()))
+
+    boost, nets = (m.fit(X, Y) for m in scorer._joint())
+    np.testing.assert_allclose(columns(_Compiled(joint=[nets]), X), nets.predict(X), atol=1e-9)
+    trees = [scorer._trees().fit(X, y) for y in Y.T]
+    for M in (X, X_missing):  # CatBoost and the cheap model's trees see missing views
+        np.testing.assert_allclose(columns(_Compiled(joint=[boost]), M), boost.predict(M), atol=1e-9)
+        np.testing.assert_allclose(columns(_Compiled(trees=trees), M), np.column_stack([t.predict(M) for t in trees]), atol=1e-9)
