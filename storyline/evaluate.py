@@ -191,8 +191,9 @@ def cross_validate(pairs: Sequence[Pair], feats: Sequence[dict], scorer_factory,
 
 
 def fit_centres(prepared, encoder: str):
-    """Language centres of the training articles (no labels: the articles only)."""
-    from .compare import FIRST, SECOND, Centres
+    """Language centres of the training articles (no labels: the articles only), and the notices."""
+    from .compare import FIRST, SECOND, Centres, notice_texts
+    from .embed import get_encoder
 
     if encoder != FIRST:
         raise ValueError(f"the scorer's centred views are for {FIRST}, not {encoder}")
@@ -201,7 +202,7 @@ def fit_centres(prepared, encoder: str):
         items.append((FIRST, p.article.lang, p.embedding.sentences))
         if p.second is not None:
             items.append((SECOND, p.article.lang, p.second.sentences))
-    return Centres.fit(items)
+    return Centres.fit(items, get_encoder(FIRST).encode(notice_texts()))
 
 
 def labelled_features(file: str, split: str, settings: Settings, cache: str | None, centres=None,

@@ -86,6 +86,7 @@ class Evidence:
     coverage: float = 0.0  # share of sentences with a close counterpart in the other article
     length_ratio: float = 1.0
     languages: tuple[str | None, str | None] = (None, None)
+    notice: float = 0.0  # share of the more notice-like article's sentences that read like a cookie wall, captcha or paywall
 
 
 @dataclass

@@ -59,3 +59,17 @@ def test_language_centres_remove_what_a_language_shares():
     de, en = centres.centre("enc", "de", docs["de"]), centres.centre("enc", "en", docs["en"])
     assert np.diag(de @ en.T).min() > 0.9 and (de @ de.T)[off].mean() < 0.1
     assert np.allclose(np.linalg.norm(centres.centre("enc", "ja", docs["de"]), axis=1), 1)  # unseen: mean of all
+
+
+def test_a_blocked_page_scraped_instead_of_the_article_is_unrelated_to_anything(pipeline, seeds_prepared):
+    """Two copies of one captcha page are not a story: the text is not the article either stands for."""
+    from storyline.model import Article
+
+    text = ("Przykro nam, ale z Twojego adresu IP odnotowaliśmy bardzo dużo połączeń.\n\n"
+            "Potwierdź, że nie jesteś robotem, aby przejść dalej.")
+    (wall, copy), bad = pipeline.prepare([Article(id="wall", lang="pl", text=text), Article(id="copy", lang="pl", text=text)])
+    assert not bad
+    for other in (copy, seeds_prepared["003"]):
+        s = pipeline.compare(wall, other)
+        assert s.evidence.notice >= 0.5 and s.relation == "unrelated", (s.evidence.notice, s.relation)
+    assert pipeline.compare(seeds_prepared["000"], seeds_prepared["003"]).evidence.notice == 0.0

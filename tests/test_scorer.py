@@ -9,10 +9,11 @@ from .conftest import PAIRS
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not PAIRS.exists(), reason="../shared data not beside the clone")]
 
-# Measured on 2026-11-23 with the shipped model (session 4): Pearson(overall) on this slice (in the
-# training split, so optimistic) was 0.887 (0.861 with session 3's model, which had no CatBoost member).
-# The guard sits 0.05 below, so only a real regression trips it.
-FLOOR_MEASURED = 0.887
+# Measured on 2026-11-23 with the shipped model (session 5): Pearson(overall) on this slice (in the
+# training split, so optimistic) was 0.863 (0.887 with session 4's four-member ensemble, which fitted
+# its training pairs more tightly and scored lower on test). The guard sits 0.05 below, so only a real
+# regression trips it.
+FLOOR_MEASURED = 0.863
 SLICE = slice(0, 80)
 
 
