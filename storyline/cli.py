@@ -247,6 +247,8 @@ def compare(settings, a, b, db, fmt):
     for k, v in score.scores.items():
         click.echo(f"  {k:<10} {v:.2f}")
     click.echo(f"cosine {ev.cosine:.3f}, sentence coverage {ev.coverage:.2f}, length ratio {ev.length_ratio:.2f}")
+    if ev.notice:
+        click.echo(f"notice: {ev.notice:.0%} of one page's sentences read like a cookie wall, captcha or paywall")
     click.echo(f"event dates: {ev.event_dates[0] or 'unknown'} / {ev.event_dates[1] or 'unknown'}"
                + (f" (gap {ev.date_gap_days} days)" if ev.date_gap_days is not None else ""))
     click.echo(f"shared people: {', '.join(ev.shared_people) or '-'}")

@@ -64,6 +64,15 @@ def test_compare_prints_scores_relation_and_evidence():
     assert js["relation"] in ("related", "unrelated") and js["evidence"]["date_gap_days"] == 173
 
 
+def test_compare_names_a_blocked_page(tmp_path):
+    wall = tmp_path / "wall.txt"
+    wall.write_text("To use this website, cookies must be enabled in your browser.\n\n"
+                    "To enable cookies, follow the instructions for your browser below.\n", encoding="utf-8")
+    out = cli("compare", str(wall), str(SEEDS / "003_3ca7ee8777bd1d77.txt"), "--format", "table")
+    assert out.returncode == 0, out.stderr
+    assert "relation: unrelated" in out.stdout and "notice: " in out.stdout, out.stdout
+
+
 def test_signals_json():
     out = cli("signals", str(SEEDS / "000_8021d23d65a94577.txt"), "--published", "2022-02-10", "--format", "json")
     data = json.loads(out.stdout)

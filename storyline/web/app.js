@@ -122,6 +122,7 @@ async function comparePage() {
         <div class="relation rel-${r.relation.replace(/ /g, "-")}" id="relation">${esc(r.relation)}</div>
         <div class="meta"><span>${badges(ev.languages)}</span><span>cosine ${ev.cosine.toFixed(3)}</span>
           <span>sentence coverage ${(ev.coverage * 100).toFixed(0)}%</span>
+          ${ev.notice ? `<span>notice page ${(ev.notice * 100).toFixed(0)}% (cookie wall, captcha or paywall)</span>` : ""}
           <span>event dates ${esc(ev.event_dates[0] || "?")} / ${esc(ev.event_dates[1] || "?")}${ev.date_gap_days != null ? ` (gap ${ev.date_gap_days} d)` : ""}</span></div>
         <h2>Scores <span class="muted">(1 = very similar … 4 = very dissimilar)</span></h2>
         <div class="scores">${Object.entries(r.scores).map(([k, v]) => `
