@@ -23,7 +23,10 @@ def decode(raw: bytes, where: str) -> str:
         raise InputError(where, "binary file (NUL bytes), not text")
     for bom, enc in ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16")):
         if raw.startswith(bom):
-            return raw.decode(enc, errors="strict")
+            try:
+                return raw.decode(enc, errors="strict")
+            except UnicodeDecodeError as exc:
+                raise InputError(where, f"starts with a {enc.upper()} byte-order mark but is not {enc.upper()} text (byte {exc.start})") from None
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
