@@ -1,5 +1,6 @@
 """Signal extraction quality: precision/recall on a hand-labelled multilingual set, date false
-positives, and Pearson of overlap scores with the gold SemEval dimensions.
+positives, agreement of names between an article and its machine translation, and Pearson of
+overlap scores with the gold SemEval dimensions.
 
     python benchmarks/signals.py [--split dev|test] [--cache PATH]
 """
@@ -110,6 +111,35 @@ def semeval(split: str, cache: str | None) -> None:
     print(f"  pairs with both event dates known: {known} ({known / len(rows):.0%})")
 
 
+def translations(split: str) -> None:
+    """People and places an article shares with its machine translation (SemEval's
+    "machine-translated" pairs re-use an original pair's article in another language): a name
+    found on both sides under one key is a name normalised across languages and scripts."""
+    rows = [json.loads(line) for line in PAIRS.read_text("utf-8").splitlines()]
+    originals = {r["base_pair_id"]: r for r in rows if r["split"] == split and r["origin"] == "original"}
+    agree: dict[str, dict[str, list[float]]] = {}
+    seen = set()
+    for m in rows:
+        o = originals.get(m["base_pair_id"])
+        if m["split"] != split or m["origin"] == "original" or o is None:
+            continue
+        for k in ("1", "2"):
+            src, dst = o[f"lang{k}"], m[f"lang{k}"]
+            if src == dst or (o[f"text{k}"], dst) in seen:
+                continue
+            seen.add((o[f"text{k}"], dst))
+            a, b = name_signals(o[f"text{k}"], src), name_signals(m[f"text{k}"], dst)
+            for t in ("person", "place"):
+                ka, kb = {x.key for x in a if x.type == t}, {x.key for x in b if x.type == t}
+                if ka or kb:
+                    agree.setdefault(f"{src}->{dst}", {}).setdefault(t, []).append(len(ka & kb) / len(ka | kb))
+    print(f"article vs its machine translation ({split}): mean Jaccard of keys (n articles)")
+    for pair, by_type in sorted(agree.items()):
+        print(f"  {pair:<7}" + "".join(f"  {t} {np.mean(v):.3f} ({len(v)})" for t, v in by_type.items()))
+    for t in ("person", "place"):
+        print(f"  all {t}: {np.mean([x for d in agree.values() for x in d.get(t, [])]):.3f}")
+
+
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--split", default="dev")
@@ -117,4 +147,5 @@ if __name__ == "__main__":
     args = ap.parse_args()
     gold_set()
     if PAIRS.exists():
+        translations(args.split)
         semeval(args.split, args.cache)

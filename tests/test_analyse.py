@@ -42,6 +42,23 @@ def test_tokayev_has_one_key_in_every_seed(seeds):
     assert {fold(n) for n in ["Tokayev", "Tokajew", "Tokaïev", "Токаев"]} == {"tokaev"}
 
 
+def test_declined_names_take_the_key_of_their_nominative():
+    from storyline.analyse.names import name_signals
+
+    def people(text, lang):
+        return {s.key for s in name_signals(text, lang) if s.type == "person"}
+
+    pl = people("Jacek Kurski odszedł z TVP. Decyzję Kurskiego skrytykował Mateusz Morawiecki, "
+                "a premiera Morawieckiego poparł Trybunał Sprawiedliwości Unii Europejskiej.", "pl")
+    assert pl == {"person:kurski", "person:moravieki"}  # no "person:europeyskiei"
+    ru = people("Касым-Жомарт Токаев прилетел в Москву. Владимир Путин принял Касым-Жомарта Токаева. "
+                "Путина поддержал Дмитрий Песков.", "ru")
+    en = people("Kassym-Jomart Tokayev flew to Moscow. Vladimir Putin met him. Dmitry Peskov backed Putin.", "en")
+    assert ru == en == {"person:putin", "person:tokaev", "person:peskov"}
+    # Where names do not decline, the dictionary is not asked ("Linda" is also an Italian adjective).
+    assert people("Linda Bianca ha parlato ieri a Roma.", "it") == {"person:bianka"}
+
+
 def test_places_are_normalised(seeds):
     assert all("KZ" in keys(a, "place") for a in seeds.values())  # Kazakistan, Kasachstan, Kazakhstan
     moscow = "geonames:524901"  # Mosca, Moskau, Moscow

@@ -9,11 +9,11 @@ from .conftest import PAIRS
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not PAIRS.exists(), reason="../shared data not beside the clone")]
 
-# Measured on 2026-11-23 with the shipped model (session 5): Pearson(overall) on this slice (in the
-# training split, so optimistic) was 0.863 (0.887 with session 4's four-member ensemble, which fitted
-# its training pairs more tightly and scored lower on test). The guard sits 0.05 below, so only a real
-# regression trips it.
-FLOOR_MEASURED = 0.863
+# Measured on 2026-11-23 with the shipped model (session 6, names keyed by their nominative):
+# Pearson(overall) on this slice (in the training split, so optimistic) was 0.862 (session 5's model
+# 0.863; 0.887 with session 4's four-member ensemble, which fitted its training pairs more tightly
+# and scored lower on test). The guard sits 0.05 below, so only a real regression trips it.
+FLOOR_MEASURED = 0.862
 SLICE = slice(0, 80)
 
 

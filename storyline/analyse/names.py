@@ -18,6 +18,7 @@ import regex as re
 
 from ..model import Signal
 from .fold import fold, plain
+from .lemma import common_word, name_form
 from .places import INFLECTING, countries, lookup, resolve_city
 
 _CONNECTORS = {"de", "da", "di", "del", "van", "von", "bin", "ibn", "al", "el", "ben", "dos"}
@@ -183,13 +184,36 @@ def find_names(text: str, lang: str | None = None) -> list[Mention]:
             pending.append((rest, initial and len(rest) == 1))
     people: dict[str, str] = {}
     names: dict[str, Counter] = defaultdict(Counter)
+
+    def surname(tokens: list[tuple[str, int]]) -> str | None:
+        """The person key of a sequence, from the nominative ("Kurskiego" -> kurski); None when
+        every word of it is an inflected common word ("Unii Europejskiej"). One such word is
+        not enough: "Песков" is also the genitive of песок (sand)."""
+        if all(common_word(t, lang) for t, _ in tokens):
+            return None
+        return fold(name_form(tokens[-1][0], lang))
+
+    def base(key: str) -> str:
+        """A declined form the dictionary does not know ("Токаева") is the person the article
+        names in full elsewhere ("Касым-Жомарт Токаев")."""
+        if inflect:
+            for cut in (1, 2, 3):
+                if len(key) - cut >= 4 and key[:-cut] in names:
+                    return key[:-cut]
+        return key
+
     for i, (tokens, initial) in enumerate(pending):
-        # Titles before a name ("President", "Kazakh leader") are words the text also uses in lower case.
-        while len(tokens) > 2 and tokens[0][0].lower() in lower_words:
+        # Titles before a name ("President", "Kazakh leader", "Prezydenta") are words the text
+        # also uses in lower case, or inflected common words.
+        while len(tokens) > 2 and (tokens[0][0].lower() in lower_words or common_word(tokens[0][0], lang)):
             tokens = tokens[1:]
         pending[i] = (tokens, initial)
-        if len(tokens) >= 2 and not any(t in _org_words() for t, _ in tokens):  # a lone surname later refers to them
-            names[fold(tokens[-1][0])][" ".join(t for t, _ in tokens)] += 1
+        key = surname(tokens)
+        if key and len(tokens) >= 2 and not any(t in _org_words() for t, _ in tokens):  # a lone surname later refers to them
+            names[key][" ".join(t for t, _ in tokens)] += 1
+    for key in sorted(names, key=len, reverse=True):
+        if (short := base(key)) != key:
+            names[short].update(names.pop(key))
     for key, forms in names.items():  # the most frequent full form, then the longest, is the label
         people[key] = max(forms, key=lambda f: (forms[f], len(f)))
     for tokens, initial in pending:
@@ -199,8 +223,8 @@ def find_names(text: str, lang: str | None = None) -> list[Mention]:
             found.append(Mention("org", "org:" + fold(surface), surface, surface, pos))
         elif len(tokens) == 1 and _ACRONYM.match(surface):
             found.append(Mention("org", "org:" + surface.lower(), surface, surface, pos))
-        elif len(tokens) >= 2 or fold(surface) in people:
-            key = fold(tokens[-1][0])
+        elif (key := surname(tokens)) and (len(tokens) >= 2 or base(key) in people):
+            key = base(key)
             if len(key) >= 3:
                 found.append(Mention("person", "person:" + key, people.get(key, surface), surface, pos))
     return sorted(found, key=lambda x: x.position)
