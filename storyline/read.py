@@ -21,12 +21,12 @@ def decode(raw: bytes, where: str) -> str:
     """Bytes to text: UTF-8 (with or without BOM), UTF-16 by BOM, else a confident guess."""
     if b"\x00" in raw[:4096] and not raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise InputError(where, "binary file (NUL bytes), not text")
-    for bom, enc, name in ((b"\xef\xbb\xbf", "utf-8-sig", "UTF-8"), (b"\xff\xfe", "utf-16", "UTF-16"), (b"\xfe\xff", "utf-16", "UTF-16")):
+    for bom, enc, name in ((b"\xef\xbb\xbf", "utf-8", "UTF-8"), (b"\xff\xfe", "utf-16-le", "UTF-16"), (b"\xfe\xff", "utf-16-be", "UTF-16")):
         if raw.startswith(bom):
             try:
-                return raw.decode(enc, errors="strict")
-            except UnicodeDecodeError as exc:
-                raise InputError(where, f"starts with a {name} byte-order mark but is not {name} text (byte {exc.start})") from None
+                return raw[len(bom):].decode(enc, errors="strict")
+            except UnicodeDecodeError as exc:  # the offset counts from the file's first byte
+                raise InputError(where, f"starts with a {name} byte-order mark but is not {name} text (byte {exc.start + len(bom)})") from None
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:

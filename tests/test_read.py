@@ -61,7 +61,8 @@ def test_html_is_extracted_with_trafilatura(tmp_path):
     ("ragged.csv", b"id,text\n1,hello,extra\n", "more fields than the header"),
     ("date.json", b'{"text": "x y z", "published": "yesterday"}', "ISO date"),
     ("weird.xyz", b"hello", "unsupported file type"),
-    ("odd.txt", b"\xff\xfe\x00d\x00", "byte-order mark but is not UTF-16"),
+    ("odd.txt", b"\xff\xfe\x00d\x00", "byte-order mark but is not UTF-16 text (byte 4)"),
+    ("bom8.txt", b"\xef\xbb\xbf\xff broken", "byte-order mark but is not UTF-8 text (byte 3)"),
 ])
 def test_bad_input_is_one_error_naming_the_file(tmp_path, name, content, problem):
     p = tmp_path / name
