@@ -155,7 +155,7 @@ def find_names(text: str, lang: str | None = None) -> list[Mention]:
             if pm:
                 found.append(pm)
     lower_words = set(re.findall(r"\p{Ll}[\p{L}\p{M}]*", text))
-    pending: list[tuple[list[tuple[str, int]], bool]] = []
+    pending: list[list[tuple[str, int]]] = []
     for m in _SEQ.finditer(text):
         s, e = m.span()
         tokens = [(t, p) for t, p in _tokens(text, s, e) if not any(taken[p:p + len(t)])]
@@ -181,7 +181,7 @@ def find_names(text: str, lang: str | None = None) -> list[Mention]:
             else:
                 rest.append((tok.rstrip("'"), pos))
         if rest:
-            pending.append((rest, initial and len(rest) == 1))
+            pending.append(rest)
     people: dict[str, str] = {}
     names: dict[str, Counter] = defaultdict(Counter)
 
@@ -202,13 +202,14 @@ def find_names(text: str, lang: str | None = None) -> list[Mention]:
                     return key[:-cut]
         return key
 
-    for i, (tokens, initial) in enumerate(pending):
+    keyed: list[tuple[list[tuple[str, int]], str | None]] = []
+    for tokens in pending:
         # Titles before a name ("President", "Kazakh leader", "Prezydenta") are words the text
         # also uses in lower case, or inflected common words.
         while len(tokens) > 2 and (tokens[0][0].lower() in lower_words or common_word(tokens[0][0], lang)):
             tokens = tokens[1:]
-        pending[i] = (tokens, initial)
         key = surname(tokens)
+        keyed.append((tokens, key))
         if key and len(tokens) >= 2 and not any(t in _org_words() for t, _ in tokens):  # a lone surname later refers to them
             names[key][" ".join(t for t, _ in tokens)] += 1
     for key in sorted(names, key=len, reverse=True):
@@ -216,14 +217,14 @@ def find_names(text: str, lang: str | None = None) -> list[Mention]:
             names[short].update(names.pop(key))
     for key, forms in names.items():  # the most frequent full form, then the longest, is the label
         people[key] = max(forms, key=lambda f: (forms[f], len(f)))
-    for tokens, initial in pending:
+    for tokens, key in keyed:
         surface = " ".join(t for t, _ in tokens)
         pos = tokens[0][1]
         if any(t in _org_words() for t, _ in tokens):
             found.append(Mention("org", "org:" + fold(surface), surface, surface, pos))
         elif len(tokens) == 1 and _ACRONYM.match(surface):
             found.append(Mention("org", "org:" + surface.lower(), surface, surface, pos))
-        elif (key := surname(tokens)) and (len(tokens) >= 2 or base(key) in people):
+        elif key and (len(tokens) >= 2 or base(key) in people):
             key = base(key)
             if len(key) >= 3:
                 found.append(Mention("person", "person:" + key, people.get(key, surface), surface, pos))
