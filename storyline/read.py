@@ -1,10 +1,17 @@
-"""Read articles from files, directories and stdin: txt, html, json, jsonl, csv."""
+"""Read articles from files, directories and stdin: txt, html, json, jsonl, csv.
+
+A bad record is yielded as an ``InputError`` naming its file and line (or index), and reading
+goes on: one bad line never costs the good records beside it.
+"""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
+import os
 import re
+import stat
 import sys
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
@@ -14,13 +21,34 @@ from .model import Article
 
 FIELDS = ("id", "url", "title", "text", "lang", "published", "source")
 SUFFIXES = {".txt", ".html", ".htm", ".json", ".jsonl", ".csv"}
+MAX_ID_CHARS = 200  # an id is a key users type and link to: a longer one is refused, never cut
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 
 
+def _utf16_without_bom(raw: bytes) -> str | None:
+    """UTF-16 text whose byte-order mark is missing: NULs on one side of most byte pairs."""
+    head = raw[:4096]
+    half = len(head) // 2
+    if half < 2:
+        return None
+    even, odd = head[0::2].count(0), head[1::2].count(0)
+    for enc, nuls, other in (("utf-16-le", odd, even), ("utf-16-be", even, odd)):
+        if nuls >= 0.3 * half and other <= 0.02 * half:
+            try:
+                text = raw[:len(raw) // 2 * 2].decode(enc)
+            except UnicodeDecodeError:
+                return None
+            return None if "\x00" in text else text
+    return None
+
+
 def decode(raw: bytes, where: str) -> str:
-    """Bytes to text: UTF-8 (with or without BOM), UTF-16 by BOM, else a confident guess."""
+    """Bytes to text: UTF-8 (with or without BOM), UTF-16 by BOM or by its NULs, else a confident guess."""
     if b"\x00" in raw[:4096] and not raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise InputError(where, "binary file (NUL bytes), not text")
+        text = _utf16_without_bom(raw)
+        if text is None:
+            raise InputError(where, "binary file (NUL bytes), not text")
+        return text
     for bom, enc, name in ((b"\xef\xbb\xbf", "utf-8", "UTF-8"), (b"\xff\xfe", "utf-16-le", "UTF-16"), (b"\xfe\xff", "utf-16-be", "UTF-16")):
         if raw.startswith(bom):
             try:
@@ -53,8 +81,10 @@ def record_to_article(rec: Mapping, default_id: str, where: str) -> Article:
         if value is not None and not isinstance(value, (str, int)):
             raise InputError(where, f"field '{name}' must be a string, got {type(value).__name__}")
         values[name] = str(value).strip() if value not in (None, "") else None
-    if values["published"] and not _DATE.match(values["published"]):
-        raise InputError(where, f"field 'published' must start with an ISO date YYYY-MM-DD, got {values['published']!r}")
+    if values["published"] and not _is_date(values["published"]):
+        raise InputError(where, f"field 'published' must start with a real ISO date YYYY-MM-DD, got {values['published']!r}")
+    if values["id"] and len(values["id"]) > MAX_ID_CHARS:
+        raise InputError(where, f"field 'id' has {len(values['id']):,} characters, over the {MAX_ID_CHARS}-character limit")
     return Article(
         id=values["id"] or default_id,
         text=text,
@@ -65,6 +95,21 @@ def record_to_article(rec: Mapping, default_id: str, where: str) -> Article:
         source=values["source"],
         path=where,
     )
+
+
+def _is_date(value: str) -> bool:
+    """Starts with a calendar date that exists (2022-02-10, not 2022-13-45)."""
+    try:
+        return bool(_DATE.match(value)) and bool(dt.date.fromisoformat(value[:10]))
+    except ValueError:
+        return False
+
+
+def _record(rec, default_id: str, where: str) -> Article | InputError:
+    try:
+        return record_to_article(rec, default_id, where)
+    except InputError as err:
+        return err
 
 
 def _html_article(html: str, stem: str, where: str) -> Article:
@@ -81,7 +126,7 @@ def _html_article(html: str, stem: str, where: str) -> Article:
                    published=doc.date, source=doc.sitename or doc.hostname, path=where)
 
 
-def parse_text(text: str, suffix: str, stem: str, where: str) -> Iterator[Article]:
+def parse_text(text: str, suffix: str, stem: str, where: str) -> Iterator[Article | InputError]:
     """Articles in one file's text, by its suffix."""
     if suffix == ".txt":
         if not text.strip():
@@ -94,59 +139,120 @@ def parse_text(text: str, suffix: str, stem: str, where: str) -> Iterator[Articl
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise InputError(where, f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+        except RecursionError:
+            raise InputError(where, "JSON nested too deeply") from None
         records = data if isinstance(data, list) else [data]
         for i, rec in enumerate(records):
-            yield record_to_article(rec, stem if len(records) == 1 else f"{stem}-{i + 1}", f"{where}[{i}]")
+            yield _record(rec, stem if len(records) == 1 else f"{stem}-{i + 1}", f"{where}[{i}]")
     elif suffix == ".jsonl":
-        for lineno, line in enumerate(text.splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"{where}:{lineno}", f"malformed JSON: {exc.msg}") from None
-            yield record_to_article(rec, f"{stem}-{lineno}", f"{where}:{lineno}")
+        yield from jsonl_records(text.splitlines(), stem, where)
     elif suffix == ".csv":
-        try:
-            reader = csv.DictReader(io.StringIO(text, newline=""))
-            if not reader.fieldnames or "text" not in reader.fieldnames:
-                raise InputError(where, f"CSV needs a 'text' column; header is {reader.fieldnames}")
-            for rowno, row in enumerate(reader, 2):
-                if None in row:
-                    raise InputError(f"{where}:{rowno}", "row has more fields than the header")
-                yield record_to_article(row, f"{stem}-{rowno - 1}", f"{where}:{rowno}")
-        except csv.Error as exc:
-            raise InputError(where, f"malformed CSV: {exc}") from None
+        yield from _csv_records(text, stem, where)
     else:
         raise InputError(where, f"unsupported file type {suffix!r}; use one of {', '.join(sorted(SUFFIXES))}")
 
 
-def expand(paths: Iterable[str]) -> list[str]:
-    """Files under the given paths, directories walked recursively in sorted order."""
-    out = []
+def jsonl_records(lines: Iterable[str], stem: str, where: str) -> Iterator[Article | InputError]:
+    """One record a line; a malformed line is an error of its own and the next line is read."""
+    for lineno, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield InputError(f"{where}:{lineno}", f"malformed JSON: {exc.msg}")
+            continue
+        except RecursionError:
+            yield InputError(f"{where}:{lineno}", "JSON nested too deeply")
+            continue
+        yield _record(rec, f"{stem}-{lineno}", f"{where}:{lineno}")
+
+
+def _csv_records(text: str, stem: str, where: str) -> Iterator[Article | InputError]:
+    """Rows as articles; a malformed row is an error of its own and the next row is read."""
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        header = reader.fieldnames
+    except csv.Error as exc:
+        raise InputError(where, f"malformed CSV header: {exc}") from None
+    if not header or "text" not in header:
+        raise InputError(where, f"CSV needs a 'text' column; header is {header}")
+    index = 0  # data rows so far: the record's default id; its line is index + 1 for one-line rows
+    while True:
+        index += 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield InputError(f"{where}:{index + 1}", f"malformed CSV row: {exc}")
+            continue
+        if None in row:
+            yield InputError(f"{where}:{index + 1}", "row has more fields than the header")
+            continue
+        yield _record(row, f"{stem}-{index}", f"{where}:{index + 1}")
+
+
+def expand(paths: Iterable[str]) -> Iterator[str | InputError]:
+    """Files under the given paths, directories walked recursively in sorted order, lazily.
+
+    Inside a directory only names with a known suffix are taken; one that is not a regular file
+    (a FIFO, a device) is yielded too, so that reading it reports it instead of hiding it.
+    """
     for p in paths:
-        path = Path(p)
-        if p != "-" and path.is_dir():
-            out.extend(str(f) for f in sorted(path.rglob("*")) if f.is_file() and f.suffix.lower() in SUFFIXES)
+        if p != "-" and os.path.isdir(p):
+            yield from _walk(p)
         else:
-            out.append(p)
-    return out
+            yield p
+
+
+def _walk(directory: str) -> Iterator[str | InputError]:
+    try:
+        entries = sorted(os.scandir(directory), key=lambda e: e.name)
+    except OSError as exc:
+        yield InputError(directory, f"cannot list the directory: {exc.strerror}")
+        return
+    for e in entries:
+        if e.is_dir(follow_symlinks=True):
+            yield from _walk(e.path)
+        elif Path(e.name).suffix.lower() in SUFFIXES:
+            yield e.path
+
+
+def _read_file(p: str, max_file_bytes: int) -> bytes:
+    """A regular file's bytes; anything else (missing, FIFO, unreadable, too big) is an InputError."""
+    try:
+        fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO must not block the open
+    except FileNotFoundError:
+        raise InputError(p, "no such file or directory") from None
+    except OSError as exc:
+        raise InputError(p, f"cannot read: {exc.strerror}") from None
+    with os.fdopen(fd, "rb") as fh:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise InputError(p, "cannot read the directory")
+        if not stat.S_ISREG(st.st_mode):
+            kind = "a FIFO" if stat.S_ISFIFO(st.st_mode) else "a socket" if stat.S_ISSOCK(st.st_mode) else "a device"
+            raise InputError(p, f"not a regular file ({kind}); give files or directories")
+        if st.st_size > max_file_bytes:
+            raise InputError(p, f"file is {st.st_size:,} bytes, over the {max_file_bytes:,}-byte limit (read.max_file_bytes)")
+        try:
+            return fh.read(max_file_bytes + 1)
+        except OSError as exc:
+            raise InputError(p, f"cannot read: {exc.strerror}") from None
 
 
 def read_paths(paths: Iterable[str], max_file_bytes: int = 50_000_000) -> Iterator[Article | InputError]:
-    """Yield each article, or an InputError for each input that cannot be read, and go on."""
+    """Yield each article, or an InputError for each input or record that cannot be read, and go on."""
     for p in expand(paths):
+        if isinstance(p, InputError):
+            yield p
+            continue
         try:
             if p == "-":
                 raw, stem, suffix = sys.stdin.buffer.read(), "stdin", ".jsonl"
             else:
-                path = Path(p)
-                if not path.exists():
-                    raise InputError(p, "no such file or directory")
-                size = path.stat().st_size
-                if size > max_file_bytes:
-                    raise InputError(p, f"file is {size:,} bytes, over the {max_file_bytes:,}-byte limit (read.max_file_bytes)")
-                raw, stem, suffix = path.read_bytes(), path.stem, path.suffix.lower()
+                raw, stem, suffix = _read_file(p, max_file_bytes), Path(p).stem, Path(p).suffix.lower()
             if not raw.strip():
                 raise InputError(p, "empty file")
             yield from parse_text(decode(raw, p), suffix, stem, p)

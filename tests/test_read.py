@@ -97,3 +97,73 @@ def test_huge_file_is_refused_before_reading(tmp_path):
 def test_missing_file(tmp_path):
     (err,) = read([tmp_path / "nope.txt"])
     assert "no such file" in str(err)
+
+
+# One bad record costs only itself (each of these dropped every record after it before).
+@pytest.mark.parametrize("name, content, good, where", [
+    ("m.jsonl", b'{"text": "one."}\n{"text": "two."}\n{"text": \n{"text": "four."}\n', 3, "m.jsonl:3"),
+    ("l.json", b'[{"text": "one."}, 7, {"text": "three."}]', 2, "l.json[1]"),
+    ("r.csv", b'id,text\na,one.\nb,two.\nc,\nd,four.\n', 3, "r.csv:4"),
+    ("t.jsonl", b'{"text": "one."}\n{"text": "two.", "title": ["x"]}\n{"text": "three."}\n', 2, "t.jsonl:2"),
+    ("d.jsonl", b'{"text": "one."}\n{"text": "two.", "published": "2022-13-45"}\n{"text": "three."}\n', 2, "d.jsonl:2"),
+])
+def test_a_bad_record_is_skipped_alone(tmp_path, name, content, good, where):
+    p = tmp_path / name
+    p.write_bytes(content)
+    items = read([p])
+    errors = [i for i in items if isinstance(i, InputError)]
+    assert len([i for i in items if not isinstance(i, InputError)]) == good
+    assert len(errors) == 1 and str(errors[0]).startswith(str(tmp_path / where))
+
+
+def test_impossible_date_is_an_error_not_a_crash(tmp_path):
+    p = tmp_path / "d.json"
+    p.write_text('{"text": "Some text.", "published": "2022-13-45"}')
+    (err,) = read([p])
+    assert isinstance(err, InputError) and "real ISO date" in str(err)
+
+
+def test_overlong_id_is_refused(tmp_path):
+    p = tmp_path / "i.json"
+    p.write_text(json.dumps({"id": "x" * 500, "text": "Some text."}))
+    (err,) = read([p])
+    assert isinstance(err, InputError) and "200-character limit" in str(err)
+
+
+def test_fifo_is_an_error_not_a_hang(tmp_path):
+    import os
+
+    fifo = tmp_path / "pipe.txt"
+    os.mkfifo(fifo)
+    (tmp_path / "ok.txt").write_text("A real article with enough words.")
+    assert "not a regular file (a FIFO)" in str(read([fifo])[0])
+    items = read([tmp_path])  # inside a directory it is reported, not silently ignored
+    assert [type(i).__name__ for i in items] == ["Article", "InputError"]
+
+
+def test_unreadable_file_costs_only_itself(tmp_path, monkeypatch):
+    import os
+
+    bad = tmp_path / "a.txt"
+    bad.write_text("text")
+    (tmp_path / "b.txt").write_text("Another article with words.")
+    real_open = os.open
+
+    def deny(path, *a, **k):  # root reads everything, so the refusal is simulated at the syscall
+        if str(path) == str(bad):
+            raise PermissionError(13, "Permission denied")
+        return real_open(path, *a, **k)
+
+    monkeypatch.setattr(os, "open", deny)
+    items = read([tmp_path])
+    assert "a.txt: cannot read: Permission denied" in str(items[0])
+    assert items[1].id == "b"
+
+
+def test_utf16_without_bom_is_text(tmp_path):
+    text = "Putin und Tokajew trafen sich am Donnerstag in Moskau."
+    for enc in ("utf-16-le", "utf-16-be"):
+        p = tmp_path / f"{enc}.txt"
+        p.write_bytes(text.encode(enc))
+        (art,) = read([p])
+        assert art.text == text
