@@ -61,7 +61,8 @@ def _service(db: str, settings=None):
     from .settings import load_settings
     from .store import open_store
 
-    return Storyline(open_store(db), settings or load_settings())
+    settings = settings or load_settings()
+    return Storyline(open_store(db, settings.store["busy_timeout_s"]), settings)
 
 
 def _echo_json(data) -> None:
@@ -98,6 +99,8 @@ def _stories_out(stories, fmt: str) -> None:
 
 
 def _report(report) -> None:
+    for line in report.notes:
+        click.echo(f"storyline: note: {line}", err=True)
     for line in report.skipped:
         click.echo(f"storyline: skipped {line}", err=True)
     click.echo(f"added {report.added}, unchanged {report.unchanged}, skipped {report.failed}", err=True)
@@ -154,11 +157,12 @@ def add(settings, paths, strict, db):
     """Add articles to the store; each joins a story as it arrives."""
     from .read import read_paths
 
-    sl = _service(db, settings)
-    report, decisions = sl.add(read_paths(paths, settings.read["max_file_bytes"]), strict=strict,
-                               progress=_progress())
-    for d in decisions:
+    def echo(d):  # as each article is committed: a run that stops on a store error has said what it stored
         click.echo(f"{d.article_id}\t{'new story' if d.new_story else 'joined'}\t{d.story_id}")
+
+    sl = _service(db, settings)
+    report, _ = sl.add(read_paths(paths, settings.read["max_file_bytes"]), strict=strict,
+                       progress=_progress(), on_decision=echo)
     _report(report)
 
 
@@ -229,7 +233,7 @@ def _read_one(path: str, settings):
 def compare(settings, a, b, db, fmt):
     """Score two articles on the SemEval scale (1 = very similar ... 4 = very dissimilar)."""
     if db and not os.path.exists(a):
-        score = _service(db, settings).compare_ids(a, b)
+        score = _service(db, settings).compare(a, b)
     else:
         from .pipeline import Pipeline
         from .service import compare_articles

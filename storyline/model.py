@@ -39,6 +39,7 @@ class Article:
     signals: list[Signal] = field(default_factory=list)
     event_date: str | None = None
     content_hash: str = ""
+    notes: list[str] = field(default_factory=list)  # what reading or cleaning cut, for the user to see
 
     def keys(self, *types: str) -> set[str]:
         return {s.key for s in self.signals if s.type in types and s.resolved}

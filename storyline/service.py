@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
-from .cluster import StoryIndex, summarise
+from .cluster import Decision, StoryIndex, summarise
 from .errors import InputError, StorylineError
 from .model import Article, PairScore, Story
 from .pipeline import SECOND_KEY, Pipeline, Prepared, Report, content_hash
@@ -61,33 +61,44 @@ class Storyline:
                                [(day(r[2] or r[3]), day(r[2])) for r in rows])
         return self._index
 
-    def load(self, art: Article) -> Prepared | None:
-        """A stored article with its stored vectors (embedding it again only if they are missing)."""
+    def _stored(self, art: Article) -> Prepared | None:
+        """The article with the vectors stored for its content, or None if any are missing."""
         emb = self.store.get_embedding(art.content_hash, self.pipeline.encoder.name)
         second = None
         if self.pipeline.second_encoder is not None:
             second = self.store.get_embedding(art.content_hash, SECOND_KEY)
-        if emb is None or (self.pipeline.second_encoder is not None and second is None):
-            return self.pipeline.embed([art])[0]
-        return Prepared(art, emb, second)
+            if second is None:
+                return None
+        return None if emb is None else Prepared(art, emb, second)
+
+    def load(self, art: Article) -> Prepared | None:
+        """A stored article with its stored vectors (embedding it again only if they are missing)."""
+        return self._stored(art) or self.pipeline.embed([art])[0]
 
     def count(self) -> int:
         return self.store.count()
 
     # writing ---------------------------------------------------------------------------------
     def add(self, items: Iterable[Article | InputError], strict: bool = False, progress: bool = False,
-            chunk: int = 32) -> tuple[Report, list]:
-        """Add articles; each is committed with its vectors and story before the next.
+            chunk: int = 32, on_decision: Callable[[Decision], None] | None = None) -> tuple[Report, list]:
+        """Add articles as they stream in; each is committed with its vectors and story before the next.
 
-        Returns the report and the decisions. With ``strict``, the first bad input raises and
-        nothing of that batch after it is written (what was committed before stays).
+        Vectors are committed as soon as they are computed (``embed.commit_every`` articles at a
+        time) and reused by content hash, so a killed run loses little embedding work. Returns
+        the report and the decisions; ``on_decision`` sees each decision once it is committed.
+        With ``strict``, the first bad input raises and nothing of that batch after it is written
+        (what was committed before stays).
         """
         from tqdm import tqdm
 
         report, decisions, batch = Report(), [], []
         seen: dict[str, str] = {}
-        items = list(items)
-        bar = tqdm(total=len(items), unit="art", disable=not progress)
+        bar = tqdm(unit="art", disable=not progress, smoothing=0.1)
+
+        def flush():
+            decisions.extend(self._add_batch(batch, report, strict, bar, on_decision))
+            batch.clear()
+
         for item in items:
             if isinstance(item, InputError):
                 if strict:
@@ -111,14 +122,34 @@ class Storyline:
             seen[item.id] = item.content_hash
             batch.append(item)
             if len(batch) >= chunk:
-                decisions += self._add_batch(batch, report, strict, bar)
-                batch = []
+                flush()
         if batch:
-            decisions += self._add_batch(batch, report, strict, bar)
+            flush()
         bar.close()
         return report, decisions
 
-    def _add_batch(self, batch: Sequence[Article], report: Report, strict: bool, bar) -> list:
+    def _vectors(self, articles: Sequence[Article]) -> list[Prepared]:
+        """Stored vectors where the content was embedded before; the rest embedded and committed
+        ``embed.commit_every`` articles at a time, before any of them is assigned."""
+        out: dict[str, Prepared] = {}
+        todo = []
+        for art in articles:
+            prep = self._stored(art)
+            if prep is None:
+                todo.append(art)
+            else:
+                out[art.id] = prep
+        step = self.settings.embed["commit_every"]
+        for i in range(0, len(todo), step):
+            part = self.pipeline.embed(todo[i:i + step])
+            with self.store.transaction() as db:
+                for prep in part:
+                    self.store.put_embeddings(prep.article.content_hash, {self.pipeline.encoder.name: prep.embedding,
+                                                                          SECOND_KEY: prep.second}, db)
+                    out[prep.article.id] = prep
+        return [out[a.id] for a in articles]
+
+    def _add_batch(self, batch: Sequence[Article], report: Report, strict: bool, bar, on_decision=None) -> list:
         good, bad = self.pipeline.clean_and_analyse(batch)
         if bad and strict:
             raise bad[0]
@@ -126,7 +157,7 @@ class Storyline:
         bar.update(len(bad))
         out = []
         index = self.index
-        for prep in self.pipeline.embed(good):
+        for prep in self._vectors(good):
             decision = index.assign(prep)
             art = prep.article
             dup_of = decision.duplicate_of
@@ -136,16 +167,17 @@ class Storyline:
             try:
                 with self.store.transaction() as db:
                     self.store.put_article(art, db)
-                    self.store.put_embeddings(art.content_hash, {self.pipeline.encoder.name: prep.embedding,
-                                                                 SECOND_KEY: prep.second}, db)
                     self.store.set_member(art.id, decision.story_id, record, db)
                     self.store.put_story(self._summary(decision.story_id), db)
             except BaseException:  # the store rolled back: let memory follow it, rebuilt on next use
                 self._index = self._duplicates = None
                 raise
             report.added += 1
+            report.notes += art.notes
             bar.update(1)
             out.append(decision)
+            if on_decision:
+                on_decision(decision)
         return out
 
     def _summary(self, story_id: str, prefer_lang: str | None = None) -> Story:
@@ -212,7 +244,7 @@ class Storyline:
     def article(self, article_id: str) -> Article:
         art = self.store.get_article(article_id)
         if art is None:
-            raise StorylineError(f"no article {article_id!r} in {self.store.path}")
+            raise StorylineError(f"no article {article_id!r}")
         return art
 
     def why(self, article_id: str) -> dict:
@@ -220,8 +252,18 @@ class Storyline:
         dec = self.store.decision(article_id)
         return {"article": article_id, "story": dec[0] if dec else None, **((dec[1] or {}) if dec else {})}
 
-    def compare_ids(self, a: str, b: str) -> PairScore:
-        pa, pb = self.load(self.article(a)), self.load(self.article(b))
+    def compare(self, a: str | Article, b: str | Article) -> PairScore:
+        """Two articles, each a stored id or an article not in the store.
+
+        Raises:
+            InputError: if an article given in full has too little text after cleaning.
+        """
+        new = [x for x in (a, b) if isinstance(x, Article)]
+        prepared, bad = self.pipeline.prepare(new)
+        if bad:
+            raise bad[0]
+        fresh = iter(prepared)
+        pa, pb = (next(fresh) if isinstance(x, Article) else self.load(self.article(x)) for x in (a, b))
         return self.pipeline.compare(pa, pb)
 
 

@@ -1,11 +1,15 @@
 """Store stage: articles, vectors, stories and decisions in SQLite (WAL), one transaction per write.
 
-A killed writer loses at most the article it was writing: every committed article, with its
-vectors and story, stays readable and a re-run skips it (same id and content hash).
+A killed writer loses at most the article it was assigning and the vectors of the few articles
+it was embedding (``embed.commit_every``): vectors are committed as soon as they are computed,
+every committed article, with its vectors and story, stays readable, and a re-run skips it (same
+id and content hash) and reuses stored vectors (same content hash). A database error (locked,
+read-only, disk full) is a one-line ``StorylineError``; the transaction it hit is rolled back.
 """
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Mapping
@@ -42,18 +46,39 @@ def _arr(b: bytes, dim: int) -> np.ndarray:
     return np.frombuffer(b, np.float16).astype(np.float32).reshape(-1, dim)
 
 
+def store_error(path: str, exc: sqlite3.Error, timeout: float = 30) -> StorylineError:
+    """A database error as the one line a user can act on."""
+    msg = str(exc)
+    if "locked" in msg or "busy" in msg:
+        return StorylineError(f"{path}: the store is locked by another writer (waited {timeout:g} s, "
+                              "store.busy_timeout_s); nothing was written, try again when it has finished")
+    if "readonly" in msg or "read-only" in msg:
+        return StorylineError(f"{path}: the store is read-only (check the file's and its directory's "
+                              "permissions); nothing was written")
+    if "full" in msg:
+        return StorylineError(f"{path}: the disk is full; the article in hand was not stored, "
+                              "everything committed before it is kept")
+    if "unable to open" in msg:
+        where = Path(path).parent
+        why = "its directory is not writable" if not os.access(where, os.W_OK) else "it cannot be opened"
+        return StorylineError(f"{path}: cannot open or create the store: {why}")
+    if isinstance(exc, sqlite3.OperationalError):
+        return StorylineError(f"{path}: database error: {msg}")
+    return StorylineError(f"{path}: not a storyline store ({msg})")
+
+
 class Store:
     """SQLite-backed store; ``path=":memory:"`` for tests."""
 
-    def __init__(self, path: str | Path = "storyline.db"):
-        self.path = str(path)
+    def __init__(self, path: str | Path = "storyline.db", timeout: float = 30):
+        self.path, self.timeout = str(path), timeout
         try:
-            self.db = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
+            self.db = sqlite3.connect(self.path, timeout=timeout, check_same_thread=False, isolation_level=None)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.executescript(SCHEMA)
-        except sqlite3.DatabaseError as exc:
-            raise StorylineError(f"{self.path}: not a storyline store ({exc})") from None
+        except sqlite3.Error as exc:
+            raise store_error(self.path, exc, self.timeout) from None
         self.lock = threading.RLock()
 
     def close(self) -> None:
@@ -61,14 +86,21 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
+        """All or nothing; a database error leaves as a one-line StorylineError."""
         with self.lock:
-            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                self.db.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise store_error(self.path, exc, self.timeout) from None
             try:
                 yield self.db
-            except BaseException:
-                self.db.execute("ROLLBACK")
+                self.db.execute("COMMIT")
+            except BaseException as exc:
+                if self.db.in_transaction:
+                    self.db.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error):
+                    raise store_error(self.path, exc, self.timeout) from None
                 raise
-            self.db.execute("COMMIT")
 
     # articles -----------------------------------------------------------------------------
     def article_hash(self, article_id: str) -> str | None:
@@ -165,10 +197,13 @@ class Store:
         (db or self.db).execute("INSERT OR REPLACE INTO meta VALUES (?,?)", (key, value))
 
 
-def open_store(path: str | Path | None = None) -> Store:
-    """Open (creating if needed) the store at ``path``; ``":memory:"`` for a throwaway one."""
+def open_store(path: str | Path | None = None, timeout: float = 30) -> Store:
+    """Open (creating if needed) the store at ``path``; ``":memory:"`` for a throwaway one.
+
+    ``timeout`` is how long a write waits for another writer's transaction (seconds).
+    """
     if path not in (None, ":memory:"):
         parent = Path(path).parent
         if not parent.exists():
             raise StorylineError(f"{path}: directory {parent} does not exist")
-    return Store(path or "storyline.db")
+    return Store(path or "storyline.db", timeout)

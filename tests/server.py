@@ -17,6 +17,7 @@ def free_port() -> int:
 class Server:
     def __init__(self, db, token=None, max_body=None, tmp=None):
         self.port = free_port()
+        self.tmp = tmp or os.path.dirname(str(db))
         self.url = f"http://127.0.0.1:{self.port}"
         env = dict(os.environ)
         env.pop("STORYLINE_TOKEN", None)

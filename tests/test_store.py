@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from storyline.errors import InputError
+from storyline.errors import InputError, StorylineError
 from storyline.read import read_paths
 from storyline.service import Storyline
 from storyline.store import open_store
@@ -64,7 +64,7 @@ def test_a_failed_commit_leaves_memory_as_the_store_is(service, monkeypatch):
         raise sqlite3.OperationalError("disk I/O error")
 
     monkeypatch.setattr(service.store, "put_story", broken)
-    with pytest.raises(sqlite3.OperationalError):
+    with pytest.raises(StorylineError, match="database error: disk I/O error"):
         service.add(read_paths([str(SEEDS / "001_ad8f6df6e894e106.txt")]))
     monkeypatch.undo()
     assert service.count() == 1 and service.index.keys_ == ["000_8021d23d65a94577"]
@@ -117,3 +117,80 @@ def test_sigkill_mid_batch_leaves_a_usable_store(tmp_path):
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr
     assert f"unchanged {kept}" in out.stderr and f"added {24 - kept}" in out.stderr
+
+
+@pytest.mark.slow
+def test_a_kill_loses_at_most_the_vectors_in_hand(tmp_path):
+    """Vectors are committed every embed.commit_every articles, before assignment: after a kill the
+    re-run embeds only what had no stored vectors (before, a whole batch of 32 was lost)."""
+    src, db = _articles_file(tmp_path), tmp_path / "k.db"
+    cmd = [sys.executable, "-m", "storyline.cli", "add", str(src), "--db", str(db)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline, vectors = time.time() + 240, 0
+    while time.time() < deadline and proc.poll() is None and vectors == 0:
+        time.sleep(0.2)
+        try:
+            vectors = sqlite3.connect(db, timeout=1).execute("SELECT COUNT(DISTINCT hash) FROM embeddings").fetchone()[0]
+        except sqlite3.Error:
+            continue
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    con = sqlite3.connect(db)
+    vectors = con.execute("SELECT COUNT(DISTINCT hash) FROM embeddings").fetchone()[0]
+    assert vectors >= 8  # the first commit_every articles' vectors survived the kill
+    service = Storyline(open_store(db))
+    embedded = []
+    real = service.pipeline.embed
+    service.pipeline.embed = lambda arts: embedded.extend(a.id for a in arts) or real(arts)
+    report, _ = service.add(read_paths([str(src)]))
+    assert report.added + report.unchanged == 24 and len(embedded) == 24 - vectors
+
+
+def test_store_errors_are_one_line(service, tmp_path):
+    service.add(read_paths([str(SEEDS / "000_8021d23d65a94577.txt")]))
+    service.store.db.execute("PRAGMA query_only = ON")  # root ignores file modes; this is a read-only store
+    with pytest.raises(StorylineError, match="the store is read-only") as exc:
+        service.add(read_paths([str(SEEDS / "001_ad8f6df6e894e106.txt")]))
+    assert "\n" not in str(exc.value)
+    service.store.db.execute("PRAGMA query_only = OFF")
+    assert service.count() == 1
+    (tmp_path / "dir.db").mkdir()
+    with pytest.raises(StorylineError, match="cannot open or create the store"):
+        open_store(tmp_path / "dir.db")
+
+
+def test_a_lock_held_past_the_timeout_is_one_line(tmp_path):
+    path = tmp_path / "l.db"
+    store = open_store(path, timeout=0.2)
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    with pytest.raises(StorylineError, match=r"locked by another writer \(waited 0.2 s"):
+        with store.transaction():
+            pass
+    other.execute("ROLLBACK")
+
+
+def test_disk_full_at_commit_keeps_and_reports_what_was_stored(service, monkeypatch):
+    """The CLI prints each decision as it is committed, so a run stopped by a full disk has said what it kept."""
+    seen, real = [], service.store.put_story
+
+    def fills_up(story, db=None):
+        if len(seen) == 2:
+            raise sqlite3.OperationalError("database or disk is full")
+        real(story, db)
+
+    monkeypatch.setattr(service.store, "put_story", fills_up)
+    with pytest.raises(StorylineError, match="the disk is full; the article in hand was not stored"):
+        service.add(read_paths([str(SEEDS)]), on_decision=seen.append)
+    monkeypatch.undo()
+    assert service.count() == len(seen) == 2
+    report, _ = service.add(read_paths([str(SEEDS)]))
+    assert report.added == 3 and report.unchanged == 2
+
+
+def test_cut_fields_are_noted(service, tmp_path):
+    p = tmp_path / "long.json"
+    p.write_text(json.dumps({"id": "long", "title": "T" * 40_000, "text": (SEEDS / "003_3ca7ee8777bd1d77.txt").read_text()}))
+    report, _ = service.add(read_paths([str(p)]))
+    assert report.added == 1 and "title cut from 40,000 to 500 characters (read.max_title_chars)" in report.notes[0]
+    assert len(service.article("long").title) == 500

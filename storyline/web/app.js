@@ -3,7 +3,11 @@ const $ = (sel, el = document) => el.querySelector(sel);
 const esc = s => String(s ?? "").replace(/[&<>"']/g, c => ({"&":"&amp;","<":"&lt;",">":"&gt;","\"":"&quot;","'":"&#39;"}[c]));
 const main = $("#main");
 
+// The write token (when the server sets STORYLINE_TOKEN) is kept for this tab only and sent as a Bearer token.
+const TOKEN_KEY = "storyline-token";
 async function api(path, opts = {}) {
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  if (token && opts.method === "POST") opts = {...opts, headers: {...(opts.headers || {}), authorization: `Bearer ${token}`}};
   const r = await fetch(path, opts);
   const body = await r.json().catch(() => ({}));
   if (!r.ok) throw new Error(typeof body.detail === "string" ? body.detail : JSON.stringify(body.detail));
@@ -91,9 +95,17 @@ async function storyPage(id) {
     </div>`;
 }
 
+// Marks the names and numbers of `text` that `other` has too; matched on the raw text and escaped
+// piece by piece, so an entity such as &#39; is never split by a mark.
 function highlight(text, other) {
-  const words = new Set((other.match(/\p{Lu}[\p{L}-]{2,}|\d[\d.,]*/gu) || []).map(w => w.toLowerCase()));
-  return esc(text).replace(/\p{Lu}[\p{L}-]{2,}|\d[\d.,]*/gu, w => words.has(w.toLowerCase()) ? `<mark>${w}</mark>` : w);
+  const re = /\p{Lu}[\p{L}-]{2,}|\d[\d.,]*/gu;
+  const words = new Set((other.match(re) || []).map(w => w.toLowerCase()));
+  let out = "", last = 0;
+  for (const m of text.matchAll(re)) {
+    out += esc(text.slice(last, m.index)) + (words.has(m[0].toLowerCase()) ? `<mark>${esc(m[0])}</mark>` : esc(m[0]));
+    last = m.index + m[0].length;
+  }
+  return out + esc(text.slice(last));
 }
 
 async function comparePage() {
@@ -152,7 +164,13 @@ function addPage() {
         <p><textarea name="text" placeholder="Article text" required></textarea></p>
         <p><input name="lang" placeholder="Language (optional)" size="10"> <input name="published" placeholder="Published YYYY-MM-DD" size="20"></p>
         <button>Add</button></form>
-    </div><div id="added"></div>`;
+    </div>
+    <form class="filters" id="token-form"><label>Write token <input type="password" id="token" autocomplete="off"
+      placeholder="only if the server sets STORYLINE_TOKEN" size="36"></label></form>
+    <div id="added"></div>`;
+  $("#token").value = sessionStorage.getItem(TOKEN_KEY) || "";
+  $("#token").addEventListener("input", e => e.target.value ? sessionStorage.setItem(TOKEN_KEY, e.target.value) : sessionStorage.removeItem(TOKEN_KEY));
+  $("#token-form").addEventListener("submit", e => e.preventDefault());
   const show = r => {
     $("#added").innerHTML = `<div class="msg" id="added-msg">Added ${r.articles.length}, unchanged ${r.unchanged}, skipped ${r.skipped.length}.</div>` +
       r.articles.map(x => `<div>${esc(x.id)} → <a href="/ui/story/${encodeURIComponent(x.story_id)}">${x.new_story ? "new story" : "joined story"} ${esc(x.story_id)}</a></div>`).join("") +
