@@ -59,3 +59,25 @@ def test_upload_seeds_browse_stories_and_compare(server, page):
     assert len(page.query_selector_all("table.align tr")) >= 3
     assert len(page.query_selector_all(".scores .bar")) == 7
     page.screenshot(path=str(ARTIFACTS / "compare.png"), full_page=True)
+
+
+def test_compare_highlighter_keeps_entities_whole(server, page):
+    page.goto(server.url + "/ui/compare")
+    page.wait_for_selector("#cmp")
+    assert page.evaluate("highlight(\"Putin's 39 talks\", \"39 Putin\")") == "<mark>Putin</mark>&#39;s <mark>39</mark> talks"
+
+
+def test_add_page_sends_the_token(tmp_path, page):
+    srv = Server(tmp_path / "tok.db", token="ui-s3cret")
+    try:
+        page.goto(srv.url + "/ui/add")
+        page.fill("#paste textarea[name=text]", (SEEDS / "003_3ca7ee8777bd1d77.txt").read_text())
+        page.click("#paste button")
+        page.wait_for_selector("#added .err", timeout=60_000)
+        assert "token" in page.inner_text("#added")
+        page.fill("#token", "ui-s3cret")
+        page.click("#paste button")
+        page.wait_for_selector("#added-msg", timeout=300_000)
+        assert "Added 1" in page.inner_text("#added-msg")
+    finally:
+        srv.stop()
