@@ -173,12 +173,35 @@ def add(settings, paths, strict, db):
 @click.option("--until", default=None, help="Only stories seen on or before this date.")
 @click.option("--entity", default=None, help="Only stories naming this person, organisation or place.")
 @click.option("--query", "-q", default=None, help="Only stories whose headlines contain this text.")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="At most this many stories (default: all).")
+@click.option("--offset", type=click.IntRange(min=0), default=0, help="Skip this many stories first.")
 @output_format
 @click.pass_obj
 @handle_errors
-def stories(settings, db, lang, since, until, entity, query, fmt):
+def stories(settings, db, lang, since, until, entity, query, limit, offset, fmt):
     """List the stored stories, newest first."""
-    _stories_out(_service(db, settings).stories(lang, since, until, entity, query), fmt)
+    from .store import StoryFilter
+
+    _, page = _service(db, settings).query_stories(StoryFilter(lang, since, until, entity, query), offset, limit)
+    _stories_out(page, fmt)
+
+
+@main.command()
+@db_option
+@output_format
+@click.pass_obj
+@handle_errors
+def stats(settings, db, fmt):
+    """Show what the store holds: articles, stories, languages, bytes on disk, index state."""
+    info = _service(db, settings).stats()
+    if fmt == "json":
+        return _echo_json(info)
+    ix = info["index"]
+    click.echo(f"{info['articles']:,} articles in {info['stories']:,} stories; {info['bytes'] / 1e6:,.1f} MB "
+               f"(schema {info['schema_version']})")
+    click.echo("languages: " + ", ".join(f"{k} {v:,}" for k, v in info["languages"].items()))
+    click.echo(f"index: {ix['vectors']:,} vectors up to key {ix['last_key']:,} in {ix['segments']} segments, "
+               f"{ix['bytes'] / 1e6:,.1f} MB")
 
 
 @main.command()
@@ -189,7 +212,7 @@ def recluster(settings, db):
     """Rebuild every story of the store in batch (deterministic)."""
     sl = _service(db, settings)
     moved = sl.recluster()
-    click.echo(f"{sl.count()} articles in {len(sl.store.stories())} stories; {moved} moved")
+    click.echo(f"{sl.count()} articles in {sl.store.count_stories()} stories; {moved} moved")
 
 
 @main.command()

@@ -12,9 +12,11 @@ import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
+from .index import UNDATED, AnnIndex, open_index
 from .model import Article, PairScore, Story
 
 SAME = ("translation", "near-duplicate", "same story")
@@ -45,8 +47,64 @@ def _date(art: Article) -> dt.date | None:
     return dt.date.fromisoformat(d[:10]) if d else None
 
 
+def day_of(d: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(d[:10]) if d else None
+
+
 def story_id_for(article_id: str) -> str:
     return "s-" + hashlib.blake2b(article_id.encode(), digest_size=5).hexdigest()
+
+
+@dataclass(frozen=True)
+class Placed:
+    """What assignment needs to know of an assigned article."""
+
+    article_id: str
+    story_id: str
+    when: dt.date | None  # event date, else publication date
+
+
+class Catalog(Protocol):
+    """Where assigned articles are looked up: the store, or ``MemoryCatalog`` for batch runs."""
+
+    def placed(self, keys: Sequence[int]) -> list[Placed]:
+        """The articles under these index keys, in the order given (unknown keys left out)."""
+
+    def event_dates(self, story_id: str) -> list[dt.date]:
+        """The event dates of a story's members."""
+
+
+class MemoryCatalog:
+    """Assigned articles held in memory, keyed 1, 2, ... in arrival order (batch runs, tests)."""
+
+    def __init__(self):
+        self.order: list[str] = []
+        self.items: dict[str, object] = {}
+        self.dates: dict[str, tuple[dt.date | None, dt.date | None]] = {}  # (event or published, event)
+        self.story_of: dict[str, str] = {}
+        self.members: dict[str, list[str]] = defaultdict(list)
+
+    def place(self, prepared, story_id: str, keep: bool) -> int:
+        aid = prepared.article.id
+        self.order.append(aid)
+        if keep:
+            self.items[aid] = prepared
+        self.dates[aid] = (_date(prepared.article), day_of(prepared.article.event_date))
+        self.story_of[aid] = story_id
+        self.members[story_id].append(aid)
+        return len(self.order)
+
+    def placed(self, keys: Sequence[int]) -> list[Placed]:
+        ids = [self.order[k - 1] for k in keys if 0 < k <= len(self.order)]
+        return [Placed(a, self.story_of[a], self.dates[a][0]) for a in ids]
+
+    def event_dates(self, story_id: str) -> list[dt.date]:
+        return [d for m in self.members[story_id] if (d := self.dates[m][1])]
+
+    def merge(self, gone: str, keep: str) -> None:
+        for m in self.members.pop(gone):
+            self.story_of[m] = keep
+            self.members[keep].append(m)
 
 
 class StoryIndex:
@@ -61,11 +119,14 @@ class StoryIndex:
         get: loads a stored article by id (from the store); None keeps them all in memory.
         members_per_story / stories_per_article: how many of the nearest members, and of the
             nearest stories, are scored for a new article (the cost of one assignment).
+        ann / catalog: the nearest-neighbour index over assigned articles and where they are
+            looked up (a store's persisted index and the store itself); None: both in memory.
     """
 
     def __init__(self, compare: Callable, candidates: int = 20,
                  window_days: int = 30, event_window_days: int = 4, dim: int = 512,
-                 get: Callable | None = None, members_per_story: int = 2, stories_per_article: int = 6):
+                 get: Callable | None = None, members_per_story: int = 2, stories_per_article: int = 6,
+                 ann: AnnIndex | None = None, catalog: Catalog | None = None):
         self.compare = compare
         self.get = get  # loads a prepared article by id (from the store); None: keep them in memory
         self.members_per_story = members_per_story
@@ -74,58 +135,26 @@ class StoryIndex:
         self.window_days = window_days
         self.event_window_days = event_window_days
         self.dim = dim
-        self._reset()
-
-    def _reset(self) -> None:
-        from usearch.index import Index
-
-        # int8 vectors, 12 links a node: 93% recall of the true top 10 within 60 candidates on
-        # synthetic clustered vectors, 5x faster to build than float16 with 16 links (benchmarks/clustering.py).
-        self.index_ = Index(ndim=self.dim, metric="cos", dtype="i8", connectivity=12, expansion_add=48)
-        self.keys_: list[str] = []
-        self.items_: dict[str, object] = {}
-        self.dates_: dict[str, tuple[dt.date | None, dt.date | None]] = {}  # (event or published, event)
-        self.story_of_: dict[str, str] = {}
-        self.members_: dict[str, list[str]] = defaultdict(list)
+        self.ann_ = open_index(dim) if ann is None else ann  # (an empty index is falsy)
+        self.catalog_ = MemoryCatalog() if catalog is None else catalog
 
     def item(self, aid: str):
-        return self.get(aid) if self.get is not None else self.items_[aid]
+        return self.get(aid) if self.get is not None else self.catalog_.items[aid]
 
-    def _add(self, prepared, story_id: str) -> None:
-        aid = prepared.article.id
-        self.index_.add(len(self.keys_), prepared.embedding.doc.astype(np.float32))
-        self.keys_.append(aid)
-        if self.get is None:
-            self.items_[aid] = prepared
-        ev = prepared.article.event_date
-        self.dates_[aid] = (_date(prepared.article), dt.date.fromisoformat(ev) if ev else None)
-        self.story_of_[aid] = story_id
-        self.members_[story_id].append(aid)
-
-    def add_many(self, ids: Sequence[str], vectors: np.ndarray, stories: Sequence[str],
-                 dates: Sequence[tuple[dt.date | None, dt.date | None]]) -> None:
-        """Bulk-load assigned articles (reopening a large store) without materialising them."""
-        start = len(self.keys_)
-        self.index_.add(np.arange(start, start + len(ids)), vectors.astype(np.float32))
-        for aid, sid, d in zip(ids, stories, dates):
-            self.keys_.append(aid)
-            self.dates_[aid] = d
-            self.story_of_[aid] = sid
-            self.members_[sid].append(aid)
-
-    def _neighbours(self, prepared) -> list[str]:
-        if not self.keys_:
-            return []
-        k = min(len(self.keys_), self.candidates * 3)
-        found = self.index_.search(prepared.embedding.doc.astype(np.float32), k)
+    def remember(self, key: int, prepared) -> None:
+        """Index an assigned article's vector under its key (the store's sequence number)."""
         when = _date(prepared.article)
+        self.ann_.add(np.array([key]), prepared.embedding.doc[None], np.array([when.toordinal() if when else UNDATED]))
+
+    def _neighbours(self, prepared) -> list[Placed]:
+        when = _date(prepared.article)
+        keys = self.ann_.search(prepared.embedding.doc, self.candidates * 3,
+                                when.toordinal() if when else None, self.window_days)
         out = []
-        for key in found.keys:
-            aid = self.keys_[int(key)]
-            other = self.dates_[aid][0]
-            if when and other and abs((when - other).days) > self.window_days:
+        for p in self.catalog_.placed(keys):
+            if when and p.when and abs((when - p.when).days) > self.window_days:
                 continue
-            out.append(aid)
+            out.append(p)
             if len(out) >= self.candidates:
                 break
         return out
@@ -135,17 +164,17 @@ class StoryIndex:
         if not when:
             return False
         when = dt.date.fromisoformat(when)
-        gaps = [abs((when - d).days) for m in self.members_[story_id] if (d := self.dates_[m][1])]
+        gaps = [abs((when - d).days) for d in self.catalog_.event_dates(story_id)]
         return bool(gaps) and min(gaps) > self.event_window_days
 
-    def assign(self, prepared) -> Decision:
-        """Put one article into its story (an existing one or a new one) and say why."""
+    def decide(self, prepared) -> Decision:
+        """Which story one article joins (an existing one or a new one) and why; changes nothing."""
         aid = prepared.article.id
         per_story: dict[str, list[str]] = {}
         for nb in self._neighbours(prepared):
-            per_story.setdefault(self.story_of_[nb], [])
-            if len(per_story[self.story_of_[nb]]) < self.members_per_story:
-                per_story[self.story_of_[nb]].append(nb)
+            per_story.setdefault(nb.story_id, [])
+            if len(per_story[nb.story_id]) < self.members_per_story:
+                per_story[nb.story_id].append(nb.article_id)
         options, vetoed, todo = [], [], []
         for sid, members in list(per_story.items())[:self.stories_per_article]:
             if self._vetoed(prepared, sid):
@@ -167,17 +196,26 @@ class StoryIndex:
         else:
             sid, new = story_id_for(aid), True
         runner = next((o for o in options if o["story"] != sid), None)
-        decision = Decision(aid, sid, new, ok[0] if ok else (options[0] if options else None), runner, vetoed)
-        self._add(prepared, sid)
+        return Decision(aid, sid, new, ok[0] if ok else (options[0] if options else None), runner, vetoed)
+
+    def assign(self, prepared) -> Decision:
+        """Decide, then place the article in memory (batch runs; a store's service commits instead)."""
+        decision = self.decide(prepared)
+        self.remember(self.catalog_.place(prepared, decision.story_id, keep=self.get is None), prepared)
         return decision
 
     def fit(self, prepared: Sequence) -> "StoryIndex":
         """Batch: a deterministic order (date, then id), online assignment, then a merge pass."""
-        self._reset()
+        self.ann_, self.catalog_ = open_index(self.dim), MemoryCatalog()
         order = sorted(prepared, key=lambda p: (str(_date(p.article) or ""), p.article.id))
         self.decisions_ = {p.article.id: self.assign(p) for p in order}
         self._merge_pass()
         return self
+
+    @property
+    def story_of_(self) -> dict[str, str]:
+        """Article id -> story id, for an index that keeps its articles in memory."""
+        return self.catalog_.story_of
 
     def _merge_pass(self) -> None:
         """Later evidence may join two stories: merge when an article links to a neighbour's story.
@@ -185,23 +223,23 @@ class StoryIndex:
         One pass is enough: merges only unite stories, so a pair found apart and scored stays
         decided, and a pair in one story stays together.
         """
+        cat = self.catalog_
         scored: set[tuple[str, str]] = set()
-        for aid in list(self.keys_):  # arrival order: deterministic
+        for aid in list(cat.order):  # arrival order: deterministic
             here = self.item(aid)
             for nb in self._neighbours(here):
-                sid, other = self.story_of_[aid], self.story_of_[nb]
-                if other == sid or (nb, aid) in scored or self._vetoed(here, other):
+                sid, other = cat.story_of[aid], cat.story_of[nb.article_id]
+                if other == sid or (nb.article_id, aid) in scored or self._vetoed(here, other):
                     continue
-                scored.add((aid, nb))
-                (s,) = self.compare(here, [self.item(nb)])
+                scored.add((aid, nb.article_id))
+                (s,) = self.compare(here, [self.item(nb.article_id)])
                 if s.relation in SAME:
                     keep, gone = sorted((sid, other))
-                    for m in self.members_.pop(gone):
-                        self.story_of_[m] = keep
-                        self.members_[keep].append(m)
+                    cat.merge(gone, keep)
 
     def stories(self) -> dict[str, list[str]]:
-        return {sid: list(m) for sid, m in self.members_.items() if m}
+        """Story id -> member ids, after ``fit``."""
+        return {sid: list(m) for sid, m in self.catalog_.members.items() if m}
 
 
 def summarise(story_id: str, articles: Sequence[Article], vectors: np.ndarray | None = None,

@@ -99,15 +99,11 @@ def prepare_pairs(pairs: Sequence[Pair], settings: Settings, cache: str | None, 
         for prep, second in zip(todo_second, in_workers(_chunks_job, [p.article for p in todo_second],
                                                         (settings.embed["second_chunks"],), workers, progress=progress)):
             prep.second = second
-            with store.transaction() as db:
-                store.put_embedding(prep.article.content_hash, SECOND_KEY, second, db)
+            store.put_vectors([(prep.article.content_hash, {SECOND_KEY: second})])
     for prep in prepare_parallel(todo, settings, workers=workers, with_second=with_second, progress=progress):
         h = prep.article.content_hash
         stored = Article(**{**prep.article.__dict__, "id": h})
-        with store.transaction() as db:
-            if store.get_article(h) is None:
-                store.put_article(stored, db)
-            store.put_embeddings(h, {encoder: prep.embedding, SECOND_KEY: prep.second}, db)
+        store.put_cached(stored, {encoder: prep.embedding, SECOND_KEY: prep.second})
         ready[h] = prep
     return ready
 

@@ -29,9 +29,10 @@ from .pipeline import content_hash
 from .read import MAX_ID_CHARS, decode, parse_text, record_to_article
 from .service import Storyline
 from .settings import Settings, load_settings
-from .store import open_store
+from .store import StoryFilter, open_store
 
 WEB = Path(__file__).parent / "web"
+MAX_OFFSET = 1_000_000_000  # stories skipped at most by a page (the store counts in 64-bit integers)
 WRITES = {"/articles", "/files"}  # POST routes that change the store: they need the token when one is set
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 HEADERS = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer"),
@@ -208,7 +209,14 @@ def create_app(db: str = "storyline.db", settings: Settings | None = None, token
 
     @app.get("/health")
     def health() -> dict:
-        return {"status": "ok", "articles": service.count(), "stories": len(service.store.stories())}
+        return {"status": "ok", "articles": service.count(), "stories": service.store.count_stories()}
+
+    @app.get("/stats")
+    def stats() -> dict:
+        """Articles, stories, languages, bytes on disk and the index's state (as `storyline stats`)."""
+        info = service.stats()
+        info["index"].pop("path", None)  # no server paths in responses
+        return info
 
     @app.post("/articles", dependencies=[Security(bearer)], responses=WRITE_ERRORS)
     def post_articles(body: ArticleIn | list[ArticleIn]) -> dict:
@@ -252,11 +260,10 @@ def create_app(db: str = "storyline.db", settings: Settings | None = None, token
 
     @app.get("/stories", responses=READ_ERRORS)
     def list_stories(lang: str | None = None, since: str | None = None, until: str | None = None,
-                     entity: str | None = None, q: str | None = None, offset: int = Query(0, ge=0),
+                     entity: str | None = None, q: str | None = None, offset: int = Query(0, ge=0, le=MAX_OFFSET),
                      limit: int = Query(50, ge=1, le=500)) -> dict:
-        found = service.stories(lang, since, until, entity, q)
-        return {"total": len(found), "offset": offset, "limit": limit,
-                "stories": [s.to_dict() for s in found[offset:offset + limit]]}
+        total, page = service.query_stories(StoryFilter(lang, since, until, entity, q), offset, limit)
+        return {"total": total, "offset": offset, "limit": limit, "stories": [s.to_dict() for s in page]}
 
     @app.get("/stories/{story_id:path}", responses=READ_ERRORS)
     def get_story(story_id: str, lang: str | None = None) -> dict:

@@ -3,14 +3,15 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from .cluster import Decision, StoryIndex, summarise
+from .index import open_index
 from .errors import InputError, StorylineError
 from .model import Article, PairScore, Story
 from .pipeline import SECOND_KEY, Pipeline, Prepared, Report, content_hash
 from .settings import Settings, load_settings
-from .store import Store, open_store
+from .store import Store, StoryFilter, open_store
 
 log = logging.getLogger("storyline")
 
@@ -29,15 +30,15 @@ class Storyline:
         self.settings = settings or load_settings()
         self.pipeline = pipeline or Pipeline(self.settings)
         self._index: StoryIndex | None = None
-        self._duplicates: dict[str, str] | None = None  # kept beside the index: summaries need it on every add
 
-    # the index is built from the store the first time it is needed ----------------------------
-    def _new_index(self) -> StoryIndex:
+    # the index over stored articles: persisted beside the store, caught up with it ----------------
+    def _new_index(self, **where) -> StoryIndex:
+        """A StoryIndex with the settings' parameters; ``where`` says where its articles live."""
         c = self.settings.cluster
         return StoryIndex(self.pipeline.compare_many, c["candidates"], c["window_days"],
                           self.settings.compare["event_window_days"], self.pipeline.encoder.dim,
-                          get=self._cached_load, members_per_story=c["members_per_story"],
-                          stories_per_article=c["stories_per_article"])
+                          members_per_story=c["members_per_story"], stories_per_article=c["stories_per_article"],
+                          **where)
 
     @functools.lru_cache(maxsize=4096)
     def _cached_load(self, article_id: str) -> Prepared:
@@ -45,21 +46,28 @@ class Storyline:
 
     @property
     def index(self) -> StoryIndex:
-        """The nearest-neighbour index over stored articles, bulk-loaded from the store once."""
+        """Assignment over the store: its nearest-neighbour index (mapped from disk, not rebuilt)
+        and the store itself for what the index's keys are."""
         if self._index is None:
-            import datetime as dt
-
-            import numpy as np
-
-            self._index = index = self._new_index()
-            rows = list(self.store.index_rows(self.pipeline.encoder.name))
-            if rows:
-                def day(d):
-                    return dt.date.fromisoformat(d[:10]) if d else None
-
-                index.add_many([r[0] for r in rows], np.stack([r[1] for r in rows]), [r[4] for r in rows],
-                               [(day(r[2] or r[3]), day(r[2])) for r in rows])
+            enc = self.pipeline.encoder
+            ann = open_index(enc.dim, self.store.index_path, enc.name, self.settings.index["segment_size"])
+            self._index = self._new_index(ann=ann, catalog=self.store, get=self._cached_load)
+            self._catch_up()
         return self._index
+
+    def _catch_up(self) -> None:
+        """Bring the index level with the store: forget keys the store never committed, add the
+        articles it lacks (written by another process, or before a kill)."""
+        ann, last = self.index.ann_, self.store.last_seq()
+        ann.drop_after(last)
+        for keys, vectors, days in self.store.vectors_since(self.pipeline.encoder.name, ann.last_key):
+            ann.add(keys, vectors, days)
+
+    def close(self) -> None:
+        """Save the index and close the store."""
+        if self._index is not None:
+            self._index.ann_.save()
+        self.store.close()
 
     def _stored(self, art: Article) -> Prepared | None:
         """The article with the vectors stored for its content, or None if any are missing."""
@@ -77,6 +85,10 @@ class Storyline:
 
     def count(self) -> int:
         return self.store.count()
+
+    def stats(self) -> dict:
+        """What the store holds and the state of its index."""
+        return self.store.stats() | {"index": self.index.ann_.describe() | {"path": self.store.index_path}}
 
     # writing ---------------------------------------------------------------------------------
     def add(self, items: Iterable[Article | InputError], strict: bool = False, progress: bool = False,
@@ -126,6 +138,8 @@ class Storyline:
         if batch:
             flush()
         bar.close()
+        if self._index is not None:
+            self._index.ann_.save()
         return report, decisions
 
     def _vectors(self, articles: Sequence[Article]) -> list[Prepared]:
@@ -142,12 +156,12 @@ class Storyline:
         step = self.settings.embed["commit_every"]
         for i in range(0, len(todo), step):
             part = self.pipeline.embed(todo[i:i + step])
-            with self.store.transaction() as db:
-                for prep in part:
-                    self.store.put_embeddings(prep.article.content_hash, {self.pipeline.encoder.name: prep.embedding,
-                                                                          SECOND_KEY: prep.second}, db)
-                    out[prep.article.id] = prep
+            self.store.put_vectors((p.article.content_hash, self._vectors_of(p)) for p in part)
+            out.update((p.article.id, p) for p in part)
         return [out[a.id] for a in articles]
+
+    def _vectors_of(self, prep: Prepared) -> dict:
+        return {self.pipeline.encoder.name: prep.embedding, SECOND_KEY: prep.second}
 
     def _add_batch(self, batch: Sequence[Article], report: Report, strict: bool, bar, on_decision=None) -> list:
         good, bad = self.pipeline.clean_and_analyse(batch)
@@ -157,21 +171,16 @@ class Storyline:
         bar.update(len(bad))
         out = []
         index = self.index
+        self._catch_up()  # another process may have added articles since the last batch
         for prep in self._vectors(good):
-            decision = index.assign(prep)
+            decision = index.decide(prep)
             art = prep.article
-            dup_of = decision.duplicate_of
-            record = decision.to_dict() | {"duplicate_of": dup_of}
-            if dup_of:  # like the index, held in memory before the commit: the summary below needs it
-                self.duplicates[art.id] = dup_of
-            try:
-                with self.store.transaction() as db:
-                    self.store.put_article(art, db)
-                    self.store.set_member(art.id, decision.story_id, record, db)
-                    self.store.put_story(self._summary(decision.story_id), db)
-            except BaseException:  # the store rolled back: let memory follow it, rebuilt on next use
-                self._index = self._duplicates = None
-                raise
+            record = decision.to_dict() | {"duplicate_of": decision.duplicate_of}
+            summary = self._summary(decision.story_id, fresh=(prep, decision.duplicate_of))
+            seq = self.store.commit_assignment(art, decision.story_id, record, summary)
+            index.remember(seq, prep)
+            if seq % self.settings.index["save_every"] == 0:
+                index.ann_.save()
             report.added += 1
             report.notes += art.notes
             bar.update(1)
@@ -180,60 +189,41 @@ class Storyline:
                 on_decision(decision)
         return out
 
-    def _summary(self, story_id: str, prefer_lang: str | None = None) -> Story:
-        import numpy as np
-
-        ids = self.index.members_.get(story_id, [])
-        items = [self.index.item(i) for i in ids]
-        arts = [p.article for p in items]
-        vecs = np.array([p.embedding.doc for p in items]) if ids else None
-        dups = {i: self.duplicates[i] for i in ids if i in self.duplicates}
-        return summarise(story_id, arts, vecs, dups, prefer_lang)
-
-    @property
-    def duplicates(self) -> dict[str, str]:
-        if self._duplicates is None:
-            self._duplicates = self.store.duplicates()
-        return self._duplicates
+    def _summary(self, story_id: str, prefer_lang: str | None = None,
+                 fresh: tuple[Prepared, str | None] | None = None) -> Story:
+        """The story as its stored members make it, with ``fresh``, a member being committed (and
+        the article it duplicates)."""
+        members = self.store.members(story_id)
+        items = [self._cached_load(i) for i in members]
+        if fresh is not None:
+            members[fresh[0].article.id] = fresh[1]
+            items.append(fresh[0])
+        return _summarise(story_id, items, members, prefer_lang)
 
     def recluster(self) -> int:
         """Rebuild every story in batch; returns how many articles changed story."""
         before = self.store.membership()
-        index = self._new_index()
-        prepared = [p for a in self.store.articles() if (p := self.load(a)) is not None]
-        index.get = None  # batch: everything is in memory already
-        index.fit(prepared)
-        self._index = index
+        index = self._new_index()  # in memory: every article is loaded already
+        prepared = {p.article.id: p for a in self.store.articles() if (p := self.load(a)) is not None}
+        index.fit(list(prepared.values()))
         after = index.story_of_
-        moved = _moved(before, after)
-        self._duplicates = {aid: dup for aid in after if (dup := index.decisions_[aid].duplicate_of)}
-        with self.store.transaction() as db:
-            db.execute("DELETE FROM stories")
-            for aid, sid in after.items():
-                dec = index.decisions_[aid].to_dict()
-                self.store.set_member(aid, sid, dec | {"story_id": sid, "duplicate_of": self._duplicates.get(aid)}, db)
-            for sid in index.stories():
-                self.store.put_story(self._summary(sid), db)
-        return moved
+        dups = {aid: index.decisions_[aid].duplicate_of for aid in after}
+        members = {aid: (sid, index.decisions_[aid].to_dict() | {"story_id": sid, "duplicate_of": dups[aid]})
+                   for aid, sid in after.items()}
+        self.store.replace_stories(members, [_summarise(sid, [prepared[i] for i in ids], {i: dups[i] for i in ids})
+                                             for sid, ids in index.stories().items()])
+        return _moved(before, after)
 
     # reading ---------------------------------------------------------------------------------
     def stories(self, lang: str | None = None, since: str | None = None, until: str | None = None,
                 key: str | None = None, query: str | None = None) -> list[Story]:
         """Stored stories, newest first, filtered by language, date range, entity/place and text."""
-        out = []
-        for s in self.store.stories():
-            if lang and lang not in s.languages:
-                continue
-            if since and (s.last_seen or "") < since:
-                continue
-            if until and (s.first_seen or "9999") > until:
-                continue
-            if key and not any(key.lower() in x.lower() for x in s.people + s.orgs + s.places):
-                continue
-            if query and query.lower() not in " ".join([s.headline] + [t["title"] or "" for t in s.timeline]).lower():
-                continue
-            out.append(s)
-        return sorted(out, key=lambda s: (s.last_seen or "", len(s.article_ids), s.id), reverse=True)
+        return self.query_stories(StoryFilter(lang, since, until, key, query))[1]
+
+    def query_stories(self, where: StoryFilter = StoryFilter(), offset: int = 0,
+                      limit: int | None = None) -> tuple[int, list[Story]]:
+        """(how many stories match, one page of them), newest first; filtered and paged by the store."""
+        return self.store.query_stories(where, offset, limit)
 
     def story(self, story_id: str, prefer_lang: str | None = None) -> Story:
         s = self.store.get_story(story_id)
@@ -278,6 +268,14 @@ def compare_articles(a: Article, b: Article, pipeline: Pipeline | None = None) -
     if bad:
         raise bad[0]
     return pipe.compare(prepared[0], prepared[1])
+
+
+def _summarise(story_id: str, items: Sequence[Prepared], duplicates: Mapping[str, str | None],
+               prefer_lang: str | None = None) -> Story:
+    import numpy as np
+
+    vectors = np.array([p.embedding.doc for p in items]) if items else None
+    return summarise(story_id, [p.article for p in items], vectors, {a: d for a, d in duplicates.items() if d}, prefer_lang)
 
 
 def _moved(before: dict[str, str], after: dict[str, str]) -> int:

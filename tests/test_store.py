@@ -12,9 +12,9 @@ import pytest
 from storyline.errors import InputError, StorylineError
 from storyline.read import read_paths
 from storyline.service import Storyline
-from storyline.store import open_store
+from storyline.store import StoryFilter, open_store
 
-from .conftest import SEEDS
+from .conftest import ROOT, SEEDS
 
 
 def test_store_keeps_articles_vectors_and_stories_between_runs(service, pipeline, tmp_path):
@@ -58,19 +58,19 @@ def test_failing_strict_add_keeps_what_was_stored(service, tmp_path):
 
 def test_a_failed_commit_leaves_memory_as_the_store_is(service, monkeypatch):
     service.add(read_paths([str(SEEDS / "000_8021d23d65a94577.txt")]))
-    assert service.index.keys_ == ["000_8021d23d65a94577"]
+    assert len(service.index.ann_) == 1 and service.index.ann_.last_key == 1
 
     def broken(*args, **kwargs):
         raise sqlite3.OperationalError("disk I/O error")
 
-    monkeypatch.setattr(service.store, "put_story", broken)
+    monkeypatch.setattr(service.store, "_put_story", broken)
     with pytest.raises(StorylineError, match="database error: disk I/O error"):
         service.add(read_paths([str(SEEDS / "001_ad8f6df6e894e106.txt")]))
     monkeypatch.undo()
-    assert service.count() == 1 and service.index.keys_ == ["000_8021d23d65a94577"]
-    assert "001_ad8f6df6e894e106" not in service.duplicates
+    assert service.count() == 1 and len(service.index.ann_) == 1
     report, _ = service.add(read_paths([str(SEEDS / "001_ad8f6df6e894e106.txt")]))
-    assert report.added == 1 and service.index.keys_ == ["000_8021d23d65a94577", "001_ad8f6df6e894e106"]
+    assert report.added == 1 and len(service.index.ann_) == 2 and service.index.ann_.last_key == 2
+    assert service.why("001_ad8f6df6e894e106")["duplicate_of"] == "000_8021d23d65a94577"
 
 
 def test_unknown_language_is_skipped_with_its_file(service, tmp_path):
@@ -165,21 +165,20 @@ def test_a_lock_held_past_the_timeout_is_one_line(tmp_path):
     other = sqlite3.connect(path, isolation_level=None)
     other.execute("BEGIN IMMEDIATE")
     with pytest.raises(StorylineError, match=r"locked by another writer \(waited 0.2 s"):
-        with store.transaction():
-            pass
+        store.put_vectors([])
     other.execute("ROLLBACK")
 
 
 def test_disk_full_at_commit_keeps_and_reports_what_was_stored(service, monkeypatch):
     """The CLI prints each decision as it is committed, so a run stopped by a full disk has said what it kept."""
-    seen, real = [], service.store.put_story
+    seen, real = [], service.store._put_story
 
-    def fills_up(story, db=None):
+    def fills_up(db, story):
         if len(seen) == 2:
             raise sqlite3.OperationalError("database or disk is full")
-        real(story, db)
+        real(db, story)
 
-    monkeypatch.setattr(service.store, "put_story", fills_up)
+    monkeypatch.setattr(service.store, "_put_story", fills_up)
     with pytest.raises(StorylineError, match="the disk is full; the article in hand was not stored"):
         service.add(read_paths([str(SEEDS)]), on_decision=seen.append)
     monkeypatch.undo()
@@ -194,3 +193,23 @@ def test_cut_fields_are_noted(service, tmp_path):
     report, _ = service.add(read_paths([str(p)]))
     assert report.added == 1 and "title cut from 40,000 to 500 characters (read.max_title_chars)" in report.notes[0]
     assert len(service.article("long").title) == 500
+
+
+def test_a_store_of_the_previous_schema_is_migrated(tmp_path):
+    """tests/data/v1-seeds.db: the seeds added by commit 47b9b69 (schema 1: stories as JSON only)."""
+    import shutil
+
+    db = tmp_path / "v1.db"
+    shutil.copy(ROOT / "tests" / "data" / "v1-seeds.db", db)
+    store = open_store(db)
+    assert store.schema_version == 2 and store.count() == 5 and store.count_stories() == 2
+    total, page = store.query_stories(StoryFilter(lang="de"))
+    assert total == 1 and "001_ad8f6df6e894e106" in page[0].article_ids
+    assert store.query_stories(StoryFilter(key="tokay"))[0] == 2  # the text index was filled from the old rows
+    story = page[0].id
+    assert store.members(story)["001_ad8f6df6e894e106"] == "000_8021d23d65a94577"
+    assert [p.article_id for p in store.placed([5, 1])] == ["004_ed581dd32eb4ea3f", "000_8021d23d65a94577"]
+    keys, vectors, days = next(store.vectors_since("usem3", 0))
+    assert list(keys) == [1, 2, 3, 4, 5] and vectors.shape == (5, 512)
+    store.close()
+    assert open_store(db).schema_version == 2  # migrated once

@@ -1,0 +1,45 @@
+"""The nearest-neighbour index interface: article doc vectors keyed by the store's sequence number.
+
+The index is a derived cache of the store: ``last_key`` is its watermark (every stored article
+up to it is in the index), so whoever opens it adds what is missing and drops what the store
+never committed; deleting it costs a rebuild, never a wrong answer.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+import numpy as np
+
+UNDATED = -1  # the day given for an article with no event or publication date
+
+
+class AnnIndex(ABC):
+    """Approximate nearest neighbours by cosine. ``days`` are date ordinals (or UNDATED): a search
+    near a day may skip whole parts of the index that hold nothing within the window."""
+
+    dim: int
+    last_key: int  # watermark: the highest key added (0 when empty)
+
+    @abstractmethod
+    def add(self, keys: np.ndarray, vectors: np.ndarray, days: np.ndarray) -> None:
+        """Add vectors under increasing keys, each above ``last_key``."""
+
+    @abstractmethod
+    def search(self, vector: np.ndarray, k: int, day: int | None = None, window: int | None = None) -> list[int]:
+        """Up to ``k`` keys, nearest first; with ``day`` and ``window``, parts of the index whose
+        dated vectors are all further than ``window`` days away (and hold no undated one) are skipped."""
+
+    @abstractmethod
+    def drop_after(self, key: int) -> None:
+        """Forget every key above ``key`` (what an index saved ahead of a rolled-back commit holds)."""
+
+    @abstractmethod
+    def save(self) -> None:
+        """Persist what was added (a no-op for an index that lives in memory)."""
+
+    @abstractmethod
+    def __len__(self) -> int: ...
+
+    def describe(self) -> dict:
+        """What ``stats`` shows of the index."""
+        return {"vectors": len(self), "last_key": self.last_key}

@@ -1,0 +1,124 @@
+"""The Store interface: what the service may ask of a backend, in units of work and queries.
+
+The service never sees a connection or SQL: each write is one method that commits as a whole
+(or not at all), and listing stories is a query with a filter and a page, answered by the
+backend (with its indexes), not by loading every story.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+import datetime as dt
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..cluster import Placed
+from ..model import Article, Embedding, Story
+
+Vectors = Mapping[str, Embedding | None]  # encoder key -> vectors (None: that encoder was not run)
+
+
+@dataclass(frozen=True)
+class StoryFilter:
+    """Which stories to list: any field left None does not filter.
+
+    ``key`` and ``query`` match case-insensitively inside the story's people/organisation/place
+    labels and inside its headline and titles.
+    """
+
+    lang: str | None = None
+    since: str | None = None  # last seen on or after (YYYY-MM-DD)
+    until: str | None = None  # first seen on or before
+    key: str | None = None
+    query: str | None = None
+
+
+class Store(ABC):
+    """A storyline store. Implementations: ``sqlite.SQLiteStore``."""
+
+    path: str
+    schema_version: int
+
+    # units of work: each commits whole or not at all ------------------------------------
+    @abstractmethod
+    def put_vectors(self, items: Iterable[tuple[str, Vectors]]) -> None:
+        """Vectors of many contents (by content hash), committed together."""
+
+    @abstractmethod
+    def commit_assignment(self, article: Article, story_id: str, decision: dict, story: Story) -> int:
+        """A new article, the story it joined, why, and that story's new summary; returns the
+        article's sequence number (its key in the nearest-neighbour index)."""
+
+    @abstractmethod
+    def replace_stories(self, members: Mapping[str, tuple[str, dict]], stories: Iterable[Story]) -> None:
+        """Every article's story and decision (article id -> (story id, decision)) and every story, anew."""
+
+    @abstractmethod
+    def put_cached(self, article: Article, vectors: Vectors) -> None:
+        """An article (kept once, by id) with its vectors: the evaluations' cache."""
+
+    # reads --------------------------------------------------------------------------------
+    @abstractmethod
+    def article_hash(self, article_id: str) -> str | None: ...
+
+    @abstractmethod
+    def get_article(self, article_id: str) -> Article | None: ...
+
+    @abstractmethod
+    def articles(self) -> Iterator[Article]:
+        """Every article in arrival order."""
+
+    @abstractmethod
+    def count(self) -> int: ...
+
+    @abstractmethod
+    def get_embedding(self, content_hash: str, encoder: str) -> Embedding | None: ...
+
+    @abstractmethod
+    def get_story(self, story_id: str) -> Story | None: ...
+
+    @abstractmethod
+    def query_stories(self, where: StoryFilter = StoryFilter(), offset: int = 0,
+                      limit: int | None = None) -> tuple[int, list[Story]]:
+        """(how many match, one page of them), newest first (last seen, then size, then id)."""
+
+    @abstractmethod
+    def count_stories(self) -> int: ...
+
+    @abstractmethod
+    def membership(self) -> dict[str, str]:
+        """Article id -> story id."""
+
+    @abstractmethod
+    def decision(self, article_id: str) -> tuple[str, dict | None] | None: ...
+
+    @abstractmethod
+    def members(self, story_id: str) -> dict[str, str | None]:
+        """A story's article ids in arrival order -> the article each translates or duplicates."""
+
+    # what assignment looks up (the ``cluster.Catalog`` protocol) and the index's source ------
+    index_path: str | None  # where the nearest-neighbour index lives beside the store (None: memory)
+
+    @abstractmethod
+    def placed(self, keys: Sequence[int]) -> list[Placed]:
+        """The assigned articles under these sequence numbers, in the order given."""
+
+    @abstractmethod
+    def event_dates(self, story_id: str) -> list[dt.date]:
+        """The event dates of a story's members."""
+
+    @abstractmethod
+    def last_seq(self) -> int:
+        """The highest sequence number stored (0 when empty): the index's watermark to reach."""
+
+    @abstractmethod
+    def vectors_since(self, encoder: str, seq: int, batch: int = 10_000) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """(keys, doc vectors, day ordinals) of the assigned articles after ``seq``, in batches."""
+
+    @abstractmethod
+    def stats(self) -> dict:
+        """Articles, stories, articles per language, bytes on disk, schema version."""
+
+    @abstractmethod
+    def close(self) -> None: ...
