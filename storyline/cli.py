@@ -162,7 +162,7 @@ def add(settings, paths, strict, db):
 
     sl = _service(db, settings)
     report, _ = sl.add(read_paths(paths, settings.read["max_file_bytes"]), strict=strict,
-                       progress=_progress(), on_decision=echo)
+                       progress=_progress(), on_decision=echo, keep_decisions=False)
     _report(report)
 
 

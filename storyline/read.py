@@ -15,6 +15,7 @@ import stat
 import sys
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
+from typing import BinaryIO
 
 from .errors import InputError
 from .model import Article
@@ -155,17 +156,40 @@ def parse_text(text: str, suffix: str, stem: str, where: str) -> Iterator[Articl
 def jsonl_records(lines: Iterable[str], stem: str, where: str) -> Iterator[Article | InputError]:
     """One record a line; a malformed line is an error of its own and the next line is read."""
     for lineno, line in enumerate(lines, 1):
-        if not line.strip():
+        if line.strip():
+            yield _jsonl_line(line, lineno, stem, where)
+
+
+def _jsonl_line(line: str, lineno: int, stem: str, where: str) -> Article | InputError:
+    try:
+        rec = json.loads(line)
+    except json.JSONDecodeError as exc:
+        return InputError(f"{where}:{lineno}", f"malformed JSON: {exc.msg}")
+    except RecursionError:
+        return InputError(f"{where}:{lineno}", "JSON nested too deeply")
+    return _record(rec, f"{stem}-{lineno}", f"{where}:{lineno}")
+
+
+def stream_jsonl(fh: BinaryIO, stem: str, where: str, max_line_bytes: int) -> Iterator[Article | InputError]:
+    """A JSONL file too large to read whole, or stdin, line by line as UTF-8: memory is bounded by
+    one line (a longer line is an error of its own, skipped to its end)."""
+    lineno = 0
+    while raw := fh.readline(max_line_bytes + 1):
+        lineno += 1
+        if lineno == 1:
+            raw = raw.removeprefix(b"\xef\xbb\xbf")
+        if len(raw) > max_line_bytes and not raw.endswith(b"\n"):
+            while (rest := fh.readline(max_line_bytes)) and not rest.endswith(b"\n"):
+                pass
+            yield InputError(f"{where}:{lineno}", f"line over the {max_line_bytes:,}-byte limit (read.max_file_bytes)")
             continue
         try:
-            rec = json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield InputError(f"{where}:{lineno}", f"malformed JSON: {exc.msg}")
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            yield InputError(f"{where}:{lineno}", f"not UTF-8 (byte {exc.start} of the line)")
             continue
-        except RecursionError:
-            yield InputError(f"{where}:{lineno}", "JSON nested too deeply")
-            continue
-        yield _record(rec, f"{stem}-{lineno}", f"{where}:{lineno}")
+        if line.strip():
+            yield _jsonl_line(line, lineno, stem, where)
 
 
 def _csv_records(text: str, stem: str, where: str) -> Iterator[Article | InputError]:
@@ -242,6 +266,15 @@ def _read_file(p: str, max_file_bytes: int) -> bytes:
             raise InputError(p, f"cannot read: {exc.strerror}") from None
 
 
+def _size(p: str) -> int:
+    """A regular file's size (0 for anything else: ``_read_file`` reports it)."""
+    try:
+        st = os.stat(p)
+    except OSError:
+        return 0
+    return st.st_size if stat.S_ISREG(st.st_mode) else 0
+
+
 def read_paths(paths: Iterable[str], max_file_bytes: int = 50_000_000) -> Iterator[Article | InputError]:
     """Yield each article, or an InputError for each input or record that cannot be read, and go on."""
     for p in expand(paths):
@@ -250,9 +283,17 @@ def read_paths(paths: Iterable[str], max_file_bytes: int = 50_000_000) -> Iterat
             continue
         try:
             if p == "-":
-                raw, stem, suffix = sys.stdin.buffer.read(), "stdin", ".jsonl"
-            else:
-                raw, stem, suffix = _read_file(p, max_file_bytes), Path(p).stem, Path(p).suffix.lower()
+                yield from stream_jsonl(sys.stdin.buffer, "stdin", "stdin", max_file_bytes)
+                continue
+            if Path(p).suffix.lower() == ".jsonl" and _size(p) > max_file_bytes:
+                try:
+                    fh = open(p, "rb")
+                except OSError as exc:
+                    raise InputError(p, f"cannot read: {exc.strerror}") from None
+                with fh:
+                    yield from stream_jsonl(fh, Path(p).stem, p, max_file_bytes)
+                continue
+            raw, stem, suffix = _read_file(p, max_file_bytes), Path(p).stem, Path(p).suffix.lower()
             if not raw.strip():
                 raise InputError(p, "empty file")
             yield from parse_text(decode(raw, p), suffix, stem, p)

@@ -92,24 +92,29 @@ class Storyline:
 
     # writing ---------------------------------------------------------------------------------
     def add(self, items: Iterable[Article | InputError], strict: bool = False, progress: bool = False,
-            chunk: int = 32, on_decision: Callable[[Decision], None] | None = None) -> tuple[Report, list]:
+            chunk: int = 32, on_decision: Callable[[Decision], None] | None = None,
+            keep_decisions: bool = True) -> tuple[Report, list]:
         """Add articles as they stream in; each is committed with its vectors and story before the next.
 
         Vectors are committed as soon as they are computed (``embed.commit_every`` articles at a
         time) and reused by content hash, so a killed run loses little embedding work. Returns
-        the report and the decisions; ``on_decision`` sees each decision once it is committed.
+        the report and the decisions (none kept with ``keep_decisions=False``: a stream of millions
+        then runs in bounded memory); ``on_decision`` sees each decision once it is committed.
         With ``strict``, the first bad input raises and nothing of that batch after it is written
         (what was committed before stays).
         """
         from tqdm import tqdm
 
         report, decisions, batch = Report(), [], []
-        seen: dict[str, str] = {}
+        seen: dict[str, str] = {}  # ids of the batch in hand, not yet in the store
         bar = tqdm(unit="art", disable=not progress, smoothing=0.1)
 
         def flush():
-            decisions.extend(self._add_batch(batch, report, strict, bar, on_decision))
+            done = self._add_batch(batch, report, strict, bar, on_decision)
+            if keep_decisions:
+                decisions.extend(done)
             batch.clear()
+            seen.clear()  # what the batch held is in the store now (or was skipped)
 
         for item in items:
             if isinstance(item, InputError):

@@ -167,3 +167,19 @@ def test_utf16_without_bom_is_text(tmp_path):
         p.write_bytes(text.encode(enc))
         (art,) = read([p])
         assert art.text == text
+
+
+def test_a_jsonl_file_over_the_file_limit_is_streamed_line_by_line(tmp_path):
+    """Bounded memory: a JSONL file larger than read.max_file_bytes is read a line at a time; each
+    line is held to that limit instead, and a bad line costs only itself."""
+    good = [json.dumps({"id": f"g{i}", "text": f"Article number {i} with enough words to count."}).encode()
+            for i in range(6)]
+    lines = good[:2] + [b"{not json", json.dumps({"id": "long", "text": "x" * 500}).encode()] + good[2:4] + \
+        [b"   "] + good[4:] + [b'{"id": "raw", "text": "\xff\xfe is not UTF-8, and long enough to count"}']
+    path = tmp_path / "big.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + b"\n".join(lines) + b"\n")
+    got = list(read_paths([str(path)], max_file_bytes=300))
+    assert [a.id for a in got if not isinstance(a, InputError)] == [f"g{i}" for i in range(6)]
+    assert [str(e).split(": ")[0:2] for e in got if isinstance(e, InputError)] == [
+        [f"{path}:3", "malformed JSON"], [f"{path}:4", "line over the 300-byte limit (read.max_file_bytes)"],
+        [f"{path}:10", "not UTF-8 (byte 23 of the line)"]]
