@@ -176,14 +176,15 @@ class Storyline:
         bar.update(len(bad))
         out = []
         index = self.index
-        self._catch_up()  # another process may have added articles since the last batch
         for prep in self._vectors(good):
-            decision = index.decide(prep)
             art = prep.article
-            record = decision.to_dict() | {"duplicate_of": decision.duplicate_of}
-            summary = self._summary(decision.story_id, fresh=(prep, decision.duplicate_of))
-            seq = self.store.commit_assignment(art, decision.story_id, record, summary)
-            index.remember(seq, prep)
+            with self.store.writer():  # one assigning process at a time, each seeing all the others wrote
+                self._catch_up()
+                decision = index.decide(prep)
+                record = decision.to_dict() | {"duplicate_of": decision.duplicate_of}
+                summary = self._summary(decision.story_id, fresh=(prep, decision.duplicate_of))
+                seq = self.store.commit_assignment(art, decision.story_id, record, summary)
+                index.remember(seq, prep)
             if seq % self.settings.index["save_every"] == 0:
                 index.ann_.save()
             report.added += 1

@@ -1,3 +1,4 @@
+import os
 from pathlib import Path
 
 import pytest
@@ -29,8 +30,43 @@ def seeds_prepared(pipeline):
     return {p.article.id[:3]: p for p in prepared}
 
 
+@pytest.fixture(scope="session")
+def postgres():
+    """A PostgreSQL cluster for the session; skipped where no server is installed, unless
+    STORYLINE_REQUIRE_POSTGRES is set (CI sets it: there a missing server is a failure)."""
+    from .pg import Postgres, bindir
+
+    if bindir() is None and not os.environ.get("STORYLINE_REQUIRE_POSTGRES"):
+        pytest.skip("no PostgreSQL server installed")
+    pg = Postgres()
+    yield pg
+    pg.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_address(request, tmp_path):
+    """Each backend in turn: a new SQLite file, or a new PostgreSQL database."""
+    if request.param == "sqlite":
+        return str(tmp_path / "t.db")
+    return request.getfixturevalue("postgres").create_db()
+
+
+def open_test_store(address: str, tmp_path):
+    from storyline.store import open_store
+
+    return open_store(address, index_dir=str(tmp_path / "index"))
+
+
 @pytest.fixture
-def service(pipeline, tmp_path):
+def service(pipeline, store_address, tmp_path):
+    from storyline.service import Storyline
+
+    return Storyline(open_test_store(store_address, tmp_path), pipeline.settings, pipeline)
+
+
+@pytest.fixture
+def sqlite_service(pipeline, tmp_path):
+    """For what only SQLite has: its file, its locks, its error messages."""
     from storyline.service import Storyline
     from storyline.store import open_store
 

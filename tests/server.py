@@ -19,7 +19,7 @@ class Server:
         self.port = free_port()
         self.tmp = tmp or os.path.dirname(str(db))
         self.url = f"http://127.0.0.1:{self.port}"
-        env = dict(os.environ)
+        env = dict(os.environ, XDG_CACHE_HOME=os.path.join(self.tmp, "cache"))  # a PostgreSQL store's index
         env.pop("STORYLINE_TOKEN", None)
         if token:
             env["STORYLINE_TOKEN"] = token

@@ -9,10 +9,12 @@ from .server import Server
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def server(request, tmp_path_factory):
+    """The API suite runs against each backend."""
     tmp = tmp_path_factory.mktemp("srv")
-    srv = Server(tmp / "api.db", token="s3cret", max_body=200_000, tmp=str(tmp))
+    db = tmp / "api.db" if request.param == "sqlite" else request.getfixturevalue("postgres").create_db()
+    srv = Server(db, token="s3cret", max_body=200_000, tmp=str(tmp))
     yield srv
     srv.stop()
 

@@ -14,15 +14,14 @@ from storyline.read import read_paths
 from storyline.service import Storyline
 from storyline.store import StoryFilter, open_store
 
-from .conftest import ROOT, SEEDS
+from .conftest import ROOT, SEEDS, open_test_store
 
 
-def test_store_keeps_articles_vectors_and_stories_between_runs(service, pipeline, tmp_path):
+def test_store_keeps_articles_vectors_and_stories_between_runs(service, pipeline, store_address, tmp_path):
     report, _ = service.add(read_paths([str(SEEDS)]))
     assert report.added == 5
-    path = service.store.path
-    service.store.close()
-    again = Storyline(open_store(path), pipeline.settings, pipeline)
+    service.close()
+    again = Storyline(open_test_store(store_address, tmp_path), pipeline.settings, pipeline)
     assert again.count() == 5
     assert len(again.stories()) == 2
     art = again.article("003_3ca7ee8777bd1d77")
@@ -56,21 +55,21 @@ def test_failing_strict_add_keeps_what_was_stored(service, tmp_path):
     assert service.article("000_8021d23d65a94577").title.startswith("Putin e Tokayev")
 
 
-def test_a_failed_commit_leaves_memory_as_the_store_is(service, monkeypatch):
-    service.add(read_paths([str(SEEDS / "000_8021d23d65a94577.txt")]))
-    assert len(service.index.ann_) == 1 and service.index.ann_.last_key == 1
+def test_a_failed_commit_leaves_memory_as_the_store_is(sqlite_service, monkeypatch):
+    sqlite_service.add(read_paths([str(SEEDS / "000_8021d23d65a94577.txt")]))
+    assert len(sqlite_service.index.ann_) == 1 and sqlite_service.index.ann_.last_key == 1
 
     def broken(*args, **kwargs):
         raise sqlite3.OperationalError("disk I/O error")
 
-    monkeypatch.setattr(service.store, "_put_story", broken)
+    monkeypatch.setattr(sqlite_service.store, "_put_story", broken)
     with pytest.raises(StorylineError, match="database error: disk I/O error"):
-        service.add(read_paths([str(SEEDS / "001_ad8f6df6e894e106.txt")]))
+        sqlite_service.add(read_paths([str(SEEDS / "001_ad8f6df6e894e106.txt")]))
     monkeypatch.undo()
-    assert service.count() == 1 and len(service.index.ann_) == 1
-    report, _ = service.add(read_paths([str(SEEDS / "001_ad8f6df6e894e106.txt")]))
-    assert report.added == 1 and len(service.index.ann_) == 2 and service.index.ann_.last_key == 2
-    assert service.why("001_ad8f6df6e894e106")["duplicate_of"] == "000_8021d23d65a94577"
+    assert sqlite_service.count() == 1 and len(sqlite_service.index.ann_) == 1
+    report, _ = sqlite_service.add(read_paths([str(SEEDS / "001_ad8f6df6e894e106.txt")]))
+    assert report.added == 1 and len(sqlite_service.index.ann_) == 2 and sqlite_service.index.ann_.last_key == 2
+    assert sqlite_service.why("001_ad8f6df6e894e106")["duplicate_of"] == "000_8021d23d65a94577"
 
 
 def test_unknown_language_is_skipped_with_its_file(service, tmp_path):
@@ -88,35 +87,42 @@ def _articles_file(tmp_path, n=24):
     return tmp_path / "many.jsonl"
 
 
+def _stored(address, tmp_path) -> tuple[int, int]:
+    """(articles, articles with a story) as another process sees the store."""
+    try:
+        store = open_test_store(address, tmp_path)
+    except StorylineError:  # not created yet
+        return 0, 0
+    try:
+        return store.count(), len(store.membership())
+    finally:
+        store.close()
+
+
 @pytest.mark.slow
-def test_sigkill_mid_batch_leaves_a_usable_store(tmp_path):
-    src, db = _articles_file(tmp_path), tmp_path / "k.db"
-    cmd = [sys.executable, "-m", "storyline.cli", "add", str(src), "--db", str(db)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def test_sigkill_mid_batch_leaves_a_usable_store(store_address, tmp_path):
+    src = _articles_file(tmp_path)
+    env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "cache"))
+    cmd = [sys.executable, "-m", "storyline.cli", "add", str(src), "--db", store_address]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     deadline = time.time() + 240
     stored = 0
-    while time.time() < deadline and proc.poll() is None:
+    while time.time() < deadline and proc.poll() is None and stored < 3:
         time.sleep(0.2)
-        if db.exists():
-            try:
-                stored = sqlite3.connect(db, timeout=1).execute("SELECT COUNT(*) FROM articles").fetchone()[0]
-            except sqlite3.Error:
-                continue
-            if stored >= 3:
-                break
+        if store_address.startswith("postgresql") or os.path.exists(store_address):
+            stored = _stored(store_address, tmp_path)[0]
     assert proc.poll() is None, "add finished before it could be killed"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    con = sqlite3.connect(db)
-    assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    kept = con.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
-    assert kept >= stored
-    members = con.execute("SELECT COUNT(*) FROM members").fetchone()[0]
-    assert members == kept  # every committed article has its story
-    con.close()
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    if not store_address.startswith("postgresql"):
+        assert sqlite3.connect(store_address).execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    kept, members = _stored(store_address, tmp_path)
+    assert kept >= stored and members == kept  # every committed article has its story
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
     assert out.returncode == 0, out.stderr
     assert f"unchanged {kept}" in out.stderr and f"added {24 - kept}" in out.stderr
+    again = open_test_store(store_address, tmp_path)
+    assert again.count() == len(again.membership()) == 24 and again.last_seq() == 24
 
 
 @pytest.mark.slow
@@ -146,14 +152,14 @@ def test_a_kill_loses_at_most_the_vectors_in_hand(tmp_path):
     assert report.added + report.unchanged == 24 and len(embedded) == 24 - vectors
 
 
-def test_store_errors_are_one_line(service, tmp_path):
-    service.add(read_paths([str(SEEDS / "000_8021d23d65a94577.txt")]))
-    service.store.db.execute("PRAGMA query_only = ON")  # root ignores file modes; this is a read-only store
+def test_store_errors_are_one_line(sqlite_service, tmp_path):
+    sqlite_service.add(read_paths([str(SEEDS / "000_8021d23d65a94577.txt")]))
+    sqlite_service.store.db.execute("PRAGMA query_only = ON")  # root ignores file modes; this is a read-only store
     with pytest.raises(StorylineError, match="the store is read-only") as exc:
-        service.add(read_paths([str(SEEDS / "001_ad8f6df6e894e106.txt")]))
+        sqlite_service.add(read_paths([str(SEEDS / "001_ad8f6df6e894e106.txt")]))
     assert "\n" not in str(exc.value)
-    service.store.db.execute("PRAGMA query_only = OFF")
-    assert service.count() == 1
+    sqlite_service.store.db.execute("PRAGMA query_only = OFF")
+    assert sqlite_service.count() == 1
     (tmp_path / "dir.db").mkdir()
     with pytest.raises(StorylineError, match="cannot open or create the store"):
         open_store(tmp_path / "dir.db")
@@ -169,21 +175,21 @@ def test_a_lock_held_past_the_timeout_is_one_line(tmp_path):
     other.execute("ROLLBACK")
 
 
-def test_disk_full_at_commit_keeps_and_reports_what_was_stored(service, monkeypatch):
+def test_disk_full_at_commit_keeps_and_reports_what_was_stored(sqlite_service, monkeypatch):
     """The CLI prints each decision as it is committed, so a run stopped by a full disk has said what it kept."""
-    seen, real = [], service.store._put_story
+    seen, real = [], sqlite_service.store._put_story
 
     def fills_up(db, story):
         if len(seen) == 2:
             raise sqlite3.OperationalError("database or disk is full")
         real(db, story)
 
-    monkeypatch.setattr(service.store, "_put_story", fills_up)
+    monkeypatch.setattr(sqlite_service.store, "_put_story", fills_up)
     with pytest.raises(StorylineError, match="the disk is full; the article in hand was not stored"):
-        service.add(read_paths([str(SEEDS)]), on_decision=seen.append)
+        sqlite_service.add(read_paths([str(SEEDS)]), on_decision=seen.append)
     monkeypatch.undo()
-    assert service.count() == len(seen) == 2
-    report, _ = service.add(read_paths([str(SEEDS)]))
+    assert sqlite_service.count() == len(seen) == 2
+    report, _ = sqlite_service.add(read_paths([str(SEEDS)]))
     assert report.added == 3 and report.unchanged == 2
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,10 +36,15 @@ class StoryFilter:
 
 
 class Store(ABC):
-    """A storyline store. Implementations: ``sqlite.SQLiteStore``."""
+    """A storyline store. Implementations: ``sqlite.SQLiteStore``, ``postgres.PostgresStore``."""
 
     path: str
     schema_version: int
+
+    @abstractmethod
+    def writer(self) -> AbstractContextManager[None]:
+        """Held while one article is decided and committed: one assigning process at a time, so
+        concurrent writers give the stories of some sequential order, never a story twice."""
 
     # units of work: each commits whole or not at all ------------------------------------
     @abstractmethod

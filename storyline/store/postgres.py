@@ -1,0 +1,161 @@
+"""PostgreSQL backend: one store shared by several processes and machines.
+
+Chosen by a ``postgresql://`` address; credentials come from it or the standard ``PG*``
+variables and are never logged or shown (messages name user, host, port and database only).
+psycopg 3 with a connection pool runs the statements every SQL backend shares (``sql.py``);
+story text is searched through pg_trgm indexes. A new article's sequence number is taken under a
+transaction-level advisory lock, so numbers follow commit order: the nearest-neighbour index,
+a cache each process keeps on its own disk, relies on that to catch up by a watermark.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from ..errors import StorylineError
+from ..model import Story
+from .sql import SCHEMA_VERSION, SQLStore
+
+SCHEMA = [
+    "CREATE EXTENSION IF NOT EXISTS pg_trgm",
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)",
+    "CREATE TABLE IF NOT EXISTS articles (id TEXT PRIMARY KEY, hash TEXT NOT NULL, lang TEXT, title TEXT, "
+    "source TEXT, published TEXT, event_date TEXT, data BYTEA NOT NULL, seq BIGINT NOT NULL UNIQUE)",
+    "CREATE INDEX IF NOT EXISTS articles_hash ON articles(hash)",
+    "CREATE INDEX IF NOT EXISTS articles_lang ON articles(lang)",
+    "CREATE TABLE IF NOT EXISTS embeddings (hash TEXT NOT NULL, encoder TEXT NOT NULL, dim INTEGER NOT NULL, "
+    "n INTEGER NOT NULL, doc BYTEA, title BYTEA, lead BYTEA, sentences BYTEA, sentence_texts BYTEA, codec TEXT, "
+    "PRIMARY KEY (hash, encoder))",
+    "CREATE TABLE IF NOT EXISTS stories (id TEXT PRIMARY KEY, data BYTEA NOT NULL, first_seen TEXT, "
+    "last_seen TEXT NOT NULL DEFAULT '', size INTEGER NOT NULL DEFAULT 0, titles TEXT NOT NULL DEFAULT '', "
+    "entities TEXT NOT NULL DEFAULT '')",
+    "CREATE INDEX IF NOT EXISTS stories_order ON stories(last_seen DESC, size DESC, id DESC)",
+    "CREATE INDEX IF NOT EXISTS stories_titles ON stories USING gin (titles gin_trgm_ops)",
+    "CREATE INDEX IF NOT EXISTS stories_entities ON stories USING gin (entities gin_trgm_ops)",
+    "CREATE TABLE IF NOT EXISTS story_langs (story_id TEXT NOT NULL, lang TEXT NOT NULL, PRIMARY KEY (lang, story_id))",
+    "CREATE INDEX IF NOT EXISTS story_langs_story ON story_langs(story_id)",
+    "CREATE TABLE IF NOT EXISTS members (article_id TEXT PRIMARY KEY REFERENCES articles(id), "
+    "story_id TEXT NOT NULL, decision TEXT, duplicate_of TEXT)",
+    "CREATE INDEX IF NOT EXISTS members_story ON members(story_id)",
+]
+SCHEMA_LOCK, SEQ_LOCK, WRITER_LOCK = 0x5707_0001, 0x5707_0002, 0x5707_0003  # advisory lock keys
+
+
+def safe_address(address: str) -> str:
+    """The address without its password: what messages and cache names may show."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        d = conninfo_to_dict(address)
+    except Exception:  # a malformed address: say so without echoing it
+        return "postgresql://(unparsable address)"
+    user = d.get("user") or os.environ.get("PGUSER") or ""
+    host = d.get("host") or os.environ.get("PGHOST") or "localhost"
+    port = d.get("port") or os.environ.get("PGPORT") or "5432"
+    return f"postgresql://{user + '@' if user else ''}{host}:{port}/{d.get('dbname') or os.environ.get('PGDATABASE') or ''}"
+
+
+class _Tx:
+    """A connection in a transaction, taking the ``?`` placeholders the shared statements use."""
+
+    def __init__(self, conn):
+        self.conn = conn
+
+    def execute(self, sql: str, args: Sequence = ()):
+        return self.conn.execute(sql.replace("?", "%s"), args)
+
+
+class PostgresStore(SQLStore):
+    """PostgreSQL-backed store.
+
+    Args:
+        address: ``postgresql://user@host:port/dbname`` (a password in it, or in ``PGPASSWORD``).
+        timeout: seconds to wait for a connection or a lock.
+        index_dir: where this process keeps its nearest-neighbour index (default: the user's cache).
+        pool_size: connections at most in this process's pool.
+    """
+
+    def __init__(self, address: str, timeout: float = 30, index_dir: str | None = None, pool_size: int = 4):
+        import psycopg
+        from psycopg_pool import ConnectionPool
+
+        self.path, self.timeout, self._psycopg = safe_address(address), timeout, psycopg
+        cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "storyline"
+        self._index_dir = index_dir or str(cache / ("index-" + hashlib.blake2b(self.path.encode(), digest_size=8).hexdigest()))
+        self.pool = ConnectionPool(address, min_size=1, max_size=pool_size, open=False, timeout=timeout,
+                                   kwargs={"autocommit": True, "connect_timeout": max(1, int(timeout))})
+        try:
+            self.pool.open(wait=True, timeout=timeout)
+        except Exception as exc:
+            self.pool.close()
+            raise StorylineError(f"{self.path}: cannot connect to the store ({_first_line(exc)})") from None
+        with self._tx() as db:  # one process at a time creates or migrates
+            db.execute("SELECT pg_advisory_xact_lock(?)", (SCHEMA_LOCK,))
+            for stmt in SCHEMA:
+                db.execute(stmt)
+            db.execute("INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT (key) DO NOTHING", (str(SCHEMA_VERSION),))
+
+    def close(self) -> None:
+        self.pool.close()
+
+    def _error(self, exc: Exception) -> StorylineError:
+        if isinstance(exc, self._psycopg.errors.InsufficientPrivilege):
+            return StorylineError(f"{self.path}: permission denied ({_first_line(exc)}); nothing was written")
+        if isinstance(exc, self._psycopg.errors.DiskFull):
+            return StorylineError(f"{self.path}: the disk is full; the article in hand was not stored, "
+                                  "everything committed before it is kept")
+        return StorylineError(f"{self.path}: database error: {_first_line(exc)}")
+
+    @contextmanager
+    def _tx(self) -> Iterator[_Tx]:
+        from psycopg_pool import PoolTimeout
+
+        try:
+            with self.pool.connection() as conn, conn.transaction():
+                yield _Tx(conn)
+        except PoolTimeout:
+            raise StorylineError(f"{self.path}: no connection to the store within {self.timeout:g} s") from None
+        except self._psycopg.Error as exc:
+            raise self._error(exc) from None
+
+    def _rows(self, sql: str, args: Sequence = ()) -> list[tuple]:
+        with self._tx() as db:
+            return db.execute(sql, args).fetchall()
+
+    def _next_seq(self, db: _Tx) -> int:
+        db.execute("SELECT pg_advisory_xact_lock(?)", (SEQ_LOCK,))  # held to the commit: seqs follow commit order
+        return db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM articles").fetchone()[0]
+
+    def _text_condition(self, column: str, text: str) -> tuple[str, list]:
+        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        return f"s.{column} ILIKE ?", [f"%{escaped}%"]  # a trigram index answers from three characters
+
+    def _index_text(self, db: _Tx, story: Story, titles: str, entities: str) -> None:
+        db.execute("UPDATE stories SET titles = ?, entities = ? WHERE id = ?", (titles, entities, story.id))
+
+    def _clear_text(self, db: _Tx) -> None:
+        """The text lives in the story rows, which are replaced with them."""
+
+    def _bytes(self) -> int:
+        return self._one("SELECT pg_database_size(current_database())")[0]
+
+    @property
+    def index_path(self) -> str:
+        return self._index_dir
+
+    @contextmanager
+    def writer(self) -> Iterator[None]:
+        """One assigning process at a time across every machine: a session advisory lock."""
+        with self.pool.connection() as conn:
+            conn.execute("SELECT pg_advisory_lock(%s)", (WRITER_LOCK,))
+            try:
+                yield
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(%s)", (WRITER_LOCK,))
+
+
+def _first_line(exc: Exception) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]

@@ -1,0 +1,274 @@
+"""What the SQL backends share: one set of tables and statements, written with ``?`` placeholders.
+
+A backend supplies connections and transactions (``_tx``, ``_rows``), the next sequence number,
+its text search over story titles and entity labels, and bytes on disk. Vectors are int8 with a
+float16 scale per row (codec "i8"; rows of a store written before it are float16) and JSON is
+deflated (older rows are plain text): a store's bytes per article are a third of float16's.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import zlib
+from abc import abstractmethod
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from typing import Any
+
+import numpy as np
+
+from ..cluster import Placed, day_of
+from ..index import UNDATED
+from ..model import Article, Embedding, Story
+from .base import Store, StoryFilter, Vectors
+
+SCHEMA_VERSION = 2
+ORDER = "ORDER BY s.last_seen DESC, s.size DESC, s.id DESC"
+BIG = 2**62  # a bound past any real offset or limit that still fits a 64-bit integer
+
+
+def blob(a: np.ndarray) -> bytes:
+    """Vectors as int8 with one float16 scale per row: half of float16's bytes, cosines within ~0.002."""
+    a = np.atleast_2d(np.asarray(a, np.float32))
+    scale = np.maximum(np.abs(a).max(1), 1e-12) / 127
+    q = np.rint(a / scale[:, None]).astype(np.int8)
+    return scale.astype(np.float16).tobytes() + q.tobytes()
+
+
+def arr(b: bytes, dim: int, codec: str | None = "i8") -> np.ndarray:
+    """What ``blob`` wrote (``codec`` "i8"), or the float16 rows of a store written before it (None)."""
+    b = bytes(b)
+    if codec is None:
+        return np.frombuffer(b, np.float16).astype(np.float32).reshape(-1, dim)
+    n = len(b) // (dim + 2)
+    scale = np.frombuffer(b, np.float16, n).astype(np.float32)
+    return np.frombuffer(b, np.int8, offset=2 * n).astype(np.float32).reshape(n, dim) * scale[:, None]
+
+
+def pack(value) -> bytes:
+    """JSON, deflated: an article's text, paragraphs and sentences repeat one another."""
+    return zlib.compress(json.dumps(value, ensure_ascii=False).encode(), 6)
+
+
+def unpack(data: bytes | str):
+    """What ``pack`` wrote, or the plain JSON text of a store written before it."""
+    return json.loads(zlib.decompress(data) if isinstance(data, (bytes, memoryview)) else data)
+
+
+class SQLStore(Store):
+    """The statements both SQL backends run; subclasses supply the connection-level hooks."""
+
+    path: str
+
+    # hooks -----------------------------------------------------------------------------------
+    @abstractmethod
+    def _tx(self) -> AbstractContextManager[Any]:
+        """A transaction (all or nothing; errors leave as one-line StorylineErrors) yielding
+        something with ``execute(sql, args)``."""
+
+    @abstractmethod
+    def _rows(self, sql: str, args: Sequence = ()) -> list[tuple]:
+        """The rows of one read."""
+
+    @abstractmethod
+    def _next_seq(self, db) -> int:
+        """The next article's sequence number, inside a write transaction."""
+
+    @abstractmethod
+    def _text_condition(self, column: str, text: str) -> tuple[str, list]:
+        """A condition on stories ``s`` that ``column`` ("titles" or "entities") contains ``text``."""
+
+    @abstractmethod
+    def _index_text(self, db, story: Story, titles: str, entities: str) -> None:
+        """Keep a story's titles and entity labels searchable."""
+
+    @abstractmethod
+    def _clear_text(self, db) -> None:
+        """Forget every story's searchable text."""
+
+    @abstractmethod
+    def _bytes(self) -> int:
+        """Bytes the store takes on disk."""
+
+    def _one(self, sql: str, args: Sequence = ()) -> tuple | None:
+        rows = self._rows(sql, args)
+        return rows[0] if rows else None
+
+    # units of work ---------------------------------------------------------------------------
+    def put_vectors(self, items: Iterable[tuple[str, Vectors]]) -> None:
+        with self._tx() as db:
+            for content_hash, vectors in items:
+                self._put_vectors(db, content_hash, vectors)
+
+    def commit_assignment(self, article: Article, story_id: str, decision: dict, story: Story) -> int:
+        with self._tx() as db:
+            seq = self._put_article(db, article)
+            self._set_member(db, article.id, story_id, decision)
+            self._put_story(db, story)
+        return seq
+
+    def replace_stories(self, members: Mapping[str, tuple[str, dict]], stories: Iterable[Story]) -> None:
+        with self._tx() as db:
+            for table in ("stories", "story_langs"):
+                db.execute(f"DELETE FROM {table}")
+            self._clear_text(db)
+            for aid, (sid, decision) in members.items():
+                self._set_member(db, aid, sid, decision)
+            for story in stories:
+                self._put_story(db, story)
+
+    def put_cached(self, article: Article, vectors: Vectors) -> None:
+        with self._tx() as db:
+            if self.article_hash(article.id) is None:
+                self._put_article(db, article)
+            self._put_vectors(db, article.content_hash, vectors)
+
+    def _put_article(self, db, art: Article) -> int:
+        seq = self._next_seq(db)
+        db.execute("INSERT INTO articles (id, hash, lang, title, source, published, event_date, data, seq) "
+                   "VALUES (?,?,?,?,?,?,?,?,?)",
+                   (art.id, art.content_hash, art.lang, art.title, art.source, art.published, art.event_date,
+                    pack(art.to_dict()), seq))
+        return seq
+
+    def _put_vectors(self, db, content_hash: str, vectors: Vectors) -> None:
+        for encoder, e in vectors.items():
+            if e is None:
+                continue
+            first = blob(e.sentences[0]) if len(e.sentences) else None
+            title, lead = (None if (b := blob(v)) == first else b for v in (e.title, e.lead))  # chunk views: both are the first
+            db.execute("INSERT INTO embeddings (hash, encoder, dim, n, doc, title, lead, sentences, sentence_texts, codec) "
+                       "VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT (hash, encoder) DO UPDATE SET dim=excluded.dim, "
+                       "n=excluded.n, doc=excluded.doc, title=excluded.title, lead=excluded.lead, "
+                       "sentences=excluded.sentences, sentence_texts=excluded.sentence_texts, codec=excluded.codec",
+                       (content_hash, encoder, e.doc.shape[0], len(e.sentences), blob(e.doc), title, lead,
+                        blob(e.sentences), pack(e.sentence_texts), "i8"))
+
+    def _set_member(self, db, article_id: str, story_id: str, decision: dict | None) -> None:
+        db.execute("INSERT INTO members (article_id, story_id, decision, duplicate_of) VALUES (?,?,?,?) "
+                   "ON CONFLICT (article_id) DO UPDATE SET story_id=excluded.story_id, decision=excluded.decision, "
+                   "duplicate_of=excluded.duplicate_of",
+                   (article_id, story_id, json.dumps(decision) if decision else None, (decision or {}).get("duplicate_of")))
+
+    def _put_story(self, db, story: Story) -> None:
+        """The story's row, its languages and its searchable text."""
+        db.execute("INSERT INTO stories (id, data, first_seen, last_seen, size) VALUES (?,?,?,?,?) "
+                   "ON CONFLICT (id) DO UPDATE SET data=excluded.data, first_seen=excluded.first_seen, "
+                   "last_seen=excluded.last_seen, size=excluded.size",
+                   (story.id, pack(story.to_dict()), story.first_seen, story.last_seen or "", len(story.article_ids)))
+        db.execute("DELETE FROM story_langs WHERE story_id=?", (story.id,))
+        for lang in story.languages:
+            db.execute("INSERT INTO story_langs (story_id, lang) VALUES (?,?)", (story.id, lang))
+        self._index_text(db, story, "\n".join([story.headline] + [t["title"] or "" for t in story.timeline]),
+                         "\n".join(story.people + story.orgs + story.places))
+
+    # articles and vectors --------------------------------------------------------------------
+    def article_hash(self, article_id: str) -> str | None:
+        row = self._one("SELECT hash FROM articles WHERE id=?", (article_id,))
+        return row[0] if row else None
+
+    def get_article(self, article_id: str) -> Article | None:
+        row = self._one("SELECT data FROM articles WHERE id=?", (article_id,))
+        return Article.from_dict(unpack(row[0])) if row else None
+
+    def articles(self, page: int = 1_000) -> Iterator[Article]:
+        seq = 0
+        while rows := self._rows("SELECT seq, data FROM articles WHERE seq > ? ORDER BY seq LIMIT ?", (seq, page)):
+            for seq, data in rows:
+                yield Article.from_dict(unpack(data))
+
+    def count(self) -> int:
+        return self._one("SELECT COUNT(*) FROM articles")[0]
+
+    def get_embedding(self, content_hash: str, encoder: str) -> Embedding | None:
+        row = self._one("SELECT dim, doc, title, lead, sentences, sentence_texts, codec FROM embeddings "
+                        "WHERE hash=? AND encoder=?", (content_hash, encoder))
+        if not row:
+            return None
+        dim, codec = row[0], row[6]
+        sentences = arr(row[4], dim, codec)
+        title, lead = (sentences[0] if b is None else arr(b, dim, codec)[0] for b in (row[2], row[3]))
+        return Embedding(arr(row[1], dim, codec)[0], title, lead, sentences, unpack(row[5]))
+
+    # stories ---------------------------------------------------------------------------------
+    def get_story(self, story_id: str) -> Story | None:
+        row = self._one("SELECT data FROM stories WHERE id=?", (story_id,))
+        return Story(**unpack(row[0])) if row else None
+
+    def query_stories(self, where: StoryFilter = StoryFilter(), offset: int = 0,
+                      limit: int | None = None) -> tuple[int, list[Story]]:
+        conds, args = [], []
+        if where.lang:
+            conds.append("s.id IN (SELECT story_id FROM story_langs WHERE lang = ?)")
+            args.append(where.lang)
+        if where.since:
+            conds.append("s.last_seen >= ?")
+            args.append(where.since)
+        if where.until:
+            conds.append("s.first_seen IS NOT NULL AND s.first_seen <= ?")
+            args.append(where.until)
+        for column, text in (("entities", where.key), ("titles", where.query)):
+            if text:
+                cond, more = self._text_condition(column, text.replace("\0", ""))  # no backend takes a NUL
+                conds.append(cond)
+                args += more
+        sql = "FROM stories s" + (" WHERE " + " AND ".join(conds) if conds else "")
+        total = self._one(f"SELECT COUNT(*) {sql}", args)[0]
+        page = self._rows(f"SELECT s.data {sql} {ORDER} LIMIT ? OFFSET ?",
+                          args + [BIG if limit is None else min(limit, BIG), min(offset, BIG)])
+        return total, [Story(**unpack(d)) for (d,) in page]
+
+    def count_stories(self) -> int:
+        return self._one("SELECT COUNT(*) FROM stories")[0]
+
+    def membership(self) -> dict[str, str]:
+        return dict(self._rows("SELECT article_id, story_id FROM members"))
+
+    def decision(self, article_id: str) -> tuple[str, dict | None] | None:
+        row = self._one("SELECT story_id, decision FROM members WHERE article_id=?", (article_id,))
+        return (row[0], json.loads(row[1]) if row[1] else None) if row else None
+
+    def members(self, story_id: str) -> dict[str, str | None]:
+        return dict(self._rows("SELECT m.article_id, m.duplicate_of FROM members m JOIN articles a "
+                               "ON a.id = m.article_id WHERE m.story_id = ? ORDER BY a.seq", (story_id,)))
+
+    # what assignment looks up ----------------------------------------------------------------
+    def placed(self, keys: Sequence[int]) -> list[Placed]:
+        if not keys:
+            return []
+        rows = self._rows("SELECT a.seq, a.id, m.story_id, COALESCE(a.event_date, a.published) FROM articles a "
+                          f"JOIN members m ON m.article_id = a.id WHERE a.seq IN ({','.join('?' * len(keys))})",
+                          [int(k) for k in keys])
+        found = {seq: Placed(aid, sid, day_of(when)) for seq, aid, sid, when in rows}
+        return [found[k] for k in keys if k in found]
+
+    def event_dates(self, story_id: str) -> list[dt.date]:
+        return [dt.date.fromisoformat(d[:10]) for (d,) in self._rows(
+            "SELECT a.event_date FROM members m JOIN articles a ON a.id = m.article_id "
+            "WHERE m.story_id = ? AND a.event_date IS NOT NULL", (story_id,))]
+
+    def last_seq(self) -> int:
+        return self._one("SELECT COALESCE(MAX(seq), 0) FROM articles")[0]
+
+    def vectors_since(self, encoder: str, seq: int, batch: int = 10_000) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        q = ("SELECT a.seq, e.doc, e.dim, e.codec, COALESCE(a.event_date, a.published) FROM articles a "
+             "JOIN embeddings e ON e.hash = a.hash AND e.encoder = ? JOIN members m ON m.article_id = a.id "
+             "WHERE a.seq > ? ORDER BY a.seq LIMIT ?")
+        while rows := self._rows(q, (encoder, seq, batch)):
+            days = [d.toordinal() if (d := day_of(r[4])) else UNDATED for r in rows]
+            yield np.array([r[0] for r in rows]), np.stack([arr(r[1], r[2], r[3])[0] for r in rows]), np.array(days)
+            seq = rows[-1][0]
+
+    def stats(self) -> dict:
+        return {"articles": self.count(), "stories": self.count_stories(),
+                "languages": dict(self._rows("SELECT COALESCE(lang, 'unknown'), COUNT(*) FROM articles "
+                                             "GROUP BY lang ORDER BY COUNT(*) DESC, lang")),
+                "bytes": self._bytes(), "schema_version": self.schema_version}
+
+    def meta(self, key: str, default: str | None = None) -> str | None:
+        row = self._one("SELECT value FROM meta WHERE key=?", (key,))
+        return row[0] if row else default
+
+    @property
+    def schema_version(self) -> int:
+        return int(self.meta("schema_version", "1"))
