@@ -36,7 +36,7 @@ def output_format(fn):
 
 def db_option(fn):
     return click.option("--db", envvar="STORYLINE_DB", default="storyline.db", show_default=True,
-                        help="Store path (or $STORYLINE_DB).")(fn)
+                        help="Store: a SQLite file or a postgresql:// address (or $STORYLINE_DB).")(fn)
 
 
 def _fail(message: str, code: int = 1):

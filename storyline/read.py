@@ -72,7 +72,9 @@ def record_to_article(rec: Mapping, default_id: str, where: str) -> Article:
     if not isinstance(rec, Mapping):
         raise InputError(where, f"expected an object with a 'text' field, got {type(rec).__name__}")
     text = rec.get("text")
-    if not isinstance(text, str) or not text.strip():
+    if text is not None and not isinstance(text, str):
+        raise InputError(where, f"field 'text' must be a string, got {type(text).__name__}")
+    if not text or not text.strip():
         raise InputError(where, "record has no 'text' (the one required field)")
     values = {}
     for name in FIELDS:

@@ -106,6 +106,7 @@ def test_missing_file(tmp_path):
     ("r.csv", b'id,text\na,one.\nb,two.\nc,\nd,four.\n', 3, "r.csv:4"),
     ("t.jsonl", b'{"text": "one."}\n{"text": "two.", "title": ["x"]}\n{"text": "three."}\n', 2, "t.jsonl:2"),
     ("d.jsonl", b'{"text": "one."}\n{"text": "two.", "published": "2022-13-45"}\n{"text": "three."}\n', 2, "d.jsonl:2"),
+    ("x.jsonl", b'{"text": "one."}\n{"text": ["two."]}\n{"text": "three."}\n', 2, "x.jsonl:2: field 'text' must be a string"),
 ])
 def test_a_bad_record_is_skipped_alone(tmp_path, name, content, good, where):
     p = tmp_path / name
