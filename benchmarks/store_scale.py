@@ -6,6 +6,7 @@ under new ids, each copy with its own text (a line naming it) and so its own vec
 story, dates spread over two years; the index is built once per store before anything is timed.
 
     python benchmarks/store_scale.py [--sizes 10000 100000 1000000] [--real 100] [--dir DIR]
+    python benchmarks/store_scale.py --postgres --sizes 10000 100000 --writers 60
 """
 import argparse
 import copy
@@ -42,50 +43,77 @@ def pct(xs, q):
 def real_pool(n: int, where: Path) -> tuple[list, dict]:
     """``n`` real articles added to a store the normal way: (prepared articles, their stored vectors)."""
     sl = Storyline(open_store(where / "real.db"))
-    sl.add(copy.deepcopy(articles(n)), progress=True)
+    sl.add(copy.deepcopy(articles(n)), progress=sys.stderr.isatty())
     pool = [(a, {k: sl.store.get_embedding(a.content_hash, k) for k in (sl.pipeline.encoder.name, SECOND_KEY)})
             for a in sl.store.articles()]
     return pool, sl
 
 
-def fill(path: Path, n: int, pool: list, encoder: str) -> float:
-    """Write ``n`` synthetic articles (copies of the pool under new ids and texts) straight through
-    the store's units of work; returns articles/s."""
+def fill(path: str, n: int, pool: list, encoder: str) -> float:
+    """Write ``n`` synthetic articles (copies of the pool under new ids and texts), five to a story,
+    a thousand to a transaction (through the store's own statements); returns articles/s."""
     store = open_store(path)
     t = time.perf_counter()
+    src_dicts = [src.to_dict() for src, _ in pool]
     bar = tqdm(total=n, unit="art", desc=f"fill {n:,}", disable=not sys.stderr.isatty())
-    for start in range(0, n, 5):
-        sid = story_id_for(f"c{start}")
-        day = (DAY0 + dt.timedelta(days=(start * 7919) % 730)).isoformat()
-        group = []
-        for i in range(start, min(start + 5, n)):
-            src, vectors = pool[i % len(pool)]
-            art = copy.copy(src)
-            art.id, art.text, art.published, art.event_date = f"c{i}", f"{src.text}\n\nCopy {i}.", day, None
-            art.content_hash = content_hash(art)
-            group.append(art)
-            store.put_vectors([(art.content_hash, vectors)])
-            decision = {"article_id": art.id, "story_id": sid, "new_story": i == start, "best": None,
-                        "runner_up": None, "vetoed": [], "duplicate_of": None}
-            store.commit_assignment(art, sid, decision, summarise(sid, group))
-        bar.update(len(group))
+    for chunk in range(0, n, 1000):
+        with store._tx() as db:
+            for start in range(chunk, min(chunk + 1000, n), 5):
+                sid = story_id_for(f"c{start}")
+                day = (DAY0 + dt.timedelta(days=(start * 7919) % 730)).isoformat()
+                group = []
+                for i in range(start, min(start + 5, n)):
+                    src, vectors = pool[i % len(pool)]
+                    art = copy.copy(src)
+                    art.id, art.text, art.published, art.event_date = f"c{i}", f"{src.text}\n\nCopy {i}.", day, None
+                    art.content_hash = content_hash(art)
+                    fields = {**src_dicts[i % len(pool)], "id": art.id, "text": art.text, "published": day,
+                              "event_date": None, "content_hash": art.content_hash}
+                    art.to_dict = fields.copy  # the copy's JSON from its source's, built once (asdict is slow)
+                    group.append(art)
+                    store._put_vectors(db, art.content_hash, vectors)
+                    store._put_article(db, art)
+                    store._set_member(db, art.id, sid, {"article_id": art.id, "story_id": sid, "new_story": i == start,
+                                                        "best": None, "runner_up": None, "vetoed": [], "duplicate_of": None})
+                store._put_story(db, summarise(sid, group))
+        bar.update(min(1000, n - chunk))
     bar.close()
     store.close()
     return n / (time.perf_counter() - t)
 
 
-def disk_bytes(db: Path) -> int:
-    files = [db, Path(f"{db}-wal")] + list(Path(f"{db}.index").glob("*"))
-    return sum(f.stat().st_size for f in files if f.exists())
+def disk_bytes(db: str, store) -> int:
+    """The store's bytes (SQLite file and WAL, or the PostgreSQL database) and its index files."""
+    return store.stats()["bytes"] + sum(f.stat().st_size for f in Path(store.index_path).glob("*"))
 
 
-def add_one(db: Path, text_file: Path) -> tuple[float, float]:
+def add_one(db: str, text_file: Path) -> tuple[float, float]:
     """Wall seconds and peak RSS (GB) of `storyline add ONE --db DB` in a fresh process."""
-    out = subprocess.run(TIMED + [sys.executable, "-m", "storyline.cli", "add", str(text_file), "--db", str(db)],
+    out = subprocess.run(TIMED + [sys.executable, "-m", "storyline.cli", "add", str(text_file), "--db", db],
                          capture_output=True, text=True, check=True)
     wall, rss_kb, code = out.stdout.split()
     assert code == "0", f"add failed with {code}"
     return float(wall), int(rss_kb) / 1e6
+
+
+def write_rate(new_store, arts: list, writers: int, where: Path) -> float:
+    """Articles/s of ``writers`` `storyline add` processes started together on one new store, the
+    articles dealt out between them (each process's model loading included)."""
+    db = new_store()
+    files = []
+    for w in range(writers):
+        f = where / f"writer-{writers}-{w}.jsonl"
+        f.write_text("".join(json.dumps({"id": f"w{i}", "title": a.title, "text": a.text}) + "\n"
+                             for i, a in enumerate(arts) if i % writers == w))
+        files.append(f)
+    t = time.perf_counter()
+    procs = [subprocess.Popen([sys.executable, "-m", "storyline.cli", "add", str(f), "--db", db],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for f in files]
+    assert all(p.wait() == 0 for p in procs)
+    wall = time.perf_counter() - t
+    store = open_store(db)
+    assert store.count() == len(arts) == len(store.membership())
+    return len(arts) / wall
 
 
 def stories_latency(db: Path, requests: int) -> dict[str, tuple[float, float]]:
@@ -115,54 +143,83 @@ def main() -> None:
     ap.add_argument("--real", type=int, default=100, help="real articles copied into the stores")
     ap.add_argument("--requests", type=int, default=40, help="GET /stories per filter and size")
     ap.add_argument("--dir", default=None, help="where the stores are written (default: a temp dir)")
+    ap.add_argument("--postgres", action="store_true", help="PostgreSQL stores on a throwaway local cluster")
+    ap.add_argument("--writers", type=int, default=0, help="also time this many articles added by 1 and 2 processes")
     args = ap.parse_args()
     where = Path(args.dir or tempfile.mkdtemp(prefix="store_scale-"))
     where.mkdir(parents=True, exist_ok=True)
+    os.environ["XDG_CACHE_HOME"] = str(where / "cache")  # a PostgreSQL store's index, shared with the child processes
     pool, sl = real_pool(args.real, where)
+    print(f"{len(pool)} real articles prepared", flush=True)
     encoder = sl.pipeline.encoder
-    extra = articles(args.real + 5)[-5:]
-    rows = []
+    extra = articles(args.real + 8 + args.writers)[args.real:]
+    if args.postgres:
+        sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+        from tests.pg import Postgres
 
-    empty = where / "empty.db"
-    probe = where / "probe-empty.txt"
-    probe.write_text(f"{extra[0].title}\n\n{extra[0].text}")
-    wall0, rss0 = add_one(empty, probe)
+        pg = Postgres()
+        new_store = pg.create_db
+    else:
+        names = iter(range(10**6))
+        new_store = lambda: str(where / f"new-{next(names)}.db")  # noqa: E731
+    try:
+        run(args, where, pool, sl, encoder, extra, new_store)
+    finally:
+        if args.postgres:
+            pg.stop()
+
+
+def run(args, where: Path, pool, sl, encoder, extra, new_store) -> None:
+    empties = []
+    for i in range(3):  # three fresh processes, each on a new empty store
+        probe = where / f"probe-empty-{i}.txt"
+        probe.write_text(f"{extra[i].title}\n\n{extra[i].text}")
+        empties.append(add_one(new_store(), probe))
+    wall0, rss0 = statistics.median(a[0] for a in empties), max(a[1] for a in empties)
     print(f"empty store: add one {wall0:.2f} s, peak RSS {rss0:.2f} GB", flush=True)
-
+    rows = []
     for n in args.sizes:
-        db = where / f"s{n}.db"
-        if not db.exists():
-            rate = fill(db, n, pool, encoder.name)
-            print(f"{n:,}: filled at {rate:,.0f} articles/s", flush=True)
+        db = new_store() if args.postgres else str(where / f"s{n}.db")
+        rate = fill(db, n, pool, encoder.name)
+        print(f"{n:,}: filled at {rate:,.0f} articles/s", flush=True)
         t = time.perf_counter()
         built = Storyline(open_store(db), sl.settings, sl.pipeline)
         built.index  # the first open builds the index from the store (once)
+        index_path = built.store.index_path
         built.close()
         build_s = time.perf_counter() - t
         opens = []
         for _ in range(5):
             t = time.perf_counter()
-            ix = open_index(encoder.dim, f"{db}.index", encoder.name)
+            ix = open_index(encoder.dim, index_path, encoder.name)
             opens.append(time.perf_counter() - t)
             assert ix.last_key == n, (ix.last_key, n)
             del ix
         adds = []
-        for i in range(1, 4):  # three fresh processes, each adding another article
+        for i in range(3, 6):  # three fresh processes, each adding another article
             probe = where / f"probe-{n}-{i}.txt"
             probe.write_text(f"{extra[i].title}\n\n{extra[i].text}\n\nAt size {n}.")
             adds.append(add_one(db, probe))
         wall, rss = statistics.median(a[0] for a in adds), max(a[1] for a in adds)
         lat = stories_latency(db, args.requests)
+        store = open_store(db)
         row = {"n": n, "add_wall_s": wall, "add_rss_gb": rss, "add_minus_empty_s": wall - wall0,
-               "bytes_per_article": disk_bytes(db) / n, "index_open_ms": statistics.median(opens) * 1000,
+               "bytes_per_article": disk_bytes(db, store) / n, "index_open_ms": statistics.median(opens) * 1000,
                "index_build_s": build_s, "stories_ms": lat}
+        store.close()
         rows.append(row)
         print(f"{n:>9,}: add one {wall:.2f} s ({wall - wall0:+.2f} s vs empty), peak RSS {rss:.2f} GB; "
               f"{row['bytes_per_article'] / 1e3:.1f} KB/article on disk; index open {row['index_open_ms']:.1f} ms "
               f"(built once in {build_s:.0f} s)", flush=True)
         print("           GET /stories p50/p95 ms: " + ", ".join(f"{k} {a:.1f}/{b:.1f}" for k, (a, b) in lat.items()),
               flush=True)
-    print(json.dumps({"empty": {"add_wall_s": wall0, "add_rss_gb": rss0}, "sizes": rows}))
+    rates = {}
+    if args.writers:
+        arts = extra[8:8 + args.writers]
+        rates = {w: write_rate(new_store, arts, w, where) for w in (1, 2)}
+        print(f"write throughput, {len(arts)} real articles: 1 process {rates[1]:.2f}/s, 2 processes {rates[2]:.2f}/s "
+              f"({rates[2] / rates[1]:.2f}x)", flush=True)
+    print(json.dumps({"empty": {"add_wall_s": wall0, "add_rss_gb": rss0}, "sizes": rows, "writers": rates}))
 
 
 if __name__ == "__main__":
