@@ -14,11 +14,12 @@ import gc
 import os
 import tempfile
 import time
+from collections import defaultdict
 
 import numpy as np
 from _data import articles
 
-from storyline.cluster import StoryIndex
+from storyline.cluster import Placed, StoryIndex
 from storyline.pipeline import Prepared
 from storyline.service import Storyline
 from storyline.store import open_store
@@ -27,6 +28,26 @@ from storyline.store import open_store
 def rss() -> int:
     with open("/proc/self/statm") as fh:
         return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+class Synthetic:
+    """The catalog of the synthetic stored articles: key k is article a{k}, in story s{owner}."""
+
+    def __init__(self):
+        self.owner, self.days = [], []
+        self.by_story: dict[str, list[int]] = defaultdict(list)
+
+    def extend(self, owner, days) -> None:
+        self.owner += owner.tolist()
+        self.days += days.tolist()
+        for o, d in zip(owner.tolist(), days.tolist()):
+            self.by_story[f"s{o}"].append(d)
+
+    def placed(self, keys):
+        return [Placed(f"a{k}", f"s{self.owner[k - 1]}", dt.date.fromordinal(self.days[k - 1])) for k in keys]
+
+    def event_dates(self, story_id):  # a synthetic article's event is its date
+        return [dt.date.fromordinal(d) for d in self.by_story[story_id]]
 
 
 def pct(xs, q):
@@ -50,7 +71,9 @@ def main(sizes, queries, n_real):
     for n in sizes:
         gc.collect()
         base = rss()
-        index = StoryIndex(sl.pipeline.compare_many, get=lambda aid: stored_pool[hash(aid) % len(stored_pool)])
+        catalog = Synthetic()
+        index = StoryIndex(sl.pipeline.compare_many, get=lambda aid: stored_pool[hash(aid) % len(stored_pool)],
+                           catalog=catalog)
         centers = rng.standard_normal((max(1, n // 5), 512)).astype(np.float32)
         t = time.perf_counter()
         step = 100_000
@@ -59,9 +82,9 @@ def main(sizes, queries, n_real):
             owner = rng.integers(0, len(centers), m)
             vecs = centers[owner] + 0.6 * rng.standard_normal((m, 512)).astype(np.float32)
             vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
-            days = [day0 + dt.timedelta(days=int(d)) for d in rng.integers(0, 730, m)]
-            index.add_many([f"a{start + i}" for i in range(m)], vecs, [f"s{o}" for o in owner],
-                           [(d, d) for d in days])
+            days = rng.integers(0, 730, m) + day0.toordinal()
+            index.ann_.add(np.arange(start + 1, start + m + 1), vecs, days)
+            catalog.extend(owner, days)
         build = time.perf_counter() - t
         del centers
         gc.collect()
@@ -72,7 +95,7 @@ def main(sizes, queries, n_real):
             probe.article.id = f"probe{n}-{i}"
             probe.article.event_date = (day0 + dt.timedelta(days=int(rng.integers(0, 730)))).isoformat()
             t = time.perf_counter()
-            index.assign(probe)
+            index.decide(probe)
             lat.append(time.perf_counter() - t)
         print(f"store of {n:>9,}: assign p50 {pct(lat, 50) * 1000:6.1f} ms, p95 {pct(lat, 95) * 1000:6.1f} ms "
               f"(median of {len(lat)}); resident memory {per_article:,.0f} B/article; index build {build:.0f} s")
