@@ -161,8 +161,11 @@ def add(settings, paths, strict, db):
         click.echo(f"{d.article_id}\t{'new story' if d.new_story else 'joined'}\t{d.story_id}")
 
     sl = _service(db, settings)
-    report, _ = sl.add(read_paths(paths, settings.read["max_file_bytes"]), strict=strict,
-                       progress=_progress(), on_decision=echo, keep_decisions=False)
+    try:
+        report, _ = sl.add(read_paths(paths, settings.read["max_file_bytes"]), strict=strict,
+                           progress=_progress(), on_decision=echo, keep_decisions=False)
+    finally:
+        sl.close()
     _report(report)
 
 

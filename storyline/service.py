@@ -64,9 +64,12 @@ class Storyline:
             ann.add(keys, vectors, days)
 
     def close(self) -> None:
-        """Save the index and close the store."""
-        if self._index is not None:
-            self._index.ann_.save()
+        """Save the index and close the store (an index that cannot be saved costs a catch-up later)."""
+        try:
+            if self._index is not None:
+                self._index.ann_.save()
+        except OSError as exc:
+            log.warning("the index was not saved (%s); the next run catches it up from the store", exc)
         self.store.close()
 
     def _stored(self, art: Article) -> Prepared | None:

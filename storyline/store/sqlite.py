@@ -49,6 +49,7 @@ ALTER TABLE stories ADD COLUMN first_seen TEXT;
 ALTER TABLE stories ADD COLUMN last_seen TEXT NOT NULL DEFAULT '';
 ALTER TABLE stories ADD COLUMN size INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX IF NOT EXISTS stories_order ON stories(last_seen DESC, size DESC, id DESC);
+CREATE INDEX IF NOT EXISTS stories_first_seen ON stories(first_seen);
 CREATE TABLE IF NOT EXISTS story_langs (story_id TEXT NOT NULL, lang TEXT NOT NULL, PRIMARY KEY (lang, story_id));
 CREATE INDEX IF NOT EXISTS story_langs_story ON story_langs(story_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS story_text USING fts5(titles, entities, tokenize='trigram');
@@ -107,6 +108,10 @@ class SQLiteStore(SQLStore):
             db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
 
     def close(self) -> None:
+        try:
+            self.db.execute("PRAGMA optimize")  # keeps the planner's statistics fresh, as SQLite advises
+        except sqlite3.Error:
+            pass  # a read-only or full store: nothing to keep
         self.db.close()
 
     @contextmanager
