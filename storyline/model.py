@@ -123,4 +123,5 @@ class Story:
     timeline: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """Its fields (lists of strings and the timeline's plain dicts, shared, not copied)."""
+        return dict(self.__dict__)

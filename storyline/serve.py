@@ -263,7 +263,8 @@ def create_app(db: str = "storyline.db", settings: Settings | None = None, token
                      entity: str | None = None, q: str | None = None, offset: int = Query(0, ge=0, le=MAX_OFFSET),
                      limit: int = Query(50, ge=1, le=500)) -> dict:
         total, page = service.query_stories(StoryFilter(lang, since, until, entity, q), offset, limit)
-        return {"total": total, "offset": offset, "limit": limit, "stories": [s.to_dict() for s in page]}
+        # plain JSON types already: straight to the response, without FastAPI's per-value encoder
+        return JSONResponse({"total": total, "offset": offset, "limit": limit, "stories": [s.to_dict() for s in page]})
 
     @app.get("/stories/{story_id:path}", responses=READ_ERRORS)
     def get_story(story_id: str, lang: str | None = None) -> dict:

@@ -100,7 +100,7 @@ def _stored(address, tmp_path) -> tuple[int, int]:
 
 
 @pytest.mark.slow
-def test_sigkill_mid_batch_leaves_a_usable_store(store_address, tmp_path):
+def test_sigkill_mid_batch_leaves_a_usable_store(store_address, pipeline, tmp_path):
     src = _articles_file(tmp_path)
     env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "cache"))
     cmd = [sys.executable, "-m", "storyline.cli", "add", str(src), "--db", store_address]
@@ -123,6 +123,8 @@ def test_sigkill_mid_batch_leaves_a_usable_store(store_address, tmp_path):
     assert f"unchanged {kept}" in out.stderr and f"added {24 - kept}" in out.stderr
     again = open_test_store(store_address, tmp_path)
     assert again.count() == len(again.membership()) == 24 and again.last_seq() == 24
+    index = Storyline(again, pipeline.settings, pipeline).index.ann_  # killed before its index was saved
+    assert index.last_key == 24 and len(index) == 24
 
 
 @pytest.mark.slow
@@ -219,3 +221,22 @@ def test_a_store_of_the_previous_schema_is_migrated(tmp_path):
     assert list(keys) == [1, 2, 3, 4, 5] and vectors.shape == (5, 512)
     store.close()
     assert open_store(db).schema_version == 2  # migrated once
+
+
+@pytest.mark.slow
+def test_recluster_and_why_work_on_each_backend(service):
+    service.add(read_paths([str(SEEDS)]))
+    before = {frozenset(s.article_ids) for s in service.stories()}
+    assert service.recluster() == 0
+    assert {frozenset(s.article_ids) for s in service.stories()} == before
+    assert service.why("001_ad8f6df6e894e106")["duplicate_of"] == "000_8021d23d65a94577"
+    assert service.stats()["articles"] == 5 and service.stats()["index"]["vectors"] == 5
+
+
+def test_a_postgresql_address_that_cannot_be_reached_is_one_line_without_its_password():
+    pytest.importorskip("psycopg")
+    with pytest.raises(StorylineError) as exc:
+        open_store("postgresql://reader:s3cretpw@127.0.0.1:9/news", timeout=1)
+    message = str(exc.value)
+    assert message.startswith("postgresql://reader@127.0.0.1:9/news: cannot connect to the store")
+    assert "s3cretpw" not in message and "\n" not in message

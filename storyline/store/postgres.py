@@ -33,7 +33,7 @@ SCHEMA = [
     "last_seen TEXT NOT NULL DEFAULT '', size INTEGER NOT NULL DEFAULT 0, titles TEXT NOT NULL DEFAULT '', "
     "entities TEXT NOT NULL DEFAULT '')",
     "CREATE INDEX IF NOT EXISTS stories_order ON stories(last_seen DESC, size DESC, id DESC)",
-    "CREATE INDEX IF NOT EXISTS stories_first_seen ON stories(first_seen)",
+    "CREATE INDEX IF NOT EXISTS stories_first_seen ON stories(first_seen, last_seen, size, id)",
     "CREATE INDEX IF NOT EXISTS stories_titles ON stories USING gin (titles gin_trgm_ops)",
     "CREATE INDEX IF NOT EXISTS stories_entities ON stories USING gin (entities gin_trgm_ops)",
     "CREATE TABLE IF NOT EXISTS story_langs (story_id TEXT NOT NULL, lang TEXT NOT NULL, PRIMARY KEY (lang, story_id))",

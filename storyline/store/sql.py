@@ -214,9 +214,11 @@ class SQLStore(Store):
                 args += more
         sql = "FROM stories s" + (" WHERE " + " AND ".join(conds) if conds else "")
         total = self._one(f"SELECT COUNT(*) {sql}", args)[0]
-        page = self._rows(f"SELECT s.data {sql} {ORDER} LIMIT ? OFFSET ?",
-                          args + [BIG if limit is None else min(limit, BIG), min(offset, BIG)])
-        return total, [Story(**unpack(d)) for (d,) in page]
+        # the page's ids first, then their rows: sorting carries ids, not every match's JSON
+        ids = [i for (i,) in self._rows(f"SELECT s.id {sql} {ORDER} LIMIT ? OFFSET ?",
+                                          args + [BIG if limit is None else min(limit, BIG), min(offset, BIG)])]
+        rows = dict(self._rows(f"SELECT id, data FROM stories WHERE id IN ({','.join('?' * len(ids))})", ids)) if ids else {}
+        return total, [Story(**unpack(rows[i])) for i in ids]
 
     def count_stories(self) -> int:
         return self._one("SELECT COUNT(*) FROM stories")[0]

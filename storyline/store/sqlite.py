@@ -39,7 +39,8 @@ CREATE INDEX IF NOT EXISTS members_story ON members(story_id);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 """
 # Version 2: inserts find the next seq through an index; stories carry their sort and filter
-# columns, a language table and a text index (filled from each story's JSON on migration);
+# columns (an index on first_seen that carries the sort columns answers 'until' without the
+# rows), a language table and a text index (filled from each story's JSON on migration);
 # members carry the article they duplicate, so a story's summary reads only its own rows; new
 # vectors carry their codec (int8, or float16 in older rows) and JSON is deflated (older rows stay text).
 MIGRATE_2 = """
@@ -49,7 +50,7 @@ ALTER TABLE stories ADD COLUMN first_seen TEXT;
 ALTER TABLE stories ADD COLUMN last_seen TEXT NOT NULL DEFAULT '';
 ALTER TABLE stories ADD COLUMN size INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX IF NOT EXISTS stories_order ON stories(last_seen DESC, size DESC, id DESC);
-CREATE INDEX IF NOT EXISTS stories_first_seen ON stories(first_seen);
+CREATE INDEX IF NOT EXISTS stories_first_seen ON stories(first_seen, last_seen, size, id);
 CREATE TABLE IF NOT EXISTS story_langs (story_id TEXT NOT NULL, lang TEXT NOT NULL, PRIMARY KEY (lang, story_id));
 CREATE INDEX IF NOT EXISTS story_langs_story ON story_langs(story_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS story_text USING fts5(titles, entities, tokenize='trigram');
