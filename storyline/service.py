@@ -63,13 +63,17 @@ class Storyline:
         for keys, vectors, days in self.store.vectors_since(self.pipeline.encoder.name, ann.last_key):
             ann.add(keys, vectors, days)
 
-    def close(self) -> None:
-        """Save the index and close the store (an index that cannot be saved costs a catch-up later)."""
+    def _save_index(self) -> None:
+        """An index that cannot be saved costs a catch-up on the next open, not the run."""
         try:
             if self._index is not None:
                 self._index.ann_.save()
         except OSError as exc:
             log.warning("the index was not saved (%s); the next run catches it up from the store", exc)
+
+    def close(self) -> None:
+        """Save the index and close the store."""
+        self._save_index()
         self.store.close()
 
     def _stored(self, art: Article) -> Prepared | None:
@@ -146,8 +150,7 @@ class Storyline:
         if batch:
             flush()
         bar.close()
-        if self._index is not None:
-            self._index.ann_.save()
+        self._save_index()
         return report, decisions
 
     def _vectors(self, articles: Sequence[Article]) -> list[Prepared]:
@@ -189,7 +192,7 @@ class Storyline:
                 seq = self.store.commit_assignment(art, decision.story_id, record, summary)
                 index.remember(seq, prep)
             if seq % self.settings.index["save_every"] == 0:
-                index.ann_.save()
+                self._save_index()
             report.added += 1
             report.notes += art.notes
             bar.update(1)
