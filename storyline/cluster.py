@@ -42,13 +42,13 @@ class Decision:
         return dict(self.__dict__)
 
 
-def _date(art: Article) -> dt.date | None:
-    d = art.event_date or art.published
-    return dt.date.fromisoformat(d[:10]) if d else None
-
-
 def day_of(d: str | None) -> dt.date | None:
     return dt.date.fromisoformat(d[:10]) if d else None
+
+
+def _date(art: Article) -> dt.date | None:
+    """The event date, else the publication date."""
+    return day_of(art.event_date or art.published)
 
 
 def story_id_for(article_id: str) -> str:

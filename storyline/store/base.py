@@ -6,8 +6,8 @@ backend (with its indexes), not by loading every story.
 """
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
 import datetime as dt
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass

@@ -245,7 +245,7 @@ class SQLStore(Store):
         return [found[k] for k in keys if k in found]
 
     def event_dates(self, story_id: str) -> list[dt.date]:
-        return [dt.date.fromisoformat(d[:10]) for (d,) in self._rows(
+        return [day_of(d) for (d,) in self._rows(
             "SELECT a.event_date FROM members m JOIN articles a ON a.id = m.article_id "
             "WHERE m.story_id = ? AND a.event_date IS NOT NULL", (story_id,))]
 
