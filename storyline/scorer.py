@@ -68,56 +68,6 @@ class _Joint:
         return self.model.predict(X) * self.scale_ + self.mean_
 
 
-class _Forest:
-    """Every tree of several gradient-boosted models walked at once with numpy.
-
-    scikit-learn walks its trees one Python call at a time: ~4 ms per 300-tree model whatever the
-    batch, which made one pair's seven scores cost ~60 ms. Same predictions, in ~1 ms then
-    (tests/test_scorer.py).
-    """
-
-    def __init__(self, models):
-        parts, roots, starts, baseline = [], [], [], []
-        offset = 0
-        for m in models:
-            baseline.append(float(np.ravel(m._baseline_prediction)[0]))
-            starts.append(len(roots))  # each model's trees are contiguous
-            for (tree,) in m._predictors:
-                nodes = tree.nodes
-                if nodes["is_categorical"].any():
-                    raise ValueError("categorical splits are not compiled")
-                parts.append(nodes)
-                roots.append(offset)
-                offset += len(nodes)
-        nodes = np.concatenate(parts)
-        base = np.repeat(roots, [len(p) for p in parts])
-        self.feature = nodes["feature_idx"].astype(np.int32)  # int32 indices: a smaller model file
-        self.missing_left = nodes["missing_go_to_left"].astype(bool)
-        self.left = (nodes["left"] + base).astype(np.int32)
-        self.right = (nodes["right"] + base).astype(np.int32)
-        leaf = nodes["is_leaf"].astype(bool)  # a leaf points at itself: walking on stays put
-        self.left[leaf] = self.right[leaf] = np.flatnonzero(leaf)
-        self.feature[leaf] = 0
-        # one number per node: an inner node's threshold, a leaf's value (a leaf's test goes nowhere)
-        self.split = np.where(leaf, nodes["value"], nodes["num_threshold"])
-        self.roots = np.asarray(roots, np.intp)
-        self.starts = np.asarray(starts, np.intp)
-        self.baseline = np.asarray(baseline)
-        self.depth = int(nodes["depth"].max())
-
-    def predict(self, X: np.ndarray) -> np.ndarray:
-        """(n, models) raw predictions."""
-        n, width = X.shape
-        flat = np.ascontiguousarray(X, float).ravel()
-        base = np.repeat(np.arange(n) * width, len(self.roots))
-        at = np.tile(self.roots, n)
-        for _ in range(self.depth):
-            x = flat[base + self.feature[at]]
-            left = (x <= self.split[at]) | (np.isnan(x) & self.missing_left[at])
-            at = np.where(left, self.left[at], self.right[at])
-        return np.add.reduceat(self.split[at].reshape(n, -1), self.starts, axis=1) + self.baseline
-
-
 def _oblivious(model, mean: np.ndarray, scale: np.ndarray) -> tuple:
     """CatBoost's symmetric trees as arrays: a tree's leaf is the bits of its D comparisons, and
     holds one value per target; ``mean`` and ``scale`` undo the targets' standardisation.
@@ -147,12 +97,10 @@ def _oblivious(model, mean: np.ndarray, scale: np.ndarray) -> tuple:
 
 
 class _Compiled:
-    """Fitted models as arrays, predicting all seven dimensions: scikit-learn's per-dimension
-    trees through one ``_Forest``, joint CatBoost trees as bit tables, joint nets as two matrix
-    products."""
+    """Fitted models as arrays, predicting all seven dimensions: joint CatBoost trees as bit
+    tables, joint nets as two matrix products."""
 
-    def __init__(self, trees: Sequence = (), joint: Sequence[_Joint] = ()):
-        self.forest = _Forest(trees) if trees else None
+    def __init__(self, joint: Sequence[_Joint] = ()):
         self.joint = [self._member(j.model, j.mean_, j.scale_) for j in joint]
 
     @staticmethod
@@ -181,8 +129,7 @@ class _Compiled:
         return np.maximum((X - mean) / scale @ w1 + b1, 0) @ w2 + b2
 
     def predict(self, X: np.ndarray) -> dict[str, np.ndarray]:
-        parts = ([self.forest.predict(X)] if self.forest else []) + [self._run(m, X) for m in self.joint]
-        return dict(zip(DIMENSIONS, np.mean(parts, axis=0).T))
+        return dict(zip(DIMENSIONS, np.mean([self._run(m, X) for m in self.joint], axis=0).T))
 
 
 class PairScorer:
@@ -191,44 +138,26 @@ class PairScorer:
     The full model averages two regressors that each learn all seven dimensions at once
     (``_Joint``): CatBoost's symmetric trees and a bag of one-hidden-layer nets, which err
     differently (dev CV, overall: 0.817 and 0.816 alone, 0.8215 averaged). The cheap model,
-    for pairs without the second encoder's views, is scikit-learn's boosted trees per dimension.
+    for pairs without the second encoder's views, is the same pair on the first encoder's
+    features (dev CV overall 0.773; scikit-learn's boosted trees per dimension, before: 0.763,
+    and 3x slower to predict).
     ``centres_`` (set by ``train_scorer``) holds the language centres the features were computed
     with, so the model and its inputs travel in one pickle.
 
     Args:
-        max_iter ... max_features: the cheap model's trees; a random fifth of the features per
-            split with 800 slower steps: dev CV overall 0.802 -> 0.808 (grid: 0.2/0.3/0.5,
-            300-800 steps).
         boost_iter: CatBoost's steps (depth 6); 1500 slower steps or depth 8 did no better.
         nets, net_units, net_alpha: the bag of nets; chosen on dev CV among 32/64/128 units,
             alpha 1/3/10 and a second layer. An RBF SVR and the per-dimension trees, members
             before, added nothing next to the joint pair (dev CV 0.8203 with them, 0.8215 without).
     """
 
-    def __init__(self, max_iter: int = 800, learning_rate: float = 0.025, max_leaf_nodes: int = 15,
-                 min_samples_leaf: int = 20, l2_regularization: float = 1.0, max_features: float = 0.2,
-                 random_state: int = 0, boost_iter: int = 800, nets: int = 3, net_units: int = 64,
+    def __init__(self, random_state: int = 0, boost_iter: int = 800, nets: int = 3, net_units: int = 64,
                  net_alpha: float = 3.0):
-        self.max_iter = max_iter
-        self.learning_rate = learning_rate
-        self.max_leaf_nodes = max_leaf_nodes
-        self.min_samples_leaf = min_samples_leaf
-        self.l2_regularization = l2_regularization
-        self.max_features = max_features
         self.random_state = random_state
         self.boost_iter = boost_iter
         self.nets = nets
         self.net_units = net_units
         self.net_alpha = net_alpha
-
-    def _trees(self):
-        require_training_extras()
-        from sklearn.ensemble import HistGradientBoostingRegressor
-
-        return HistGradientBoostingRegressor(
-            max_iter=self.max_iter, learning_rate=self.learning_rate, max_leaf_nodes=self.max_leaf_nodes,
-            min_samples_leaf=self.min_samples_leaf, l2_regularization=self.l2_regularization,
-            max_features=self.max_features, random_state=self.random_state)
 
     def _joint(self) -> list[_Joint]:
         _, catboost = require_training_extras()
@@ -253,7 +182,7 @@ class PairScorer:
         X = self._matrix(features, self.feature_names_)
         self.models_ = _Compiled(joint=[m.fit(X, Y) for m in self._joint()])
         X = self._matrix(features, self.cheap_names_)
-        self.cheap_models_ = _Compiled(trees=[self._trees().fit(X, y) for y in Y.T])
+        self.cheap_models_ = _Compiled(joint=[m.fit(X, Y) for m in self._joint()])
         return self
 
     @staticmethod

@@ -28,6 +28,7 @@ class Storyline:
     def __init__(self, store: Store, settings: Settings | None = None, pipeline: Pipeline | None = None):
         self.store = store
         self.settings = settings or load_settings()
+        self._owns_pipeline = pipeline is None
         self.pipeline = pipeline or Pipeline(self.settings)
         self._index: StoryIndex | None = None
 
@@ -35,7 +36,7 @@ class Storyline:
     def _new_index(self, **where) -> StoryIndex:
         """A StoryIndex with the settings' parameters; ``where`` says where its articles live."""
         c = self.settings.cluster
-        return StoryIndex(self.pipeline.compare_many, c["candidates"], c["window_days"],
+        return StoryIndex(self._compare_many, c["candidates"], c["window_days"],
                           self.settings.compare["event_window_days"], self.pipeline.encoder.dim,
                           members_per_story=c["members_per_story"], stories_per_article=c["stories_per_article"],
                           **where)
@@ -72,19 +73,20 @@ class Storyline:
             log.warning("the index was not saved (%s); the next run catches it up from the store", exc)
 
     def close(self) -> None:
-        """Save the index and close the store."""
+        """Save the index, close the store (and the pipeline's worker, if the pipeline is ours)."""
+        if self._owns_pipeline:
+            self.pipeline.close()
         self._save_index()
         self.store.close()
 
     def _stored(self, art: Article) -> Prepared | None:
-        """The article with the vectors stored for its content, or None if any are missing."""
+        """The article with the vectors stored for its content (and the second encoder's views if
+        any were computed), or None if the first encoder's are missing."""
         emb = self.store.get_embedding(art.content_hash, self.pipeline.encoder.name)
-        second = None
-        if self.pipeline.second_encoder is not None:
-            second = self.store.get_embedding(art.content_hash, SECOND_KEY)
-            if second is None:
-                return None
-        return None if emb is None else Prepared(art, emb, second)
+        if emb is None:
+            return None
+        second = self.store.get_embedding(art.content_hash, SECOND_KEY) if self.pipeline.second_encoder else None
+        return Prepared(art, emb, second)
 
     def load(self, art: Article) -> Prepared | None:
         """A stored article with its stored vectors (embedding it again only if they are missing)."""
@@ -95,7 +97,8 @@ class Storyline:
 
     def stats(self) -> dict:
         """What the store holds and the state of its index."""
-        return self.store.stats() | {"index": self.index.ann_.describe() | {"path": self.store.index_path}}
+        return self.store.stats() | {"index": self.index.ann_.describe() | {"path": self.store.index_path},
+                                     "profile": self.settings.profile}
 
     # writing ---------------------------------------------------------------------------------
     def add(self, items: Iterable[Article | InputError], strict: bool = False, progress: bool = False,
@@ -103,26 +106,57 @@ class Storyline:
             keep_decisions: bool = True) -> tuple[Report, list]:
         """Add articles as they stream in; each is committed with its vectors and story before the next.
 
-        Vectors are committed as soon as they are computed (``embed.commit_every`` articles at a
-        time) and reused by content hash, so a killed run loses little embedding work. Returns
-        the report and the decisions (none kept with ``keep_decisions=False``: a stream of millions
+        Articles go in chunks: while one is assigned, the next is cleaned, analysed and embedded
+        in a worker process (``embed.workers``). Vectors are committed a chunk at a time and reused
+        by content hash, so a killed run loses at most a chunk's embedding work. Returns the
+        report and the decisions (none kept with ``keep_decisions=False``: a stream of millions
         then runs in bounded memory); ``on_decision`` sees each decision once it is committed.
         With ``strict``, the first bad input raises and nothing of that batch after it is written
         (what was committed before stays).
         """
         from tqdm import tqdm
 
-        report, decisions, batch = Report(), [], []
-        seen: dict[str, str] = {}  # ids of the batch in hand, not yet in the store
+        report, decisions = Report(), []
+        pending: dict[str, str] = {}  # ids read but not yet committed -> content hash
         bar = tqdm(unit="art", disable=not progress, smoothing=0.1)
+        chunks = iter(self._chunks(items, chunk, pending, report, strict, bar))
+        waiting = None  # the chunk being prepared ahead
 
-        def flush():
-            done = self._add_batch(batch, report, strict, bar, on_decision)
-            if keep_decisions:
-                decisions.extend(done)
-            batch.clear()
-            seen.clear()  # what the batch held is in the store now (or was skipped)
+        def assign(batch, job):
+            for decision in self._assign_chunk(job, report, strict, bar):
+                if keep_decisions:
+                    decisions.append(decision)
+                if on_decision:
+                    on_decision(decision)
+            for art in batch:
+                pending.pop(art.id, None)  # in the store now, or skipped
 
+        while True:
+            try:
+                batch = next(chunks)
+            except StopIteration:
+                break
+            except InputError:  # strict: what was read before the bad input is committed, then it raises
+                if waiting is not None:
+                    assign(*waiting)
+                raise
+            if waiting is None and len(batch) == chunk:  # more may follow: start the worker meanwhile
+                self.pipeline.ahead.warm()
+            job = self.pipeline.ahead.submit(batch, {a.content_hash for a in batch if self._has_vectors(a)},
+                                     in_worker=waiting is not None)  # the first in process: one article starts no worker
+            if waiting is not None:
+                assign(*waiting)
+            waiting = (batch, job)
+        if waiting is not None:
+            assign(*waiting)
+        bar.close()
+        self._save_index()
+        return report, decisions
+
+    def _chunks(self, items: Iterable[Article | InputError], size: int, pending: dict[str, str],
+                report: Report, strict: bool, bar) -> Iterable[list[Article]]:
+        """New articles in chunks; unchanged ones counted, bad ones and id clashes reported."""
+        batch: list[Article] = []
         for item in items:
             if isinstance(item, InputError):
                 if strict:
@@ -131,7 +165,7 @@ class Storyline:
                 bar.update(1)
                 continue
             item.content_hash = content_hash(item)
-            known = self.store.article_hash(item.id) or seen.get(item.id)
+            known = self.store.article_hash(item.id) or pending.get(item.id)
             if known == item.content_hash:
                 report.unchanged += 1
                 bar.update(1)
@@ -143,51 +177,41 @@ class Storyline:
                 report.skipped.append(str(err))
                 bar.update(1)
                 continue
-            seen[item.id] = item.content_hash
+            pending[item.id] = item.content_hash
             batch.append(item)
-            if len(batch) >= chunk:
-                flush()
+            if len(batch) >= size:
+                yield batch
+                batch = []
         if batch:
-            flush()
-        bar.close()
-        self._save_index()
-        return report, decisions
+            yield batch
 
-    def _vectors(self, articles: Sequence[Article]) -> list[Prepared]:
-        """Stored vectors where the content was embedded before; the rest embedded and committed
-        ``embed.commit_every`` articles at a time, before any of them is assigned."""
-        out: dict[str, Prepared] = {}
-        todo = []
-        for art in articles:
-            prep = self._stored(art)
-            if prep is None:
-                todo.append(art)
-            else:
-                out[art.id] = prep
-        step = self.settings.embed["commit_every"]
-        for i in range(0, len(todo), step):
-            part = self.pipeline.embed(todo[i:i + step])
-            self.store.put_vectors((p.article.content_hash, self._vectors_of(p)) for p in part)
-            out.update((p.article.id, p) for p in part)
-        return [out[a.id] for a in articles]
+    def _has_vectors(self, art: Article) -> bool:
+        return self.store.get_embedding(art.content_hash, self.pipeline.encoder.name) is not None
 
-    def _vectors_of(self, prep: Prepared) -> dict:
-        return {self.pipeline.encoder.name: prep.embedding, SECOND_KEY: prep.second}
+    def _compare_many(self, a: Prepared, others: Sequence[Prepared]) -> list[PairScore]:
+        """The pipeline's comparison, storing the second encoder's views it computes on demand."""
+        return self.pipeline.compare_many(a, others, self._keep_second)
 
-    def _add_batch(self, batch: Sequence[Article], report: Report, strict: bool, bar, on_decision=None) -> list:
-        good, bad = self.pipeline.clean_and_analyse(batch)
+    def _keep_second(self, prepared: Sequence[Prepared]) -> None:
+        """Store the views of contents the store keeps vectors for (not of articles only compared)."""
+        self.store.put_vectors((p.article.content_hash, {SECOND_KEY: p.second}) for p in prepared if self._has_vectors(p.article))
+
+    def _assign_chunk(self, job, report: Report, strict: bool, bar) -> Iterable[Decision]:
+        """Commit a prepared chunk's new vectors, then decide and commit each article in turn."""
+        good, bad = job()
         if bad and strict:
             raise bad[0]
         report.skipped += [str(e) for e in bad]
         bar.update(len(bad))
-        out = []
+        self.store.put_vectors((p.article.content_hash, self._vectors_of(p)) for p in good if p.embedding is not None)
         index = self.index
-        for prep in self._vectors(good):
+        for prep in good:
+            prep = prep if prep.embedding is not None else self._stored(prep.article)
             art = prep.article
             with self.store.writer():  # one assigning process at a time, each seeing all the others wrote
                 self._catch_up()
                 decision = index.decide(prep)
-                record = decision.to_dict() | {"duplicate_of": decision.duplicate_of}
+                record = decision.to_dict() | {"duplicate_of": decision.duplicate_of, "profile": self.settings.profile}
                 summary = self._summary(decision.story_id, fresh=(prep, decision.duplicate_of))
                 seq = self.store.commit_assignment(art, decision.story_id, record, summary)
                 index.remember(seq, prep)
@@ -196,10 +220,10 @@ class Storyline:
             report.added += 1
             report.notes += art.notes
             bar.update(1)
-            out.append(decision)
-            if on_decision:
-                on_decision(decision)
-        return out
+            yield decision
+
+    def _vectors_of(self, prep: Prepared) -> dict:
+        return {self.pipeline.encoder.name: prep.embedding, SECOND_KEY: prep.second}
 
     def _summary(self, story_id: str, prefer_lang: str | None = None,
                  fresh: tuple[Prepared, str | None] | None = None) -> Story:
@@ -265,8 +289,8 @@ class Storyline:
         if bad:
             raise bad[0]
         fresh = iter(prepared)
-        pa, pb = (next(fresh) if isinstance(x, Article) else self.load(self.article(x)) for x in (a, b))
-        return self.pipeline.compare(pa, pb)
+        pa, pb = (next(fresh) if isinstance(x, Article) else self._cached_load(x) for x in (a, b))
+        return self._compare_many(pa, [pb])[0]
 
 
 def compare_articles(a: Article, b: Article, pipeline: Pipeline | None = None) -> PairScore:

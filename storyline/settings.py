@@ -17,9 +17,10 @@ class Settings:
     """Read-only view of the merged settings; ``settings.cluster["window_days"]``."""
 
     sections: dict[str, dict[str, Any]]
+    profile: str = "full"
 
     def __getattr__(self, name: str) -> Mapping[str, Any]:
-        if name.startswith("_") or name == "sections":
+        if name.startswith("_") or name in ("sections", "profile"):
             raise AttributeError(name)
         try:
             return MappingProxyType(self.sections[name])
@@ -40,23 +41,39 @@ def _merge(base: dict, overlay: dict, where: str) -> dict:
     return out
 
 
-def load_settings(path: str | os.PathLike | None = None, **overrides: dict) -> Settings:
-    """Read the packaged defaults, then ``path`` (or $STORYLINE_CONFIG), then ``overrides``.
+def load_settings(path: str | os.PathLike | None = None, profile: str | None = None, **overrides: dict) -> Settings:
+    """Read the packaged defaults, then ``path`` (or $STORYLINE_CONFIG), then the profile
+    (``profile``, else the file's ``profile = "..."``, else "full": the defaults), then ``overrides``.
 
     Example:
         >>> load_settings().cluster["window_days"]
         30
+        >>> load_settings(profile="fast").compare["second"]
+        'never'
     """
     data = tomllib.loads(resources.files("storyline").joinpath("defaults.toml").read_text("utf-8"))
+    profiles = data.pop("profile")
     path = path or os.environ.get("STORYLINE_CONFIG")
     if path:
         try:
             user = tomllib.loads(Path(path).read_text("utf-8"))
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise SettingsError(f"{path}: cannot read settings ({exc})") from None
+        chosen = user.pop("profile", None)
+        if isinstance(chosen, dict):  # the file defines profiles of its own
+            profiles |= chosen
+            chosen = None
+        profile = profile or chosen
         data = _merge(data, user, str(path))
+    profile = profile or "full"
+    if profile != "full":
+        if profile not in profiles:
+            raise SettingsError(f"unknown profile {profile!r}; known: {', '.join(['full', *sorted(profiles)])}")
+        data = _merge(data, profiles[profile], f"profile {profile}")
     data = _merge(data, overrides, "overrides")
     for key in ("window_days", "candidates"):
         if data["cluster"][key] <= 0:
             raise SettingsError(f"cluster.{key} must be > 0, got {data['cluster'][key]}; set it in storyline.toml")
-    return Settings(data)
+    if data["compare"]["second"] not in ("needed", "always", "never"):
+        raise SettingsError(f"compare.second must be needed, always or never, got {data['compare']['second']!r}")
+    return Settings(data, profile)

@@ -135,6 +135,9 @@ def test_eval_commands_on_a_small_labelled_file(tmp_path):
     report = json.loads(cli("eval", "semeval", str(path), "--split", "dev").stdout)
     assert report["n"] == 6 and set(report["pearson"]) == {"overall", "geography", "entities", "time", "narrative", "style", "tone"}
     assert report["pearson"]["overall"] > 0  # translations score closer than the other meeting
+    assert report["profile"] == "full" and 0 <= report["full_model_pairs"] <= 6
+    fast = json.loads(cli("--profile", "fast", "eval", "semeval", str(path), "--split", "dev").stdout)
+    assert fast["profile"] == "fast" and fast["full_model_pairs"] == 0 and fast["n"] == 6
     stories = json.loads(cli("eval", "stories", str(path), "--split", "dev").stdout)
     assert stories["positives"] == 3 and 0.0 <= stories["f1"] <= 1.0 and "cross_language" in stories
     out = cli("train", str(path), "--split", "dev", "--out", str(tmp_path / "m.pkl"), env=without_training_extras(tmp_path))

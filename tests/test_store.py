@@ -129,8 +129,8 @@ def test_sigkill_mid_batch_leaves_a_usable_store(store_address, pipeline, tmp_pa
 
 @pytest.mark.slow
 def test_a_kill_loses_at_most_the_vectors_in_hand(tmp_path):
-    """Vectors are committed every embed.commit_every articles, before assignment: after a kill the
-    re-run embeds only what had no stored vectors (before, a whole batch of 32 was lost)."""
+    """Vectors are committed a chunk at a time, before its articles are assigned: after a kill the
+    re-run embeds only what had no stored vectors."""
     src, db = _articles_file(tmp_path), tmp_path / "k.db"
     cmd = [sys.executable, "-m", "storyline.cli", "add", str(src), "--db", str(db)]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -145,7 +145,7 @@ def test_a_kill_loses_at_most_the_vectors_in_hand(tmp_path):
     proc.wait()
     con = sqlite3.connect(db)
     vectors = con.execute("SELECT COUNT(DISTINCT hash) FROM embeddings").fetchone()[0]
-    assert vectors >= 8  # the first commit_every articles' vectors survived the kill
+    assert vectors == 24  # the chunk's vectors survived the kill
     service = Storyline(open_store(db))
     embedded = []
     real = service.pipeline.embed

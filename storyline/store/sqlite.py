@@ -1,7 +1,7 @@
 """SQLite backend (WAL), the embedded default: one file, one transaction per unit of work.
 
-A killed writer loses at most the article it was assigning and the vectors of the few articles
-it was embedding (``embed.commit_every``): vectors are committed as soon as they are computed,
+A killed writer loses at most the article it was assigning and the vectors of the chunk it was
+embedding (32 articles): vectors are committed a chunk at a time, before its articles are assigned,
 every committed article, with its vectors and story, stays readable, and a re-run skips it (same
 id and content hash) and reuses stored vectors (same content hash). A database error (locked,
 read-only, disk full) is a one-line ``StorylineError``; the transaction it hit is rolled back.

