@@ -22,3 +22,20 @@ def articles(n: int, origin: str = "original"):
                     if len(out) >= n:
                         return out
     return out
+
+
+def labelled_split(split: str, cache: str, settings, centres=None):
+    """A split's pairs that could be prepared, with their features, evidence and whether each
+    pair is in one language (centres fitted on the split's articles unless given)."""
+    from storyline.compare import evidence
+    from storyline.evaluate import fit_centres, pair_matrix, prepare_pairs, read_pairs
+
+    pairs = read_pairs(str(PAIRS), split)
+    ready = prepare_pairs(pairs, settings, cache, with_second=True)
+    centres = centres or fit_centres(ready.values(), settings.embed["encoder"])
+    keep, feats = pair_matrix(pairs, ready, centres)
+    pairs = [pairs[i] for i in keep]
+    preps = [(ready[p.a.content_hash], ready[p.b.content_hash]) for p in pairs]
+    evs = [evidence(a.article, a.embedding, b.article, b.embedding, f, settings.compare["align_threshold"], centres)
+           for (a, b), f in zip(preps, feats)]
+    return pairs, feats, evs, [a.article.lang == b.article.lang for a, b in preps]

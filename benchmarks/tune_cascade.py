@@ -12,10 +12,10 @@ import argparse
 import dataclasses
 
 import numpy as np
-from _data import PAIRS
+from _data import labelled_split
 
-from storyline.compare import evidence, relation, unclear
-from storyline.evaluate import fit_centres, group_folds, pair_matrix, prepare_pairs, read_pairs
+from storyline.compare import relation, unclear
+from storyline.evaluate import group_folds
 from storyline.scorer import PairScorer
 from storyline.settings import load_settings
 
@@ -26,15 +26,7 @@ SAME = ("translation", "near-duplicate", "same story")
 
 def main(cache: str) -> None:
     settings = load_settings()
-    pairs = read_pairs(str(PAIRS), "dev")
-    ready = prepare_pairs(pairs, settings, cache, with_second=True)
-    centres = fit_centres(ready.values(), settings.embed["encoder"])
-    keep, feats = pair_matrix(pairs, ready, centres)
-    pairs = [pairs[i] for i in keep]
-    preps = [(ready[p.a.content_hash], ready[p.b.content_hash]) for p in pairs]
-    evs = [evidence(a.article, a.embedding, b.article, b.embedding, f, settings.compare["align_threshold"], centres)
-           for (a, b), f in zip(preps, feats)]
-    same_lang = [a.article.lang == b.article.lang for a, b in preps]
+    pairs, feats, evs, same_lang = labelled_split("dev", cache, settings)
 
     folds = group_folds(pairs, 5)
     full, cheap = [None] * len(pairs), [None] * len(pairs)

@@ -305,16 +305,20 @@ def evidence(a: Article, ea: Embedding, b: Article, eb: Embedding, f: Mapping[st
 
 def relation(scores: Mapping[str, float], ev: Evidence, same_lang: bool, settings: Mapping) -> str:
     """translation / near-duplicate / same story / related / unrelated, from scores and evidence."""
-    return settled_relation(ev, same_lang, settings) or ("same story" if _same_story(scores, settings) else _apart(ev, settings))
+    settled = settled_relation(ev, same_lang, settings)
+    if settled == "other event" or (settled is None and not _same_story(scores, settings)):
+        return _apart(scores, ev, settings)
+    return settled or "same story"
 
 
 def settled_relation(ev: Evidence, same_lang: bool, settings: Mapping) -> str | None:
-    """The relation when the evidence alone decides it (a blocked page, another event, sentence
-    coverage of a translation or copy), else None: the scores decide."""
+    """The relation when the evidence alone decides it (a blocked page, sentence coverage of a
+    translation or copy), "other event" when it rules the same story out, else None: the scores
+    decide."""
     if ev.notice >= settings["notice_max"]:  # a blocked page tells nothing of the story
         return "unrelated"
     if (ev.date_gap_days is not None and ev.date_gap_days > settings["event_window_days"]) or _month_conflict(ev):
-        return _apart(ev, settings)
+        return "other event"
     if not same_lang and ev.coverage >= settings["translation_coverage"]:
         return "translation"
     if same_lang and ev.coverage >= settings["duplicate_coverage"]:
@@ -329,9 +333,14 @@ def _same_story(scores: Mapping[str, float], settings: Mapping, margin: float = 
     return all(scores[d] <= settings[f"same_story_max_{d}"] - margin for d in _STORY_DIMS)
 
 
-def _apart(ev: Evidence, settings: Mapping) -> str:
-    shared = len(ev.shared_people) + len(ev.shared_orgs) + len(ev.shared_places)
-    return "related" if shared >= settings["related_min_shared"] else "unrelated"
+def _apart(scores: Mapping[str, float], ev: Evidence, settings: Mapping) -> str:
+    """Another story: "related" when it has the same actors and thread, by the predicted Entities
+    and Narrative (``related_by = "scores"``) or by two shared keys (``"shared"``)."""
+    if settings["related_by"] == "scores":
+        near = scores["entities"] <= settings["related_max_entities"] and scores["narrative"] <= settings["related_max_narrative"]
+    else:
+        near = len(ev.shared_people) + len(ev.shared_orgs) + len(ev.shared_places) >= settings["related_min_shared"]
+    return "related" if near else "unrelated"
 
 
 def unclear(scores: Mapping[str, float], ev: Evidence, same_lang: bool, settings: Mapping) -> bool:

@@ -74,6 +74,7 @@ def load_settings(path: str | os.PathLike | None = None, profile: str | None = N
     for key in ("window_days", "candidates"):
         if data["cluster"][key] <= 0:
             raise SettingsError(f"cluster.{key} must be > 0, got {data['cluster'][key]}; set it in storyline.toml")
-    if data["compare"]["second"] not in ("needed", "always", "never"):
-        raise SettingsError(f"compare.second must be needed, always or never, got {data['compare']['second']!r}")
+    for key, allowed in (("second", ("needed", "always", "never")), ("related_by", ("shared", "scores"))):
+        if data["compare"][key] not in allowed:
+            raise SettingsError(f"compare.{key} must be {' or '.join(allowed)}, got {data['compare'][key]!r}")
     return Settings(data, profile)

@@ -73,3 +73,20 @@ def test_a_blocked_page_scraped_instead_of_the_article_is_unrelated_to_anything(
         s = pipeline.compare(wall, other)
         assert s.evidence.notice >= 0.5 and s.relation == "unrelated", (s.evidence.notice, s.relation)
     assert pipeline.compare(seeds_prepared["000"], seeds_prepared["003"]).evidence.notice == 0.0
+
+
+def test_related_by_shared_keys_or_by_predicted_scores(pipeline, seeds_prepared):
+    """Another meeting of the same two leaders (002 vs 003, settled as another event): "related"
+    by two shared keys; by the scores, "related" only when the predicted Entities and Narrative
+    are both at or below their thresholds."""
+    from storyline.compare import relation, settled_relation
+
+    s = pipeline.compare(seeds_prepared["002"], seeds_prepared["003"])
+    base = dict(pipeline.settings.compare)
+    assert settled_relation(s.evidence, False, base) == "other event" and s.relation == "related"
+    by_scores = base | {"related_by": "scores"}
+    near = {d: 1.5 for d in s.scores}
+    far = near | {"narrative": by_scores["related_max_narrative"] + 0.1}
+    assert relation(near, s.evidence, False, by_scores) == "related"
+    assert relation(far, s.evidence, False, by_scores) == "unrelated"
+    assert relation(far, s.evidence, False, base) == "related"  # the shared rule ignores the scores

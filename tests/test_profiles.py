@@ -106,6 +106,8 @@ def test_profiles_are_settings_sections(tmp_path):
     assert load_settings(user, "mine").cluster["candidates"] == 5
     with pytest.raises(SettingsError, match="unknown profile 'turbo'; known: full, balanced, fast"):
         load_settings(profile="turbo")
+    with pytest.raises(SettingsError, match="compare.related_by must be shared or scores, got 'vibes'"):
+        load_settings(compare={"related_by": "vibes"})
 
 
 def test_cli_shows_the_profile(tmp_path):
