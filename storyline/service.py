@@ -143,7 +143,7 @@ class Storyline:
             if waiting is None and len(batch) == chunk:  # more may follow: start the worker meanwhile
                 self.pipeline.ahead.warm()
             job = self.pipeline.ahead.submit(batch, {a.content_hash for a in batch if self._has_vectors(a)},
-                                     in_worker=waiting is not None)  # the first in process: one article starts no worker
+                                             in_worker=waiting is not None)  # the first in process: one article starts no worker
             if waiting is not None:
                 assign(*waiting)
             waiting = (batch, job)
