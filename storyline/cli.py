@@ -238,7 +238,8 @@ def why(settings, article_id, db, fmt):
         o = info.get(label)
         if o:
             model = f", {o['model']} model" if o.get("model") else ""
-            click.echo(f"  {label}: story {o['story']} via {o['article']}: overall {o['overall']} ({o['relation']}{model})")
+            because = f": {o['because']}" if o.get("because") else ""
+            click.echo(f"  {label}: story {o['story']} via {o['article']}: overall {o['overall']} ({o['relation']}{model}{because})")
     if info.get("vetoed"):
         click.echo(f"  vetoed by event date: {', '.join(info['vetoed'])}")
 
@@ -277,7 +278,7 @@ def compare(settings, a, b, db, fmt):
         return click.echo(f"{score.a},{score.b},{score.relation}," + ",".join(str(v) for v in score.scores.values()))
     ev = score.evidence
     click.echo(f"{score.a}  vs  {score.b}   ({ev.languages[0]} / {ev.languages[1]})")
-    click.echo(f"relation: {score.relation}")
+    click.echo(f"relation: {score.relation}" + (f" ({score.because})" if score.because else ""))
     click.echo("scores (1 = very similar ... 4 = very dissimilar):")
     for k, v in score.scores.items():
         click.echo(f"  {k:<10} {v:.2f}")

@@ -188,7 +188,8 @@ class StoryIndex:
                 best_of[sid] = s
         for sid, best in best_of.items():
             options.append({"story": sid, "article": best.b, "overall": round(best.overall, 3),
-                            "relation": best.relation, "model": best.model})
+                            "relation": best.relation, "model": best.model,
+                            **({"because": best.because} if best.because else {})})
         options.sort(key=lambda o: (o["overall"], o["story"]))
         ok = [o for o in options if o["relation"] in SAME]
         if ok:

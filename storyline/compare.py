@@ -343,6 +343,15 @@ def _apart(scores: Mapping[str, float], ev: Evidence, settings: Mapping) -> str:
     return "related" if near else "unrelated"
 
 
+def related_because(scores: Mapping[str, float], ev: Evidence, settings: Mapping) -> str:
+    """What made a pair "related", in words for ``why`` and ``compare``."""
+    if settings["related_by"] == "scores":
+        return (f"predicted entities {scores['entities']:.2f} <= {settings['related_max_entities']} and "
+                f"narrative {scores['narrative']:.2f} <= {settings['related_max_narrative']}")
+    shared = ev.shared_people + ev.shared_orgs + ev.shared_places
+    return f"{len(shared)} shared people, organisations or places: {', '.join(shared[:6])}"
+
+
 def unclear(scores: Mapping[str, float], ev: Evidence, same_lang: bool, settings: Mapping) -> bool:
     """Whether the full model could turn the cheap model's "same story" call: the evidence does
     not settle the relation and a score is within ``second_margin`` of its threshold."""
@@ -386,7 +395,9 @@ def compare_many(pairs: Sequence[tuple[Article, Embedding, Article, Embedding]],
             feats[i].update(second_features(a, sa, b, sb, centres))
         for i, s in zip(full, scorer.predict([feats[i] for i in full], cheap=False)):
             scores[i] = s
-    used = set(full)
-    return [PairScore(a.id, b.id, s, relation(s, ev, a.lang == b.lang, settings), ev,
-                      "full" if i in used else "cheap")
-            for i, ((a, _, b, _), s, ev) in enumerate(zip(pairs, scores, evs))]
+    out = []
+    for i, ((a, _, b, _), s, ev) in enumerate(zip(pairs, scores, evs)):
+        rel = relation(s, ev, a.lang == b.lang, settings)
+        out.append(PairScore(a.id, b.id, s, rel, ev, "full" if i in full else "cheap",
+                             related_because(s, ev, settings) if rel == "related" else ""))
+    return out

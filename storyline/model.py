@@ -100,6 +100,7 @@ class PairScore:
     relation: Relation
     evidence: Evidence
     model: str = "full"  # "cheap": scored on the first encoder's views alone (see compare.compare_many)
+    because: str = ""  # what made the pair "related" (empty for any other relation)
 
     @property
     def overall(self) -> float:

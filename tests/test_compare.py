@@ -90,3 +90,10 @@ def test_related_by_shared_keys_or_by_predicted_scores(pipeline, seeds_prepared)
     assert relation(near, s.evidence, False, by_scores) == "related"
     assert relation(far, s.evidence, False, by_scores) == "unrelated"
     assert relation(far, s.evidence, False, base) == "related"  # the shared rule ignores the scores
+
+
+def test_a_related_pair_says_why(scores):
+    s = scores[("002", "003")]
+    assert s.relation == "related" and "shared people, organisations or places: " in s.because
+    assert "Vladimir Putin" in s.because
+    assert all(not x.because for x in scores.values() if x.relation != "related")
