@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from .analyse import Analyser
 from .clean import Cleaner
 from .compare import compare_many
-from .embed import ENCODERS, Encoder, embed_articles, embed_chunks, get_encoder
+from .embed import Encoder, embed_articles, embed_chunks, get_encoder
 from .errors import InputError
 from .model import Article, Embedding, PairScore
 from .settings import Settings, load_settings
@@ -260,7 +260,7 @@ class Ahead:
     def submit(self, articles: Sequence[Article], skip: Set[str] = frozenset(),
                in_worker: bool = True) -> Callable[[], tuple[list[Prepared], list[InputError]]]:
         """Start preparing ``articles`` (``prepare_some``); the function returned waits for the result."""
-        if not (in_worker and self.workers and self._worker_can()):
+        if not (in_worker and self.workers):
             done = self.pipeline.prepare_some(articles, skip)
             return lambda: done
         future: Future = self._started().submit(_prepare_in_worker, list(articles), set(skip))
@@ -276,7 +276,7 @@ class Ahead:
 
     def warm(self) -> None:
         """Start the worker (it loads its models) while the caller prepares a first chunk in process."""
-        if self.workers and self._worker_can():
+        if self.workers:
             self._started().submit(int)
 
     def _started(self) -> ProcessPoolExecutor:
@@ -289,10 +289,6 @@ class Ahead:
             self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"),
                                              initializer=_init_worker, initargs=(self.pipeline,))
         return self._pool
-
-    def _worker_can(self) -> bool:
-        """The worker loads the encoder the settings name: a pipeline given another one prepares in process."""
-        return type(self.pipeline.encoder) is ENCODERS.get(self.pipeline.settings.embed["encoder"])
 
     def close(self) -> None:
         if self._pool is not None:
