@@ -172,6 +172,46 @@ def add(settings, paths, strict, db):
 
 
 @main.command()
+@click.argument("paths", nargs=-1, required=True)
+@db_option
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="A running Dask scheduler (tcp://HOST:8786); default: a local cluster on this machine.")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Worker processes of the local cluster (default: one per core).")
+@click.option("--work-dir", default=None,
+              help="Shards of the run, for resuming (default: the store's path + .batch); every worker must reach it.")
+@click.option("--keep-work", is_flag=True, help="Keep the shards after the run finishes.")
+@click.pass_obj
+@handle_errors
+def batch(settings, paths, db, scheduler, workers, work_dir, keep_work):
+    """Add many articles on a Dask cluster: the same stories as add, prepared and scored in parallel."""
+    from .batch import Batch, connect
+    from .read import read_paths
+
+    if scheduler and workers:
+        _fail("give --scheduler or --workers, not both", 2)
+    client = connect(scheduler, workers)
+    sl = _service(db, settings)
+    if work_dir is None:
+        work_dir = (db if "://" not in db and db != ":memory:" else "storyline") + ".batch"
+    if client.dashboard_link:
+        click.echo(f"storyline: Dask dashboard: {client.dashboard_link}", err=True)
+    try:
+        job = Batch(sl, client, work_dir, keep=keep_work)
+        report, run = job.run(read_paths(paths, settings.read["max_file_bytes"]), progress=_progress(),
+                              on_decision=lambda d: click.echo(f"{d.article_id}\t{'new story' if d.new_story else 'joined'}\t{d.story_id}"))
+    finally:
+        sl.close()
+        client.close()
+        if client.cluster is not None and not scheduler:
+            client.cluster.close()
+    rate = report.added / run.wall if run.wall else 0.0
+    click.echo(f"{run.partitions} partitions ({run.reused} prepared before), {run.pairs} pairs scored on the cluster, "
+               f"{run.writer_pairs} by the writer; {report.added} added in {run.wall:.1f} s ({rate:.2f} articles/s)", err=True)
+    _report(report)
+
+
+@main.command()
 @db_option
 @click.option("--lang", default=None, help="Only stories with an article in this language.")
 @click.option("--since", default=None, help="Only stories seen on or after this date (YYYY-MM-DD).")

@@ -146,7 +146,8 @@ class StoryIndex:
         when = _date(prepared.article)
         self.ann_.add(np.array([key]), prepared.embedding.doc[None], np.array([when.toordinal() if when else UNDATED]))
 
-    def _neighbours(self, prepared) -> list[Placed]:
+    def neighbours(self, prepared) -> list[Placed]:
+        """The nearest assigned articles within the time window: the candidates ``decide`` scores."""
         when = _date(prepared.article)
         keys = self.ann_.search(prepared.embedding.doc, self.candidates * 3,
                                 when.toordinal() if when else None, self.window_days)
@@ -171,7 +172,7 @@ class StoryIndex:
         """Which story one article joins (an existing one or a new one) and why; changes nothing."""
         aid = prepared.article.id
         per_story: dict[str, list[str]] = {}
-        for nb in self._neighbours(prepared):
+        for nb in self.neighbours(prepared):
             per_story.setdefault(nb.story_id, [])
             if len(per_story[nb.story_id]) < self.members_per_story:
                 per_story[nb.story_id].append(nb.article_id)
@@ -228,7 +229,7 @@ class StoryIndex:
         scored: set[tuple[str, str]] = set()
         for aid in list(cat.order):  # arrival order: deterministic
             here = self.item(aid)
-            for nb in self._neighbours(here):
+            for nb in self.neighbours(here):
                 sid, other = cat.story_of[aid], cat.story_of[nb.article_id]
                 if other == sid or (nb.article_id, aid) in scored or self._vetoed(here, other):
                     continue

@@ -13,7 +13,7 @@ import numpy as np
 
 from .errors import InputError
 from .model import DIMENSIONS, Article
-from .embed import first_chunks
+from .embed import as_stored, first_chunks
 from .pipeline import SECOND_KEY, Prepared, content_hash, in_workers, prepare_parallel, second_pair
 from .settings import Settings
 from .store import open_store
@@ -98,7 +98,7 @@ def prepare_pairs(pairs: Sequence[Pair], settings: Settings, cache: str | None, 
     if todo_second:  # vectors of the first encoder are cached: add only the second's
         for prep, second in zip(todo_second, in_workers(_chunks_job, [p.article for p in todo_second],
                                                         (settings.embed["second_chunks"],), workers, progress=progress)):
-            prep.second = second
+            prep.second = as_stored(second)
             store.put_vectors([(prep.article.content_hash, {SECOND_KEY: second})])
     for prep in prepare_parallel(todo, settings, workers=workers, with_second=with_second, progress=progress):
         h = prep.article.content_hash

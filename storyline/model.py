@@ -109,6 +109,13 @@ class PairScore:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, d: dict) -> "PairScore":
+        """What ``to_dict`` gave, after a trip through JSON (lists back to tuples)."""
+        ev = dict(d["evidence"], aligned=[AlignedSentence(**x) for x in d["evidence"]["aligned"]])
+        ev |= {k: tuple(ev[k]) for k in ("event_dates", "months", "languages")}
+        return cls(**(d | {"evidence": Evidence(**ev)}))
+
 
 @dataclass
 class Story:

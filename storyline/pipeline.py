@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from .analyse import Analyser
 from .clean import Cleaner
 from .compare import compare_many
-from .embed import Encoder, embed_articles, embed_chunks, get_encoder
+from .embed import Encoder, as_stored, embed_articles, embed_chunks, get_encoder
 from .errors import InputError
 from .model import Article, Embedding, PairScore
 from .settings import Settings, load_settings
@@ -149,7 +149,7 @@ class Pipeline:
         (otherwise they are computed when a pair needs them, see ``with_second``)."""
         e = self.settings.embed
         embs = embed_articles(articles, self.encoder, e["max_sentences"], e["max_sentence_chars"])
-        out = [Prepared(a, v) for a, v in zip(articles, embs)]
+        out = [Prepared(a, as_stored(v)) for a, v in zip(articles, embs)]
         if self.settings.compare["second"] == "always" and self.second_encoder is not None:
             self.with_second(out)
         return out
@@ -163,7 +163,7 @@ class Pipeline:
         e = self.settings.embed
         for p, v in zip(todo, embed_chunks([p.article for p in todo], self.second_encoder,
                                            max_chunks=e["second_chunks"], max_chars=e["max_chunk_chars"])):
-            p.second = v
+            p.second = as_stored(v)
         self.counts["second_articles"] += len(todo)
         if keep is not None:
             keep(todo)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 
 from .cluster import Decision, StoryIndex, summarise
 from .index import open_index
@@ -31,9 +31,10 @@ class Storyline:
         self._owns_pipeline = pipeline is None
         self.pipeline = pipeline or Pipeline(self.settings)
         self._index: StoryIndex | None = None
+        self._scored: Mapping[tuple[str, str], PairScore] = {}  # pairs scored beforehand (a batch's)
 
     # the index over stored articles: persisted beside the store, caught up with it ----------------
-    def _new_index(self, **where) -> StoryIndex:
+    def new_index(self, **where) -> StoryIndex:
         """A StoryIndex with the settings' parameters; ``where`` says where its articles live."""
         c = self.settings.cluster
         return StoryIndex(self._compare_many, c["candidates"], c["window_days"],
@@ -52,7 +53,7 @@ class Storyline:
         if self._index is None:
             enc = self.pipeline.encoder
             ann = open_index(enc.dim, self.store.index_path, enc.name, self.settings.index["segment_size"])
-            self._index = self._new_index(ann=ann, catalog=self.store, get=self._cached_load)
+            self._index = self.new_index(ann=ann, catalog=self.store, get=self._cached_load)
             self._catch_up()
         return self._index
 
@@ -64,7 +65,7 @@ class Storyline:
         for keys, vectors, days in self.store.vectors_since(self.pipeline.encoder.name, ann.last_key):
             ann.add(keys, vectors, days)
 
-    def _save_index(self) -> None:
+    def save_index(self) -> None:
         """An index that cannot be saved costs a catch-up on the next open, not the run."""
         try:
             if self._index is not None:
@@ -76,7 +77,7 @@ class Storyline:
         """Save the index, close the store (and the pipeline's worker, if the pipeline is ours)."""
         if self._owns_pipeline:
             self.pipeline.close()
-        self._save_index()
+        self.save_index()
         self.store.close()
 
     def _stored(self, art: Article) -> Prepared | None:
@@ -102,7 +103,7 @@ class Storyline:
 
     # writing ---------------------------------------------------------------------------------
     def add(self, items: Iterable[Article | InputError], strict: bool = False, progress: bool = False,
-            chunk: int = 32, on_decision: Callable[[Decision], None] | None = None,
+            chunk: int | None = None, on_decision: Callable[[Decision], None] | None = None,
             keep_decisions: bool = True) -> tuple[Report, list]:
         """Add articles as they stream in; each is committed with its vectors and story before the next.
 
@@ -116,14 +117,16 @@ class Storyline:
         """
         from tqdm import tqdm
 
+        chunk = chunk or self.settings.embed["chunk"]
         report, decisions = Report(), []
         pending: dict[str, str] = {}  # ids read but not yet committed -> content hash
         bar = tqdm(unit="art", disable=not progress, smoothing=0.1)
-        chunks = iter(self._chunks(items, chunk, pending, report, strict, bar))
+        chunks = iter(self.new_chunks(items, chunk, pending, report, strict, bar))
         waiting = None  # the chunk being prepared ahead
 
         def assign(batch, job):
-            for decision in self._assign_chunk(job, report, strict, bar):
+            good, bad = job()
+            for decision in self.commit_prepared(good, bad, report, strict, bar):
                 if keep_decisions:
                     decisions.append(decision)
                 if on_decision:
@@ -150,12 +153,18 @@ class Storyline:
         if waiting is not None:
             assign(*waiting)
         bar.close()
-        self._save_index()
+        self.save_index()
         return report, decisions
 
-    def _chunks(self, items: Iterable[Article | InputError], size: int, pending: dict[str, str],
-                report: Report, strict: bool, bar) -> Iterable[list[Article]]:
-        """New articles in chunks; unchanged ones counted, bad ones and id clashes reported."""
+    def new_chunks(self, items: Iterable[Article | InputError], size: int, pending: dict[str, str],
+                   report: Report, strict: bool = False, bar=None, ours: Set[tuple[str, str]] = frozenset()
+                   ) -> Iterable[list[Article]]:
+        """New articles in chunks; unchanged ones counted, bad ones and id clashes reported.
+
+        ``ours``: (id, content hash) of articles a resumed job stored itself; they are chunked as
+        new, so the chunks are those the job's first run made.
+        """
+        bar = _NoBar() if bar is None else bar
         batch: list[Article] = []
         for item in items:
             if isinstance(item, InputError):
@@ -166,6 +175,8 @@ class Storyline:
                 continue
             item.content_hash = content_hash(item)
             known = self.store.article_hash(item.id) or pending.get(item.id)
+            if known == item.content_hash and (item.id, known) in ours and item.id not in pending:
+                known = None
             if known == item.content_hash:
                 report.unchanged += 1
                 bar.update(1)
@@ -189,26 +200,39 @@ class Storyline:
         return self.store.get_embedding(art.content_hash, self.pipeline.encoder.name) is not None
 
     def _compare_many(self, a: Prepared, others: Sequence[Prepared]) -> list[PairScore]:
-        """The pipeline's comparison, storing the second encoder's views it computes on demand."""
-        return self.pipeline.compare_many(a, others, self._keep_second)
+        """The pipeline's comparison, storing the second encoder's views it computes on demand;
+        pairs scored beforehand (``commit_prepared``'s ``scored``) are looked up instead."""
+        known = [self._scored.get((a.article.id, b.article.id)) for b in others]
+        todo = [b for b, s in zip(others, known) if s is None]
+        fresh = iter(self.pipeline.compare_many(a, todo, self._keep_second) if todo else ())
+        return [s or next(fresh) for s in known]
 
     def _keep_second(self, prepared: Sequence[Prepared]) -> None:
         """Store the views of contents the store keeps vectors for (not of articles only compared)."""
         self.store.put_vectors((p.article.content_hash, {SECOND_KEY: p.second}) for p in prepared if self._has_vectors(p.article))
 
-    def _assign_chunk(self, job, report: Report, strict: bool, bar) -> Iterable[Decision]:
-        """Commit a prepared chunk's new vectors, then decide and commit each article in turn."""
-        good, bad = job()
+    def commit_prepared(self, good: Sequence[Prepared], bad: Sequence[InputError], report: Report,
+                        strict: bool = False, bar=None, scored: Mapping[tuple[str, str], PairScore] | None = None
+                        ) -> Iterable[Decision]:
+        """Commit a prepared chunk's new vectors, then decide and commit each article in turn: the
+        single writer of ``add`` and of the Dask batch (which passes the pairs it ``scored``, by
+        article ids; any other pair is scored here). An article stored meanwhile is unchanged."""
+        bar = _NoBar() if bar is None else bar
         if bad and strict:
             raise bad[0]
         report.skipped += [str(e) for e in bad]
         bar.update(len(bad))
         self.store.put_vectors((p.article.content_hash, self._vectors_of(p)) for p in good if p.embedding is not None)
         index = self.index
+        self._scored = scored or {}
         for prep in good:
             prep = prep if prep.embedding is not None else self._stored(prep.article)
             art = prep.article
             with self.store.writer():  # one assigning process at a time, each seeing all the others wrote
+                if self.store.article_hash(art.id) == art.content_hash:  # a resumed batch stored it before
+                    report.unchanged += 1
+                    bar.update(1)
+                    continue
                 self._catch_up()
                 decision = index.decide(prep)
                 record = decision.to_dict() | {"duplicate_of": decision.duplicate_of, "profile": self.settings.profile}
@@ -216,7 +240,7 @@ class Storyline:
                 seq = self.store.commit_assignment(art, decision.story_id, record, summary)
                 index.remember(seq, prep)
             if seq % self.settings.index["save_every"] == 0:
-                self._save_index()
+                self.save_index()
             report.added += 1
             report.notes += art.notes
             bar.update(1)
@@ -239,7 +263,7 @@ class Storyline:
     def recluster(self) -> int:
         """Rebuild every story in batch; returns how many articles changed story."""
         before = self.store.membership()
-        index = self._new_index()  # in memory: every article is loaded already
+        index = self.new_index()  # in memory: every article is loaded already
         prepared = {p.article.id: p for a in self.store.articles() if (p := self.load(a)) is not None}
         index.fit(list(prepared.values()))
         after = index.story_of_
@@ -291,6 +315,11 @@ class Storyline:
         fresh = iter(prepared)
         pa, pb = (next(fresh) if isinstance(x, Article) else self._cached_load(x) for x in (a, b))
         return self._compare_many(pa, [pb])[0]
+
+
+class _NoBar:
+    def update(self, n: int = 1) -> None:
+        pass
 
 
 def compare_articles(a: Article, b: Article, pipeline: Pipeline | None = None) -> PairScore:

