@@ -45,6 +45,9 @@ from .store.sql import pack, unpack
 log = logging.getLogger("storyline")
 PLUGIN = "storyline"
 JOB_VERSION = 1  # shards of another version are not reused
+# Dask's statistical profiler samples each worker's task thread every 10 ms: on a machine whose
+# cores all run tasks, its CPU comes out of the tasks' (benchmarks/batch.py).
+WORKER_CONFIG = {"distributed.worker.profile.enabled": False}
 
 
 @dataclass
@@ -253,7 +256,7 @@ def connect(scheduler: str | None = None, workers: int | None = None):
         except OSError as exc:
             raise StorylineError(f"no Dask scheduler at {scheduler} ({exc})") from None
     cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
-                           host="127.0.0.1", dashboard_address="127.0.0.1:0",
+                           host="127.0.0.1", dashboard_address="127.0.0.1:0", config=WORKER_CONFIG,
                            silence_logs=logging.ERROR if quiet else logging.INFO)
     return Client(cluster)
 
