@@ -31,7 +31,7 @@ class Storyline:
         self._owns_pipeline = pipeline is None
         self.pipeline = pipeline or Pipeline(self.settings)
         self._index: StoryIndex | None = None
-        self._scored: Mapping[tuple[str, str], PairScore] = {}  # pairs scored beforehand (a batch's)
+        self._scored: Mapping[tuple[str, str], PairScore] = {}  # pairs scored beforehand, while a batch decides
 
     # the index over stored articles: persisted beside the store, caught up with it ----------------
     def new_index(self, **where) -> StoryIndex:
@@ -224,7 +224,6 @@ class Storyline:
         bar.update(len(bad))
         self.store.put_vectors((p.article.content_hash, self._vectors_of(p)) for p in good if p.embedding is not None)
         index = self.index
-        self._scored = scored or {}
         for prep in good:
             prep = prep if prep.embedding is not None else self._stored(prep.article)
             art = prep.article
@@ -234,7 +233,11 @@ class Storyline:
                     bar.update(1)
                     continue
                 self._catch_up()
-                decision = index.decide(prep)
+                self._scored = scored or {}
+                try:
+                    decision = index.decide(prep)
+                finally:
+                    self._scored = {}
                 record = decision.to_dict() | {"duplicate_of": decision.duplicate_of, "profile": self.settings.profile}
                 summary = self._summary(decision.story_id, fresh=(prep, decision.duplicate_of))
                 seq = self.store.commit_assignment(art, decision.story_id, record, summary)
