@@ -98,6 +98,11 @@ def _stories_out(stories, fmt: str) -> None:
             click.echo("")
 
 
+def _echo_decision(d) -> None:
+    """As each article is committed: a run that stops on a store error has said what it stored."""
+    click.echo(f"{d.article_id}\t{'new story' if d.new_story else 'joined'}\t{d.story_id}")
+
+
 def _report(report) -> None:
     for line in report.notes:
         click.echo(f"storyline: note: {line}", err=True)
@@ -159,13 +164,10 @@ def add(settings, paths, strict, db):
     """Add articles to the store; each joins a story as it arrives."""
     from .read import read_paths
 
-    def echo(d):  # as each article is committed: a run that stops on a store error has said what it stored
-        click.echo(f"{d.article_id}\t{'new story' if d.new_story else 'joined'}\t{d.story_id}")
-
     sl = _service(db, settings)
     try:
         report, _ = sl.add(read_paths(paths, settings.read["max_file_bytes"]), strict=strict,
-                           progress=_progress(), on_decision=echo, keep_decisions=False)
+                           progress=_progress(), on_decision=_echo_decision, keep_decisions=False)
     finally:
         sl.close()
     _report(report)
@@ -199,11 +201,11 @@ def batch(settings, paths, db, scheduler, workers, work_dir, keep_work):
     try:
         job = Batch(sl, client, work_dir, keep=keep_work)
         report, run = job.run(read_paths(paths, settings.read["max_file_bytes"]), progress=_progress(),
-                              on_decision=lambda d: click.echo(f"{d.article_id}\t{'new story' if d.new_story else 'joined'}\t{d.story_id}"))
+                              on_decision=_echo_decision)
     finally:
         sl.close()
         client.close()
-        if client.cluster is not None and not scheduler:
+        if client.cluster is not None:  # the local cluster connect started
             client.cluster.close()
     rate = report.added / run.wall if run.wall else 0.0
     click.echo(f"{run.partitions} partitions ({run.reused} prepared before), {run.pairs} pairs scored on the cluster, "

@@ -395,9 +395,9 @@ def compare_many(pairs: Sequence[tuple[Article, Embedding, Article, Embedding]],
             feats[i].update(second_features(a, sa, b, sb, centres))
         for i, s in zip(full, scorer.predict([feats[i] for i in full], cheap=False)):
             scores[i] = s
-    out = []
+    used, out = set(full), []
     for i, ((a, _, b, _), s, ev) in enumerate(zip(pairs, scores, evs)):
         rel = relation(s, ev, a.lang == b.lang, settings)
-        out.append(PairScore(a.id, b.id, s, rel, ev, "full" if i in full else "cheap",
+        out.append(PairScore(a.id, b.id, s, rel, ev, "full" if i in used else "cheap",
                              related_because(s, ev, settings) if rel == "related" else ""))
     return out
