@@ -26,7 +26,7 @@ import logging
 import os
 import shutil
 import time
-from collections import Counter, OrderedDict, deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,10 +61,6 @@ class BatchRun:
     writer_pairs: int = 0  # pairs the writer scored itself (not among the candidates)
     seconds: Counter = field(default_factory=Counter)  # worker seconds per stage; "write", "candidates" here
     wall: float = 0.0
-    dashboard: str | None = None
-
-    def to_dict(self) -> dict:
-        return dict(self.__dict__, seconds=dict(self.seconds))
 
 
 # workers ------------------------------------------------------------------------------------------
@@ -91,7 +87,6 @@ class Models(WorkerPlugin):
     def setup(self, worker=None):
         self.pipeline = Pipeline(self.settings)
         self.pipeline.encoder, self.pipeline.second_encoder, self.pipeline.scorer  # loaded now, not in a task
-        self.shards = Shards()
 
 
 def _models() -> Models:
@@ -138,9 +133,9 @@ def score_part(work: str, k: int, queries: Sequence[tuple[str, Sequence[tuple[st
     """Score each article of partition ``k`` against its candidates (id, partition), as ``add`` would."""
     m = _models()
     t0 = time.perf_counter()
-    here, rows, full = m.shards.get(work, k), [], 0
+    here, rows, full = _shard(work, k), [], 0
     for aid, others in queries:
-        scores = score_pairs(here[aid], [m.shards.get(work, j)[bid] for bid, j in others],
+        scores = score_pairs(here[aid], [_shard(work, j)[bid] for bid, j in others],
                              m.pipeline.scorer, m.pipeline.settings.compare)
         full += sum(s.model == "full" for s in scores)
         rows += [(aid, s.b, json.dumps(s.to_dict(), ensure_ascii=False)) for s in scores]
@@ -149,21 +144,18 @@ def score_part(work: str, k: int, queries: Sequence[tuple[str, Sequence[tuple[st
     return {"score": time.perf_counter() - t0, "pairs": len(rows), "full": full}
 
 
-class Shards:
-    """A worker's recently read prepared shards (neighbours mostly lie in the last few)."""
+def _shard(work: str, k: int) -> dict[str, Prepared]:
+    """A prepared shard's articles by id, kept while a worker scores (neighbours mostly lie in the
+    last few partitions). Keyed by the file itself: a later job in the same work directory writes
+    its partition ``k`` anew (a new file, renamed into place)."""
+    path = prepared_path(work, k)
+    st = path.stat()
+    return _read_shard(str(path), st.st_ino, st.st_mtime_ns)
 
-    def __init__(self, size: int = 64):
-        self.size, self._cache = size, OrderedDict()
 
-    def get(self, work: str, k: int) -> dict[str, Prepared]:
-        key = (work, k)
-        if key in self._cache:
-            self._cache.move_to_end(key)
-        else:
-            self._cache[key] = {p.article.id: p for p in read_prepared(prepared_path(work, k))[0]}
-            if len(self._cache) > self.size:
-                self._cache.popitem(last=False)
-        return self._cache[key]
+@functools.lru_cache(maxsize=64)
+def _read_shard(path: str, inode: int, mtime_ns: int) -> dict[str, Prepared]:
+    return {p.article.id: p for p in read_prepared(Path(path))[0]}
 
 
 # shards -------------------------------------------------------------------------------------------
@@ -225,7 +217,12 @@ def read_prepared(path: Path) -> tuple[list[Prepared], list[str]]:
     for i in range(t.num_rows):
         first, second = (_unvec(c[f"{n}_vectors"][i], c[f"{n}_dim"][i], c[f"{n}_texts"][i]) for n in ("first", "second"))
         out.append(Prepared(Article.from_dict(unpack(c["article"][i])), first, second))
-    return out, json.loads(t.schema.metadata[b"bad"])
+    return out, _rejects(t.schema)
+
+
+def _rejects(schema) -> list[str]:
+    """The one-line errors of a partition's articles that could not be prepared."""
+    return json.loads(schema.metadata[b"bad"])
 
 
 def _read_columns(path: Path, columns: Sequence[str]) -> dict:
@@ -276,7 +273,8 @@ class Batch:
         self.sl, self.client, self.work, self.keep = storyline, client, str(work), keep
         b = storyline.settings.batch
         self.chunk, self.ahead, self.prescore = storyline.settings.embed["chunk"], b["ahead"], b["prescore"]
-        self.run_ = BatchRun(dashboard=getattr(client, "dashboard_link", None))
+        self.run_ = BatchRun()
+        self._left: dict[int, tuple[set[tuple[str, str]], int]] = {}  # shards a previous run left: (id, hash)s, rejects
 
     def _job(self) -> dict:
         """What shards depend on: those of other settings (encoder, chunking, profile) are not reused."""
@@ -285,8 +283,8 @@ class Batch:
                 "embed": dict(s.embed), "clean": dict(s.clean), "analyse": dict(s.analyse), "read": dict(s.read)}
 
     def _start(self) -> set[tuple[str, str]]:
-        """Check the work directory's job, clearing shards of another; the (id, hash) pairs of
-        articles its shards hold (a resumed run partitions them as the first run did)."""
+        """Check the work directory's job, clearing shards of another, and note the shards left;
+        the (id, hash) pairs of their articles (a resumed run partitions them as the first run did)."""
         work = Path(self.work)
         job, path = self._job(), work / "job.json"
         if path.exists() and json.loads(path.read_text()) != json.loads(json.dumps(job)):
@@ -294,11 +292,12 @@ class Batch:
             self._clear()
         work.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(job, indent=1))
-        ours = set()
-        for shard in sorted((work / "prepared").glob("part-*.parquet")):
+        import pyarrow.parquet as pq
+
+        for shard in (work / "prepared").glob("part-*.parquet"):
             c = _read_columns(shard, ("id", "hash"))
-            ours.update(zip(c["id"], c["hash"]))
-        return ours
+            self._left[int(shard.stem.split("-")[1])] = set(zip(c["id"], c["hash"])), len(_rejects(pq.read_schema(shard)))
+        return set().union(*(ids for ids, _ in self._left.values()))
 
     def _clear(self) -> None:
         for sub in ("prepared", "scored"):
@@ -382,13 +381,10 @@ class Batch:
 
     def _prepare(self, k: int, articles: list[Article]):
         """Submit partition ``k`` unless a previous run left its shard (with these very articles)."""
-        path = prepared_path(self.work, k)
-        if path.exists():
-            c = _read_columns(path, ("id", "hash"))
-            bad = json.loads(_schema_meta(path)["bad"])
-            if len(c["id"]) + len(bad) == len(articles) and set(zip(c["id"], c["hash"])) <= {(a.id, a.content_hash) for a in articles}:
-                self.run_.reused += 1
-                return None
+        ids, rejects = self._left.get(k, (None, 0))
+        if ids is not None and len(ids) + rejects == len(articles) and ids <= {(a.id, a.content_hash) for a in articles}:
+            self.run_.reused += 1
+            return None
         return self.client.submit(prepare_part, self.work, k, articles, key=f"prepare-{k}-{id(self)}", retries=1)
 
     def _score(self, k: int):
@@ -406,11 +402,11 @@ class Batch:
             self._part_of[aid] = k
         self.run_.seconds["candidates"] += time.perf_counter() - t0
         path = scored_path(self.work, k)
-        if path.exists() or not queries:
-            if not queries:
-                _write_table(path, {"a": [], "b": [], "score": []})
-            return None
-        return self.client.submit(score_part, self.work, k, queries, key=f"score-{k}-{id(self)}", retries=1, priority=1)
+        if not queries:
+            _write_table(path, {"a": [], "b": [], "score": []})
+        elif not path.exists():
+            return self.client.submit(score_part, self.work, k, queries, key=f"score-{k}-{id(self)}", retries=1, priority=1)
+        return None
 
     def _write(self, k: int, report: Report, bar, on_decision) -> None:
         t0 = time.perf_counter()
@@ -421,8 +417,3 @@ class Batch:
                 on_decision(decision)
         self.run_.seconds["write"] += time.perf_counter() - t0
 
-
-def _schema_meta(path: Path) -> dict:
-    import pyarrow.parquet as pq
-
-    return {k.decode(): v.decode() for k, v in (pq.read_schema(path).metadata or {}).items()}

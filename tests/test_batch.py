@@ -100,6 +100,18 @@ def test_rerun_of_a_finished_job_is_a_no_op(pipeline, client, sample, tmp_path):
     assert (sl.store.membership(), sl.store.count()) == before
 
 
+def test_a_work_directory_serves_one_job_after_another(pipeline, client, sample, tmp_path):
+    """The workers keep recently read shards: a second job in the same work directory, whose
+    partitions have the same numbers but other articles, must not be scored against the first's."""
+    _batch(_service(pipeline, tmp_path / "a.db"), client, tmp_path / "work", sample[:64])
+    sl = _service(pipeline, tmp_path / "b.db")
+    report, run = _batch(sl, client, tmp_path / "work", sample[64:128])
+    added = _service(pipeline, tmp_path / "add.db")
+    want, _ = added.add(copy.deepcopy(sample[64:128]))
+    assert (report.added, run.writer_pairs) == (want.added, 0)
+    assert _groups(sl.store) == _groups(added.store)
+
+
 def test_an_interrupted_run_resumes_from_its_shards(pipeline, client, sample, tmp_path):
     """Stopped by the writer after 40 articles: the second run reuses every prepared shard
     (nothing embedded twice), finds those 40 stored, adds the rest, and gives add's stories."""
