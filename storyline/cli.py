@@ -4,6 +4,7 @@ Exit codes: 0 ok, 1 some inputs failed (or a --strict batch stopped), 2 bad usag
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import functools
 import io
@@ -141,10 +142,9 @@ def main(ctx, config, profile, verbose):
 @handle_errors
 def cluster(settings, paths, strict, prefer_lang, fmt):
     """Read articles and print the stories they form (nothing is stored)."""
-    from .read import read_paths
-
     sl = _service(":memory:", settings)
-    report, _ = sl.add(read_paths(paths, settings.read["max_file_bytes"]), strict=strict, progress=_progress())
+    with _inputs(settings, paths) as items:
+        report, _ = sl.add(items, strict=strict, progress=_progress())
     sl.recluster()
     stories = sl.stories()
     if prefer_lang:
@@ -161,16 +161,33 @@ def cluster(settings, paths, strict, prefer_lang, fmt):
 @click.pass_obj
 @handle_errors
 def add(settings, paths, strict, db):
-    """Add articles to the store; each joins a story as it arrives."""
-    from .read import read_paths
+    """Add articles to the store; each joins a story as it arrives.
 
+    PATHS are files, directories, - (JSONL on stdin), web archives (.warc, .warc.gz: their HTML
+    responses) or URLs (fetched politely: robots.txt, size and time limits).
+    """
     sl = _service(db, settings)
     try:
-        report, _ = sl.add(read_paths(paths, settings.read["max_file_bytes"]), strict=strict,
-                           progress=_progress(), on_decision=_echo_decision, keep_decisions=False)
+        with _inputs(settings, paths) as items:
+            report, _ = sl.add(items, strict=strict, progress=_progress(), on_decision=_echo_decision,
+                               keep_decisions=False)
     finally:
         sl.close()
     _report(report)
+
+
+@contextlib.contextmanager
+def _inputs(settings, paths):
+    """The articles of files, archives and URLs (a fetcher opened only if a URL is given)."""
+    from .ingest import Fetcher
+    from .read import is_url, read_paths
+
+    fetcher = Fetcher(settings.ingest) if any(is_url(p) for p in paths) else None
+    try:
+        yield read_paths(paths, settings.read["max_file_bytes"], fetcher, settings.ingest["max_page_bytes"])
+    finally:
+        if fetcher is not None:
+            fetcher.close()
 
 
 @main.command()
@@ -188,7 +205,6 @@ def add(settings, paths, strict, db):
 def batch(settings, paths, db, scheduler, workers, work_dir, keep_work):
     """Add many articles on a Dask cluster: the same stories as add, prepared and scored in parallel."""
     from .batch import Batch, connect
-    from .read import read_paths
 
     if scheduler and workers:
         _fail("give --scheduler or --workers, not both", 2)
@@ -200,8 +216,8 @@ def batch(settings, paths, db, scheduler, workers, work_dir, keep_work):
         click.echo(f"storyline: Dask dashboard: {client.dashboard_link}", err=True)
     try:
         job = Batch(sl, client, work_dir, keep=keep_work)
-        report, run = job.run(read_paths(paths, settings.read["max_file_bytes"]), progress=_progress(),
-                              on_decision=_echo_decision)
+        with _inputs(settings, paths) as items:
+            report, run = job.run(items, progress=_progress(), on_decision=_echo_decision)
     finally:
         sl.close()
         client.close()
@@ -436,19 +452,164 @@ def train(settings, file, split, out, cache):
     click.echo(json.dumps(info, indent=2))
 
 
+@main.group()
+def feeds():
+    """Register, list and remove the feeds `storyline watch` polls."""
+
+
+@feeds.command(name="add")
+@click.argument("urls", nargs=-1)
+@click.option("--file", "files", multiple=True, type=click.Path(dir_okay=False),
+              help="A file of feed URLs, one a line (# starts a comment).")
+@click.option("--interval", type=click.IntRange(min=10), default=None,
+              help="Seconds between two polls (default ingest.poll_interval_s).")
+@db_option
+@click.pass_obj
+@handle_errors
+def feeds_add(settings, urls, files, interval, db):
+    """Register feeds (RSS, Atom, JSON Feed), news sitemaps, or home pages to find feeds on."""
+    from .errors import InputError
+    from .watch import Watcher
+
+    todo, failed = [(u, u) for u in urls], 0
+    for name in files:
+        todo += _url_lines(name)
+    if not todo:
+        _fail("give feed URLs or --file", 2)
+    watcher = Watcher(_service(db, settings))
+    try:
+        for where, url in todo:
+            if isinstance(url, InputError):
+                click.echo(f"storyline: skipped {url}", err=True)
+                failed += 1
+                continue
+            try:
+                for feed in watcher.register(url, interval):
+                    click.echo(f"{feed.url}\t{feed.kind}\t{feed.title or ''}")
+            except InputError as err:
+                click.echo(f"storyline: skipped {err}" + (f" ({where})" if where != url else ""), err=True)
+                failed += 1
+    finally:
+        watcher.close()
+        watcher.sl.close()
+    if failed:
+        sys.exit(1)
+
+
+def _url_lines(name: str) -> list:
+    """(where, URL or InputError) per line of a feeds file: a URL a line, # comments."""
+    from .errors import InputError
+    from .read import is_url
+
+    try:
+        with open(name, encoding="utf-8") as fh:
+            lines = fh.read().splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        return [(name, InputError(name, f"cannot read: {getattr(exc, 'strerror', None) or exc}"))]
+    out = []
+    for n, line in enumerate(lines, 1):
+        line = line.split()[0] if line.split() else ""  # a URL holds no space: what follows is a comment
+        if line and not line.startswith("#"):
+            out.append((f"{name}:{n}", line if is_url(line) else InputError(f"{name}:{n}", f"not an http(s) URL: {line[:80]!r}")))
+    return out
+
+
+@feeds.command(name="list")
+@db_option
+@output_format
+@click.pass_obj
+@handle_errors
+def feeds_list(settings, db, fmt):
+    """The registered feeds and their health: last success, last error, articles added."""
+    items = _service(db, settings).store.feeds()
+    if fmt == "json":
+        return _echo_json({"feeds": [f.to_dict() for f in items]})
+    if fmt == "csv":
+        buf = io.StringIO()
+        w = csv.writer(buf)
+        w.writerow(["url", "kind", "interval_s", "last_success", "last_error", "errors", "articles"])
+        for f in items:
+            w.writerow([f.url, f.kind, f.interval_s, f.last_success or "", f.last_error or "", f.errors, f.articles])
+        return click.echo(buf.getvalue(), nl=False)
+    for f in items:
+        state = f"failing ({f.errors}x)" if f.errors else "ok" if f.last_success else "not polled yet"
+        click.echo(f"{f.url}  [{f.kind}]  every {f.interval_s} s  {state}  {f.articles} articles added")
+        if f.last_success:
+            click.echo(f"  last success {f.last_success}")
+        if f.last_error:
+            click.echo(f"  last error {f.last_error}")
+    if not items:
+        click.echo("no feeds registered; add some with: storyline feeds add URL", err=True)
+
+
+@feeds.command(name="remove")
+@click.argument("urls", nargs=-1, required=True)
+@db_option
+@click.pass_obj
+@handle_errors
+def feeds_remove(settings, urls, db):
+    """Stop polling feeds (their articles stay in the store)."""
+    from .ingest import normalise
+
+    store = _service(db, settings).store
+    missing = [u for u in urls if not (store.remove_feed(u) or store.remove_feed(normalise(u)))]
+    for u in missing:
+        click.echo(f"storyline: skipped {u}: not a registered feed", err=True)
+    click.echo(f"removed {len(urls) - len(missing)}", err=True)
+    if missing:
+        sys.exit(1)
+
+
+@main.command()
+@db_option
+@click.option("--once", is_flag=True, help="Poll the due feeds once, then exit (for cron).")
+@click.pass_obj
+@handle_errors
+def watch(settings, db, once):
+    """Poll the registered feeds and add their new articles as they appear, until stopped
+    (SIGTERM or Ctrl-C: it stops after the article in hand)."""
+    import signal
+
+    from .watch import Watcher
+
+    watcher = Watcher(_service(db, settings), on_decision=_echo_decision)
+    if not watcher.store.feeds():
+        watcher.sl.close()
+        _fail("no feeds registered; add some with: storyline feeds add URL", 2)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: watcher.halt())
+    try:
+        watcher.run(on_poll=_echo_poll, cycles=1 if once else None)
+    finally:
+        watcher.close()
+        watcher.sl.close()
+
+
+def _echo_poll(p) -> None:
+    rate = p.added / p.seconds if p.seconds else 0.0
+    for line in p.failed:
+        click.echo(f"storyline: feed failed: {line}", err=True)
+    for line in p.skipped:
+        click.echo(f"storyline: skipped {line}", err=True)
+    click.echo(f"polled {p.feeds} feeds ({p.unchanged} with nothing new, {len(p.failed)} failed): {p.new} new pages, "
+               f"{p.added} added, {p.duplicates} duplicates, {len(p.skipped)} skipped in {p.seconds:.1f} s "
+               f"({rate:.2f} articles/s)" + ("; stopped" if p.stopped else ""), err=True)
+
+
 @main.command()
 @click.option("--host", default=None, help="Interface (default 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port (default 8000).")
 @db_option
+@click.option("--watch", is_flag=True, help="Also poll the registered feeds in this process (as storyline watch).")
 @click.pass_obj
 @handle_errors
-def serve(settings, host, port, db):
+def serve(settings, host, port, db, watch):
     """Serve the HTTP API and the web UI over a store."""
     import uvicorn
 
     from .serve import create_app
 
-    app = create_app(db, settings)
+    app = create_app(db, settings, watch=watch)
     uvicorn.run(app, host=host or settings.serve["host"], port=port or settings.serve["port"], log_level="warning")
 
 

@@ -1,4 +1,4 @@
-"""Plain dataclasses that cross the pipeline stages: Article, Signal, Embedding, PairScore, Story."""
+"""Plain dataclasses that cross the pipeline stages: Page, Article, Signal, Embedding, PairScore, Story."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
@@ -9,6 +9,19 @@ import numpy as np
 SignalType = Literal["person", "org", "place", "date"]
 Relation = Literal["translation", "near-duplicate", "same story", "related", "unrelated"]
 DIMENSIONS = ("overall", "geography", "entities", "time", "narrative", "style", "tone")
+
+
+@dataclass
+class Page:
+    """A web page as ingest got it (fetched, or a WARC record): what ``read.parse_page`` reads."""
+
+    url: str
+    body: bytes
+    content_type: str = "text/html"
+    published: str | None = None  # ISO date from the feed entry or the archive record; else the page's own
+    title: str | None = None  # the feed entry's title, when the page's cannot be found
+    captured: str | None = None  # ISO date it was fetched or archived: the date of last resort
+    where: str = ""  # for messages: the URL, or the WARC file and record
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""Read articles from files, directories and stdin: txt, html, json, jsonl, csv.
+"""Read articles from files, directories and stdin (txt, html, json, jsonl, csv), web archives
+(warc, warc.gz) and URLs (fetched by ``ingest.Fetcher``).
 
 A bad record is yielded as an ``InputError`` naming its file and line (or index), and reading
 goes on: one bad line never costs the good records beside it.
@@ -18,7 +19,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from .errors import InputError
-from .model import Article
+from .ingest import Fetcher, is_warc, normalise, read_warc, url_id
+from .model import Article, Page
 
 FIELDS = ("id", "url", "title", "text", "lang", "published", "source")
 SUFFIXES = {".txt", ".html", ".htm", ".json", ".jsonl", ".csv"}
@@ -115,18 +117,46 @@ def _record(rec, default_id: str, where: str) -> Article | InputError:
         return err
 
 
-def _html_article(html: str, stem: str, where: str) -> Article:
+def _html_article(html: str, stem: str, where: str, url: str | None = None) -> Article:
+    """trafilatura's main text and metadata (its date is htmldate's: the page's own publication date)."""
     import trafilatura
 
-    doc = trafilatura.bare_extraction(html, with_metadata=True, include_comments=False)
+    doc = trafilatura.bare_extraction(html, url=url, with_metadata=True, include_comments=False)
     if doc is None or not (doc.text or "").strip():
         raise InputError(where, "no article text found in the HTML")
     lang = doc.language
     if not lang:
         m = re.search(r"<html[^>]*\blang=[\"']?([A-Za-z]{2})", html[:2000], re.I)
         lang = m.group(1).lower() if m else None
-    return Article(id=stem, text=doc.text, title=doc.title or "", url=doc.url, lang=lang,
-                   published=doc.date, source=doc.sitename or doc.hostname, path=where)
+    return Article(id=stem, text=doc.text, title=doc.title or "", url=doc.url or url, lang=lang,
+                   published=doc.date if doc.date and _is_date(doc.date) else None,
+                   source=doc.sitename or doc.hostname, path=where)
+
+
+def parse_page(page: Page) -> Article:
+    """A fetched or archived page as an article whose id is its normalised URL; the feed's date
+    and title win over the page's, the capture date is the last resort."""
+    where = page.where or page.url
+    charset = re.search(r"charset=[\"']?([\w.-]+)", page.content_type)
+    text = None
+    if charset:
+        try:
+            text = page.body.decode(charset.group(1))
+        except (LookupError, UnicodeDecodeError):
+            text = None
+    if text is None:
+        text = decode(page.body, where)
+    url = normalise(page.url)
+    if "html" in page.content_type or "<html" in text[:2000].lower():
+        art = _html_article(text, url_id(url), where, url)
+    elif text.strip():
+        art = Article(id=url_id(url), text=text, url=url, path=where)
+    else:
+        raise InputError(where, "empty page")
+    art.url = url
+    art.title = art.title or page.title or ""
+    art.published = page.published or art.published or page.captured
+    return art
 
 
 def parse_text(text: str, suffix: str, stem: str, where: str) -> Iterator[Article | InputError]:
@@ -152,7 +182,8 @@ def parse_text(text: str, suffix: str, stem: str, where: str) -> Iterator[Articl
     elif suffix == ".csv":
         yield from _csv_records(text, stem, where)
     else:
-        raise InputError(where, f"unsupported file type {suffix!r}; use one of {', '.join(sorted(SUFFIXES))}")
+        raise InputError(where, f"unsupported file type {suffix!r}; use one of {', '.join(sorted(SUFFIXES))}, "
+                                ".warc, .warc.gz or a URL")
 
 
 def jsonl_records(lines: Iterable[str], stem: str, where: str) -> Iterator[Article | InputError]:
@@ -241,7 +272,7 @@ def _walk(directory: str) -> Iterator[str | InputError]:
     for e in entries:
         if e.is_dir(follow_symlinks=True):
             yield from _walk(e.path)
-        elif Path(e.name).suffix.lower() in SUFFIXES:
+        elif Path(e.name).suffix.lower() in SUFFIXES or is_warc(e.name):
             yield e.path
 
 
@@ -268,6 +299,13 @@ def _read_file(p: str, max_file_bytes: int) -> bytes:
             raise InputError(p, f"cannot read: {exc.strerror}") from None
 
 
+def _page_or_error(page: Page) -> Article | InputError:
+    try:
+        return parse_page(page)
+    except InputError as err:
+        return err
+
+
 def _size(p: str) -> int:
     """A regular file's size (0 for anything else: ``_read_file`` reports it)."""
     try:
@@ -277,13 +315,43 @@ def _size(p: str) -> int:
     return st.st_size if stat.S_ISREG(st.st_mode) else 0
 
 
-def read_paths(paths: Iterable[str], max_file_bytes: int = 50_000_000) -> Iterator[Article | InputError]:
-    """Yield each article, or an InputError for each input or record that cannot be read, and go on."""
+def is_url(p: str) -> bool:
+    return p.startswith(("http://", "https://"))
+
+
+def read_urls(urls: Iterable[str], fetcher: Fetcher) -> Iterator[Article | InputError]:
+    """Each URL's page as an article whose id is where redirects led; anything but an http(s)
+    URL is refused (never read as a local path)."""
+    for url in urls:
+        try:
+            if not is_url(url):
+                raise InputError(url[:200], "not an http(s) URL")
+            r = fetcher.get(url)
+            yield parse_page(Page(r.url, r.body, r.content_type, where=url))
+        except InputError as err:
+            yield err
+
+
+def read_paths(paths: Iterable[str], max_file_bytes: int = 50_000_000, fetcher: Fetcher | None = None,
+               max_page_bytes: int = 5_000_000) -> Iterator[Article | InputError]:
+    """Yield each article, or an InputError for each input or record that cannot be read, and go on.
+
+    A path may be a URL (fetched by ``fetcher``) or a WARC file (its HTML responses).
+    """
     for p in expand(paths):
         if isinstance(p, InputError):
             yield p
             continue
         try:
+            if is_url(p):
+                if fetcher is None:
+                    raise InputError(p, "URLs are fetched only where a fetcher is given (storyline add does)")
+                yield from read_urls([p], fetcher)
+                continue
+            if is_warc(p):
+                for page in read_warc(p, max_page_bytes):
+                    yield page if isinstance(page, InputError) else _page_or_error(page)
+                continue
             if p == "-":
                 yield from stream_jsonl(sys.stdin.buffer, "stdin", "stdin", max_file_bytes)
                 continue

@@ -6,8 +6,10 @@ it streams in and cut off with 413 at ``serve.max_body_bytes``, whatever Content
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hmac
+import logging
 import os
 import threading
 from pathlib import Path
@@ -26,14 +28,17 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from .errors import InputError, StorylineError
 from .model import Article
 from .pipeline import content_hash
-from .read import MAX_ID_CHARS, decode, parse_text, record_to_article
+from .read import MAX_ID_CHARS, decode, parse_text, read_urls, record_to_article
 from .service import Storyline
 from .settings import Settings, load_settings
 from .store import StoryFilter, open_store
+from .watch import Watcher
+
+log = logging.getLogger("storyline")
 
 WEB = Path(__file__).parent / "web"
 MAX_OFFSET = 1_000_000_000  # stories skipped at most by a page (the store counts in 64-bit integers)
-WRITES = {"/articles", "/files"}  # POST routes that change the store: they need the token when one is set
+WRITES = {"/articles", "/files", "/urls", "/feeds"}  # POST routes that change the store: they need the token when one is set
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 HEADERS = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer"),
            (b"x-frame-options", b"DENY")]
@@ -65,6 +70,17 @@ class ArticleIn(BaseModel):
     def article(self, default_id: str, where: str) -> Article:
         """As the file readers would read it (one validation for every path)."""
         return record_to_article(self.model_dump(), default_id, where)
+
+
+class UrlsIn(BaseModel):
+    urls: list[str] = Field(min_length=1, max_length=100, description="pages to fetch and add (public addresses only, "
+                                                                       "unless ingest.allow_networks allows others)")
+
+
+class FeedIn(BaseModel):
+    url: str = Field(min_length=1, max_length=2_000, description="an RSS, Atom or JSON feed, a news sitemap, or a "
+                                                                 "home page linking to feeds")
+    interval_s: int | None = Field(default=None, ge=10, description="seconds between polls (default ingest.poll_interval_s)")
 
 
 class CompareIn(BaseModel):
@@ -168,13 +184,28 @@ async def _json(send, status: int, detail: str) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-def create_app(db: str = "storyline.db", settings: Settings | None = None, token: str | None = None) -> FastAPI:
-    """The app; ``token`` (default $STORYLINE_TOKEN) guards every write."""
+def create_app(db: str = "storyline.db", settings: Settings | None = None, token: str | None = None,
+               watch: bool = False) -> FastAPI:
+    """The app; ``token`` (default $STORYLINE_TOKEN) guards every write; ``watch`` polls the
+    registered feeds in this process (taking turns with requests that write)."""
     settings = settings or load_settings()
     token = token if token is not None else os.environ.get("STORYLINE_TOKEN") or None
     service = Storyline(open_store(db, settings.store["busy_timeout_s"]), settings)
     write_lock = threading.Lock()
-    app = FastAPI(title="storyline", version="0.1.0", docs_url=None, redoc_url=None,
+    watcher = Watcher(service, lock=write_lock)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_):
+        thread = threading.Thread(target=_watch, args=(watcher,), name="storyline-watch", daemon=True) if watch else None
+        if thread:
+            thread.start()
+        yield
+        watcher.halt()
+        if thread:
+            thread.join(timeout=60)
+        watcher.close()
+
+    app = FastAPI(title="storyline", version="0.1.0", docs_url=None, redoc_url=None, lifespan=lifespan,
                   description="Which news articles report the same story, across languages.")
     app.add_middleware(Gate, token=token, max_body=settings.serve["max_body_bytes"])
     bearer = HTTPBearer(auto_error=False, description="needed for writes when the server sets STORYLINE_TOKEN")
@@ -251,6 +282,23 @@ def create_app(db: str = "storyline.db", settings: Settings | None = None, token
                 items.append(err)
         return _add(items)
 
+    @app.post("/urls", dependencies=[Security(bearer)], responses=WRITE_ERRORS)
+    def post_urls(body: UrlsIn) -> dict:
+        """Fetch pages and add them (as `storyline add URL`); a page that cannot be fetched or
+        read is listed in ``skipped`` with the reason."""
+        return _add(list(read_urls([u.strip() for u in body.urls], watcher.fetcher)))
+
+    @app.get("/feeds")
+    def list_feeds() -> dict:
+        """The registered feeds and their health (last success, last error, failures in a row, articles added)."""
+        return {"feeds": [f.to_dict() for f in service.store.feeds()], "watching": watch}
+
+    @app.post("/feeds", dependencies=[Security(bearer)], responses=WRITE_ERRORS)
+    def post_feed(body: FeedIn) -> dict:
+        """Register a feed or sitemap (or the feeds a home page links to); polled at once by a
+        server started with --watch, else by `storyline watch`."""
+        return {"feeds": [f.to_dict() for f in watcher.register(body.url.strip(), body.interval_s)]}
+
     @app.get("/articles/{article_id:path}", responses=READ_ERRORS)
     def get_article(article_id: str) -> dict:
         art = service.article(article_id)
@@ -294,6 +342,16 @@ def create_app(db: str = "storyline.db", settings: Settings | None = None, token
 
     app.state.service = service
     return app
+
+
+def _watch(watcher: Watcher) -> None:
+    """The server's watcher: a store error is logged and the poll retried a minute later."""
+    while not watcher.stop.is_set():
+        try:
+            watcher.run(on_poll=lambda p: log.info("watch: %d feeds polled, %d added", p.feeds, p.added))
+        except StorylineError as exc:
+            log.warning("watch: %s; polling again in a minute", exc)
+            watcher.stop.wait(60)
 
 
 def _docs(app: FastAPI) -> None:

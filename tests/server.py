@@ -15,7 +15,7 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, db, token=None, max_body=None, tmp=None):
+    def __init__(self, db, token=None, max_body=None, tmp=None, config="", extra=()):
         self.port = free_port()
         self.tmp = tmp or os.path.dirname(str(db))
         self.url = f"http://127.0.0.1:{self.port}"
@@ -25,11 +25,13 @@ class Server:
             env["STORYLINE_TOKEN"] = token
         args = [sys.executable, "-m", "storyline.cli"]
         if max_body:
-            cfg = os.path.join(tmp, "limits.toml")
+            config = f"[serve]\nmax_body_bytes = {max_body}\n" + config
+        if config:
+            cfg = os.path.join(self.tmp, "server.toml")
             with open(cfg, "w") as fh:
-                fh.write(f"[serve]\nmax_body_bytes = {max_body}\n")
+                fh.write(config)
             args += ["--config", cfg]
-        self.proc = subprocess.Popen(args + ["serve", "--port", str(self.port), "--db", str(db)], env=env)
+        self.proc = subprocess.Popen(args + ["serve", "--port", str(self.port), "--db", str(db), *extra], env=env)
         deadline = time.time() + 120
         while time.time() < deadline:
             try:

@@ -31,7 +31,10 @@ def run(server, *args):
 
 @pytest.mark.skipif(ST is None, reason="schemathesis is not installed (pip install -e '.[test]')")
 def test_every_operation_keeps_its_contract(server):
-    run(server, "-c", "all", "--exclude-path", "/compare", "--exclude-path", "/files")
+    """/urls and /feeds fetch what they are given: fuzzing them would resolve generated host names
+    (traffic beyond 127.0.0.1), so tests/test_ingest.py covers them against a local site instead."""
+    run(server, "-c", "all", "--exclude-path", "/compare", "--exclude-path", "/files", "--exclude-path", "/urls",
+        "--exclude-path", "/feeds")
 
 
 @pytest.mark.skipif(ST is None, reason="schemathesis is not installed (pip install -e '.[test]')")

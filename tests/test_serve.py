@@ -196,3 +196,17 @@ def test_openapi_documents_what_the_server_answers(server):
     assert r.status_code == 422 and r.json()["detail"][0]["field"].endswith("limit")
     r = httpx.post(server.url + "/files", headers=AUTH, files=[])
     assert r.status_code == 422
+
+
+def test_a_url_given_through_the_api_is_fetched_only_from_a_public_address(server):
+    """The server's settings allow no other network: a loopback or private address is refused
+    before anything is fetched (the ingest tests allow loopback explicitly)."""
+    urls = ["http://127.0.0.1:9/page.html", "http://10.1.2.3/page.html", "/etc/hostname", "file:///etc/passwd"]
+    r = httpx.post(server.url + "/urls", headers=AUTH, json={"urls": urls})
+    assert r.status_code == 200 and r.json()["articles"] == []
+    assert [s.split(": ", 1)[1] for s in r.json()["skipped"]] == [
+        "127.0.0.1 resolves to 127.0.0.1, not a public address (ingest.allow_networks lets others be fetched)",
+        "10.1.2.3 resolves to 10.1.2.3, not a public address (ingest.allow_networks lets others be fetched)",
+        "not an http(s) URL", "not an http(s) URL"]  # never read as a path on the server
+    r = httpx.post(server.url + "/feeds", headers=AUTH, json={"url": "http://127.0.0.1:9/feed"})
+    assert r.status_code == 400 and "not a public address" in r.json()["detail"]

@@ -240,3 +240,23 @@ def test_a_postgresql_address_that_cannot_be_reached_is_one_line_without_its_pas
     message = str(exc.value)
     assert message.startswith("postgresql://reader@127.0.0.1:9/news: cannot connect to the store")
     assert "s3cretpw" not in message and "\n" not in message
+
+
+def test_feeds_and_the_pages_seen_are_kept(store_address, tmp_path):
+    from storyline.ingest import Feed
+
+    store = open_test_store(store_address, tmp_path)
+    rss = Feed("http://example.org/rss", 600, kind="rss", etag='"x"', next_poll=100.0)
+    store.put_feed(rss)
+    store.put_feed(Feed("http://example.org/atom", next_poll=500.0))
+    assert [f.url for f in store.feeds(due_by=200.0)] == ["http://example.org/rss"]
+    store.mark_seen("http://example.org/a", "error: HTTP 500")
+    store.mark_seen("http://example.org/a", "added", "a", feed=rss.url)
+    assert store.seen(["http://example.org/a", "http://example.org/b"]) == {"http://example.org/a": ("added", 2)}
+    rss.etag, rss.articles = '"y"', 0
+    store.put_feed(rss)  # the state is saved; the article count is the store's own
+    kept = store.feeds()[1]
+    assert (kept.url, kept.etag, kept.articles, kept.interval_s) == (rss.url, '"y"', 1, 600)
+    assert store.remove_feed(rss.url) and not store.remove_feed(rss.url)
+    assert [f.url for f in store.feeds()] == ["http://example.org/atom"]
+    store.close()

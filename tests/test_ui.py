@@ -1,5 +1,6 @@
 """The web UI in a real browser: Debian's chromium driven by Playwright."""
 import os
+import time
 
 import pytest
 
@@ -81,3 +82,37 @@ def test_add_page_sends_the_token(tmp_path, page):
         assert "Added 1" in page.inner_text("#added-msg")
     finally:
         srv.stop()
+
+
+def test_feeds_page_registers_a_feed_and_shows_its_health(tmp_path, page):
+    from .site import Site, article_html, rss
+
+    site = Site()
+    texts = {p.name[:3]: p.read_text("utf-8") for p in sorted(SEEDS.glob("*.txt"))}
+    items = [(site.put(f"/{k}.html", article_html(f"Seed {k}", texts[k])), f"Seed {k}", "2022-02-10") for k in ("000", "003")]
+    site.put("/rss", rss(items), "application/rss+xml")
+    config = 'profile = "fast"\n[ingest]\nallow_networks = ["127.0.0.0/8"]\nper_host_interval_s = 0.0\n'
+    srv = Server(tmp_path / "feeds.db", tmp=str(tmp_path), config=config, extra=["--watch"])
+    try:
+        page.goto(srv.url + "/ui/feeds")
+        page.wait_for_selector("#feed-form")
+        assert "0 feeds; this server polls them" in page.inner_text("main")
+        page.fill("#feed-url", site.url + "/nothing-here")
+        page.click("#feed-form button")
+        page.wait_for_selector("#feed-msg .err")
+        assert "HTTP 404" in page.inner_text("#feed-msg")
+        page.fill("#feed-url", site.url + "/rss")
+        page.click("#feed-form button")
+        page.wait_for_selector("#feed-added")
+        deadline = time.time() + 180
+        while time.time() < deadline:
+            page.goto(srv.url + "/ui/feeds")
+            row = page.wait_for_selector("tr.feed")
+            if row.query_selector("td.num").inner_text() == "2":
+                break
+            time.sleep(1)
+        assert "ok" in row.inner_text() and row.query_selector("td.num").inner_text() == "2"
+        page.screenshot(path=str(ARTIFACTS / "feeds.png"), full_page=True)
+    finally:
+        srv.stop()
+        site.stop()

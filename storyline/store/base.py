@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..cluster import Placed
+from ..ingest import Feed
 from ..model import Article, Embedding, Story
 
 Vectors = Mapping[str, Embedding | None]  # encoder key -> vectors (None: that encoder was not run)
@@ -102,6 +103,32 @@ class Store(ABC):
     @abstractmethod
     def members(self, story_id: str) -> dict[str, str | None]:
         """A story's article ids in arrival order -> the article each translates or duplicates."""
+
+    # what the watcher keeps between polls ----------------------------------------------------
+    @abstractmethod
+    def put_feed(self, feed: Feed) -> None:
+        """Register a feed, or save its state after a poll (all but its article count)."""
+
+    @abstractmethod
+    def remove_feed(self, url: str) -> bool:
+        """Forget a feed; False if it was not registered."""
+
+    @abstractmethod
+    def feeds(self, due_by: float | None = None) -> list[Feed]:
+        """Every feed by URL, or those whose next poll is at or before ``due_by`` (epoch seconds)."""
+
+    @abstractmethod
+    def seen(self, urls: Sequence[str]) -> dict[str, tuple[str, int]]:
+        """URL -> (status, tries) for the URLs met before ("added", "duplicate" or the last error)."""
+
+    @abstractmethod
+    def mark_seen(self, url: str, status: str, article_id: str | None = None, feed: str | None = None) -> None:
+        """What became of a page: each call counts a try; an article "added" from ``feed`` counts
+        for that feed in the same transaction (so a killed watcher's counts stay true)."""
+
+    @abstractmethod
+    def article_with_hash(self, content_hash: str) -> str | None:
+        """An article stored with this content, if any: a page republished under another URL."""
 
     # what assignment looks up (the ``cluster.Catalog`` protocol) and the index's source ------
     index_path: str | None  # where the nearest-neighbour index lives beside the store (None: memory)

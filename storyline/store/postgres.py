@@ -41,6 +41,11 @@ SCHEMA = [
     "CREATE TABLE IF NOT EXISTS members (article_id TEXT PRIMARY KEY REFERENCES articles(id), "
     "story_id TEXT NOT NULL, decision TEXT, duplicate_of TEXT)",
     "CREATE INDEX IF NOT EXISTS members_story ON members(story_id)",
+    "CREATE TABLE IF NOT EXISTS feeds (url TEXT PRIMARY KEY, next_poll DOUBLE PRECISION NOT NULL, articles INTEGER NOT NULL, "
+    "data TEXT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS feeds_due ON feeds(next_poll)",
+    "CREATE TABLE IF NOT EXISTS seen (url TEXT PRIMARY KEY, status TEXT NOT NULL, tries INTEGER NOT NULL, "
+    "article_id TEXT, at TEXT NOT NULL)",
 ]
 SCHEMA_LOCK, SEQ_LOCK, WRITER_LOCK = 0x5707_0001, 0x5707_0002, 0x5707_0003  # advisory lock keys
 

@@ -20,6 +20,7 @@ import numpy as np
 from ..cluster import Placed, day_of
 from ..embed import from_int8, to_int8
 from ..index import UNDATED
+from ..ingest import Feed
 from ..model import Article, Embedding, Story
 from .base import Store, StoryFilter, Vectors
 
@@ -223,6 +224,41 @@ class SQLStore(Store):
     def members(self, story_id: str) -> dict[str, str | None]:
         return dict(self._rows("SELECT m.article_id, m.duplicate_of FROM members m JOIN articles a "
                                "ON a.id = m.article_id WHERE m.story_id = ? ORDER BY a.seq", (story_id,)))
+
+    # what the watcher keeps between polls ----------------------------------------------------
+    def put_feed(self, feed: Feed) -> None:
+        with self._tx() as db:  # the article count is the store's: mark_seen keeps it
+            db.execute("INSERT INTO feeds (url, next_poll, articles, data) VALUES (?,?,0,?) ON CONFLICT (url) DO UPDATE "
+                       "SET next_poll=excluded.next_poll, data=excluded.data", (feed.url, feed.next_poll, json.dumps(feed.to_dict())))
+
+    def remove_feed(self, url: str) -> bool:
+        with self._tx() as db:
+            return db.execute("DELETE FROM feeds WHERE url=?", (url,)).rowcount > 0
+
+    def feeds(self, due_by: float | None = None) -> list[Feed]:
+        where, args = ("WHERE next_poll <= ?", (due_by,)) if due_by is not None else ("", ())
+        return [Feed(**json.loads(d) | {"articles": n})
+                for d, n in self._rows(f"SELECT data, articles FROM feeds {where} ORDER BY url", args)]
+
+    def seen(self, urls: Sequence[str]) -> dict[str, tuple[str, int]]:
+        out: dict[str, tuple[str, int]] = {}
+        for i in range(0, len(urls), 500):
+            part = list(urls[i:i + 500])
+            out.update((u, (st, n)) for u, st, n in self._rows(
+                f"SELECT url, status, tries FROM seen WHERE url IN ({','.join('?' * len(part))})", part))
+        return out
+
+    def mark_seen(self, url: str, status: str, article_id: str | None = None, feed: str | None = None) -> None:
+        with self._tx() as db:
+            db.execute("INSERT INTO seen (url, status, tries, article_id, at) VALUES (?,?,1,?,?) ON CONFLICT (url) "
+                       "DO UPDATE SET status=excluded.status, tries=seen.tries + 1, article_id=excluded.article_id, "
+                       "at=excluded.at", (url, status, article_id, dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")))
+            if feed is not None and status == "added":
+                db.execute("UPDATE feeds SET articles = articles + 1 WHERE url=?", (feed,))
+
+    def article_with_hash(self, content_hash: str) -> str | None:
+        row = self._one("SELECT id FROM articles WHERE hash=? LIMIT 1", (content_hash,))
+        return row[0] if row else None
 
     # what assignment looks up ----------------------------------------------------------------
     def placed(self, keys: Sequence[int]) -> list[Placed]:

@@ -37,6 +37,11 @@ CREATE TABLE IF NOT EXISTS members (
     article_id TEXT PRIMARY KEY REFERENCES articles(id), story_id TEXT NOT NULL, decision TEXT);
 CREATE INDEX IF NOT EXISTS members_story ON members(story_id);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS feeds (url TEXT PRIMARY KEY, next_poll REAL NOT NULL, articles INTEGER NOT NULL,
+    data TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS feeds_due ON feeds(next_poll);
+CREATE TABLE IF NOT EXISTS seen (url TEXT PRIMARY KEY, status TEXT NOT NULL, tries INTEGER NOT NULL,
+    article_id TEXT, at TEXT NOT NULL);
 """
 # Version 2: inserts find the next seq through an index; stories carry their sort and filter
 # columns (an index on first_seen that carries the sort columns answers 'until' without the

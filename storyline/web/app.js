@@ -152,6 +152,15 @@ async function comparePage() {
   } catch (err) { out.innerHTML = `<div class="msg err">${esc(err.message)}</div>`; }
 }
 
+const TOKEN_FORM = `<form class="filters" id="token-form"><label>Write token <input type="password" id="token" autocomplete="off"
+  placeholder="only if the server sets STORYLINE_TOKEN" size="36"></label></form>`;
+function tokenField() {
+  $("#token").value = sessionStorage.getItem(TOKEN_KEY) || "";
+  $("#token").addEventListener("input", e => e.target.value ? sessionStorage.setItem(TOKEN_KEY, e.target.value) : sessionStorage.removeItem(TOKEN_KEY));
+  $("#token-form").addEventListener("submit", e => e.preventDefault());
+}
+const postJSON = (path, body) => api(path, {method: "POST", headers: {"content-type": "application/json"}, body: JSON.stringify(body)});
+
 function addPage() {
   main.innerHTML = `
     <h1>Add articles</h1>
@@ -165,12 +174,13 @@ function addPage() {
         <p><input name="lang" placeholder="Language (optional)" size="10"> <input name="published" placeholder="Published YYYY-MM-DD" size="20"></p>
         <button>Add</button></form>
     </div>
-    <form class="filters" id="token-form"><label>Write token <input type="password" id="token" autocomplete="off"
-      placeholder="only if the server sets STORYLINE_TOKEN" size="36"></label></form>
+    <form class="card" id="urls"><h2>Fetch pages</h2>
+      <p class="muted">One URL a line; each page is fetched (robots.txt obeyed) and added.</p>
+      <p><textarea name="urls" id="url-list" placeholder="https://…" style="min-height:70px" required></textarea></p>
+      <button>Fetch and add</button></form>
+    ${TOKEN_FORM}
     <div id="added"></div>`;
-  $("#token").value = sessionStorage.getItem(TOKEN_KEY) || "";
-  $("#token").addEventListener("input", e => e.target.value ? sessionStorage.setItem(TOKEN_KEY, e.target.value) : sessionStorage.removeItem(TOKEN_KEY));
-  $("#token-form").addEventListener("submit", e => e.preventDefault());
+  tokenField();
   const show = r => {
     $("#added").innerHTML = `<div class="msg" id="added-msg">Added ${r.articles.length}, unchanged ${r.unchanged}, skipped ${r.skipped.length}.</div>` +
       r.articles.map(x => `<div>${esc(x.id)} → <a href="/ui/story/${encodeURIComponent(x.story_id)}">${x.new_story ? "new story" : "joined story"} ${esc(x.story_id)}</a></div>`).join("") +
@@ -188,7 +198,44 @@ function addPage() {
   $("#paste").addEventListener("submit", async e => {
     e.preventDefault();
     const body = Object.fromEntries([...new FormData(e.target)].filter(([, v]) => v));
-    try { show(await api("/articles", {method: "POST", headers: {"content-type": "application/json"}, body: JSON.stringify(body)})); } catch (err) { fail(err); }
+    try { show(await postJSON("/articles", body)); } catch (err) { fail(err); }
+  });
+  $("#urls").addEventListener("submit", async e => {
+    e.preventDefault();
+    $("#added").innerHTML = '<p class="muted">Fetching, reading and clustering…</p>';
+    const urls = $("#url-list").value.split("\n").map(u => u.trim()).filter(Boolean);
+    try { show(await postJSON("/urls", {urls})); } catch (err) { fail(err); }
+  });
+}
+
+async function feedsPage() {
+  const data = await api("/feeds");
+  const state = f => f.errors ? `<span class="rel-unrelated">failing (${f.errors} in a row)</span>`
+    : f.last_success ? '<span class="rel-same-story">ok</span>' : '<span class="muted">not polled yet</span>';
+  main.innerHTML = `
+    <h1>Feeds</h1>
+    <p class="muted">${data.feeds.length} feeds; ${data.watching ? "this server polls them" : "polled by <code>storyline watch</code> (or <code>serve --watch</code>)"}.</p>
+    <table class="feeds" id="feed-table"><tr><th>Feed</th><th>Health</th><th>Last success</th><th>Last error</th><th>Articles added</th><th>Every</th></tr>
+      ${data.feeds.map(f => `<tr class="feed"><td><a href="${esc(f.url)}" rel="noreferrer noopener" target="_blank">${esc(f.title || f.url)}</a>
+        <div class="muted">${esc(f.kind || "")} · ${esc(f.url)}</div></td><td>${state(f)}</td><td>${esc(f.last_success || "–")}</td>
+        <td>${esc(f.last_error || "–")}</td><td class="num">${f.articles}</td><td class="num">${f.interval_s} s</td></tr>`).join("")}
+    </table>
+    <form class="card" id="feed-form"><h2>Add a feed</h2>
+      <p class="muted">An RSS, Atom or JSON feed, a news sitemap, or a site's home page (its feeds are found).</p>
+      <p><input name="url" id="feed-url" placeholder="https://…" size="60" required>
+         <input name="interval_s" type="number" min="10" placeholder="every … s" size="10"> <button>Add</button></p></form>
+    ${TOKEN_FORM}
+    <div id="feed-msg"></div>`;
+  tokenField();
+  $("#feed-form").addEventListener("submit", async e => {
+    e.preventDefault();
+    const body = Object.fromEntries([...new FormData(e.target)].filter(([, v]) => v));
+    if (body.interval_s) body.interval_s = Number(body.interval_s);
+    try {
+      const r = await postJSON("/feeds", body);
+      await feedsPage();
+      $("#feed-msg").innerHTML = `<div class="msg" id="feed-added">Registered ${r.feeds.map(f => esc(f.url)).join(", ")}.</div>`;
+    } catch (err) { $("#feed-msg").innerHTML = `<div class="msg err">${esc(err.message)}</div>`; }
   });
 }
 
@@ -200,6 +247,7 @@ async function route() {
     if (p.startsWith("/ui/story/")) await storyPage(decodeURIComponent(p.slice(10)));
     else if (p.startsWith("/ui/compare")) await comparePage();
     else if (p.startsWith("/ui/add")) addPage();
+    else if (p.startsWith("/ui/feeds")) await feedsPage();
     else await storiesPage();
   } catch (err) { main.innerHTML = `<div class="msg err">${esc(err.message)}</div>`; }
   health();

@@ -1,0 +1,257 @@
+"""The watcher: poll the registered feeds on their schedule, fetch their new entries' pages and add
+them, so they join stories as they arrive. A layer beside ``service.py`` (as ``batch.py`` is) that
+ties ingest to the service; its state (feeds, validators, health, pages seen) lives in the store.
+
+A poll saves a feed's ETag/Last-Modified only once its new entries are handled, and a page is
+marked seen once its article is committed (or it failed ``ingest.page_tries`` times): a killed
+watcher polls again without the validators and skips what it stored, so nothing stored is fetched
+twice and nothing listed is lost. ``halt`` ends a run after the article in hand.
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from .cluster import Decision
+from .errors import InputError
+from .ingest import FEED_TYPES, Entry, Feed, Fetcher, Parsed, Response, discover, normalise, parse, url_id
+from .model import Article, Page
+from .pipeline import content_hash
+from .read import parse_page
+from .service import Storyline
+
+log = logging.getLogger("storyline")
+FINAL = ("added", "duplicate", "rejected")  # a page in one of these states is never fetched again
+MAX_CHILD_SITEMAPS = 20  # sitemaps of a sitemap index read per poll (an index lists the newest first)
+MAX_DISCOVERED = 10  # feeds a home page may register
+
+
+@dataclass
+class Poll:
+    """What one poll of the due feeds did."""
+
+    feeds: int = 0
+    unchanged: int = 0  # 304, or nothing new listed
+    failed: list[str] = field(default_factory=list)  # feeds that could not be polled
+    entries: int = 0  # distinct pages the polled feeds list
+    new: int = 0  # of those, not seen before: fetched
+    added: int = 0
+    duplicates: int = 0  # same content as a stored article under another URL
+    skipped: list[str] = field(default_factory=list)  # pages that could not be fetched or read
+    seconds: float = 0.0
+    stopped: bool = False
+
+
+class _Stop(Exception):
+    pass
+
+
+def _now_iso(t: float) -> str:
+    return dt.datetime.fromtimestamp(t, dt.timezone.utc).isoformat(timespec="seconds")
+
+
+class Watcher:
+    """Feeds in, articles out: ``register`` feeds, then ``poll`` (once) or ``run`` (until ``stop``).
+
+    Args:
+        sl: the service whose store keeps the articles and the watcher's state.
+        lock: held while adding (the HTTP server passes its write lock, so requests and the
+            watcher take turns with the service).
+        on_decision: sees each article once committed.
+    """
+
+    def __init__(self, sl: Storyline, fetcher: Fetcher | None = None, lock=None,
+                 on_decision: Callable[[Decision], None] | None = None):
+        self.sl, self.store, self.s = sl, sl.store, sl.settings.ingest
+        self.fetcher = fetcher or Fetcher(self.s)
+        self.lock = lock or contextlib.nullcontext()
+        self.on_decision = on_decision
+        self.stop = threading.Event()  # set by ``halt``: the run ends after the article in hand
+        self._wake = threading.Event()  # a feed registered, or halt: stop waiting for the next due feed
+
+    def halt(self) -> None:
+        self.stop.set()
+        self._wake.set()
+
+    def close(self) -> None:
+        self.fetcher.close()
+
+    # feeds ---------------------------------------------------------------------------------
+    def register(self, url: str, interval_s: int | None = None) -> list[Feed]:
+        """Register a feed or sitemap URL, or the feeds a home page links to; they are due at once.
+
+        Raises:
+            InputError: the URL cannot be fetched, or is neither a feed nor a page linking to one.
+        """
+        url = normalise(url)
+        r = self.fetcher.get(url, FEED_TYPES)
+        try:
+            found = [(url, parse(r.body, r.content_type, url, 1))]
+        except InputError:
+            if "html" not in r.content_type and not r.body[:512].lstrip().lower().startswith((b"<!doctype html", b"<html")):
+                raise
+            found, problems = [], []
+            for link in discover(r.body, r.url)[:MAX_DISCOVERED]:
+                try:
+                    got = self.fetcher.get(link, FEED_TYPES)
+                    found.append((normalise(link), parse(got.body, got.content_type, link, 1)))
+                except InputError as err:
+                    problems.append(err.problem)
+            if not found:
+                raise InputError(url, "no feed found on the page" + (f" (the links failed: {problems[0]})" if problems else "")) from None
+        known = {f.url: f for f in self.store.feeds()}
+        feeds = []
+        for link, parsed in found:
+            feed = known.get(link) or Feed(link, interval_s or self.s["poll_interval_s"], added_at=_now_iso(time.time()))
+            feed.interval_s = interval_s or feed.interval_s
+            feed.kind, feed.title, feed.next_poll = parsed.kind, parsed.title, 0.0
+            self.store.put_feed(feed)
+            feeds.append(feed)
+        self._wake.set()
+        return feeds
+
+    # polling ---------------------------------------------------------------------------------
+    def run(self, on_poll: Callable[[Poll], None] | None = None, cycles: int | None = None) -> None:
+        """Poll whenever a feed is due until ``stop`` is set (or ``cycles`` polls have run)."""
+        done = 0
+        while not self.stop.is_set():
+            result = self.poll()
+            done += 1
+            if on_poll:
+                on_poll(result)
+            if cycles is not None and done >= cycles:
+                return
+            due = min((f.next_poll for f in self.store.feeds()), default=time.time() + 30)
+            self._wake.wait(min(max(due - time.time(), 1.0), 30.0))  # feeds registered by another process: within 30 s
+            self._wake.clear()
+
+    def poll(self) -> Poll:
+        """Poll every due feed, then fetch and add the pages they list that were not seen before."""
+        t0, now = time.monotonic(), time.time()
+        due = self.store.feeds(due_by=now)
+        result = Poll(feeds=len(due))
+        found: dict[str, tuple[Entry, Feed]] = {}
+        validators = {}  # saved only once the entries they stand for are handled
+        with ThreadPoolExecutor(self.s["concurrency"], thread_name_prefix="storyline-fetch") as pool:
+            for feed, (got, r) in zip(due, pool.map(self._fetch_feed, due)):
+                self._update(feed, got, now, result)
+                if isinstance(got, Parsed):
+                    validators[feed.url] = (r.etag, r.last_modified)
+                    for e in got.entries:
+                        found.setdefault(normalise(e.url), (e, feed))
+            result.entries = len(found)
+            handled = False
+            try:
+                self._add_new(found, pool, result)
+                handled = not result.stopped
+            finally:
+                for f in due:
+                    if result.stopped:  # what it listed is not all handled: poll it again first, in full
+                        f.next_poll = now
+                    if handled and f.url in validators:
+                        f.etag, f.last_modified = validators[f.url]
+                    self.store.put_feed(f)
+        result.seconds = time.monotonic() - t0
+        return result
+
+    def _fetch_feed(self, feed: Feed) -> tuple[Parsed | InputError | None, Response | None]:
+        """(entries, response); (None, 304 response) when unchanged; (error, None) when it failed."""
+        try:
+            r = self.fetcher.get(feed.url, FEED_TYPES, feed.etag, feed.last_modified)
+            if r.status == 304:
+                return None, r
+            parsed = parse(r.body, r.content_type, feed.url, self.s["max_entries"])
+            for child in parsed.sitemaps[:MAX_CHILD_SITEMAPS]:
+                got = self.fetcher.get(child, FEED_TYPES)
+                parsed.entries += parse(got.body, got.content_type, child, self.s["max_entries"]).entries
+            return parsed, r
+        except InputError as err:
+            return err, None
+
+    def _update(self, feed: Feed, got, now: float, result: Poll) -> None:
+        """The feed's health after a poll; a failure backs it off (interval x 2^failures)."""
+        feed.last_poll = _now_iso(now)
+        if isinstance(got, InputError):
+            feed.errors += 1
+            feed.last_error = f"{feed.last_poll} {got.problem}"
+            feed.next_poll = now + min(feed.interval_s * 2 ** feed.errors, self.s["max_backoff_s"])
+            result.failed.append(str(got))
+            return
+        feed.errors, feed.last_success = 0, feed.last_poll
+        feed.next_poll = now + feed.interval_s
+        if got is not None:
+            feed.entries = len(got.entries)
+
+    def _add_new(self, found: dict[str, tuple[Entry, Feed]], pool: ThreadPoolExecutor, result: Poll) -> None:
+        seen = self.store.seen(list(found))
+        todo = []
+        for u, (entry, feed) in found.items():
+            status, tries = seen.get(u, ("", 0))
+            if status in FINAL or tries >= self.s["page_tries"]:
+                continue
+            if self.store.article_hash(url_id(u)) is not None:  # stored by `storyline add URL`
+                self.store.mark_seen(u, "added", url_id(u))
+                continue
+            todo.append((u, entry, feed))
+        result.new = len(todo)
+        result.unchanged = result.feeds - len(result.failed) - len({feed.url for *_, feed in todo})
+        if not todo:
+            return
+        futures = [pool.submit(self._page, u, entry) for u, entry, _ in todo]
+        pending: dict[str, tuple[str, Feed]] = {}  # article id -> (entry URL, feed)
+        hashes: dict[str, str] = {}  # content hash -> article id, of this poll's pages
+
+        def articles():
+            for (u, _, feed), fut in zip(todo, futures):
+                if self.stop.is_set():
+                    return
+                try:
+                    art = fut.result()
+                except InputError as err:
+                    self.store.mark_seen(u, f"error: {err.problem}")
+                    result.skipped.append(str(err))
+                    continue
+                art.content_hash = content_hash(art)
+                twin = hashes.get(art.content_hash) or self.store.article_with_hash(art.content_hash)
+                if twin is not None and twin != art.id:
+                    self.store.mark_seen(u, "duplicate", twin)
+                    result.duplicates += 1
+                    continue
+                pending[art.id] = (u, feed)
+                hashes[art.content_hash] = art.id
+                yield art
+
+        def decided(d: Decision) -> None:
+            u, feed = pending.pop(d.article_id)
+            self.store.mark_seen(u, "added", d.article_id, feed.url)
+            result.added += 1
+            if self.on_decision:
+                self.on_decision(d)
+            if self.stop.is_set():
+                raise _Stop
+
+        try:
+            with self.lock:
+                report, _ = self.sl.add(articles(), on_decision=decided, keep_decisions=False)
+            result.skipped += report.skipped
+        except _Stop:
+            pass
+        finally:
+            for f in futures:
+                f.cancel()
+            result.stopped = self.stop.is_set()
+        if result.stopped:
+            return
+        for aid, (u, _) in pending.items():  # read but not added: stored before (unchanged), or rejected
+            self.store.mark_seen(u, "added" if self.store.article_hash(aid) else "rejected", aid)
+
+    def _page(self, url: str, entry: Entry) -> Article:
+        r = self.fetcher.get(url)
+        return parse_page(Page(r.url, r.body, r.content_type, published=entry.published, title=entry.title,
+                               captured=dt.date.today().isoformat(), where=url))

@@ -1,0 +1,112 @@
+"""A local web site on 127.0.0.1 for the ingest tests and benchmark: routes set per test, every
+request logged (path and headers), conditional GET by ETag, and pages made from article texts."""
+from __future__ import annotations
+
+import html
+import threading
+import time
+from collections import Counter
+from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class Site:
+    def __init__(self):
+        self.routes: dict[str, object] = {}
+        self.hits: Counter = Counter()
+        self.log: list[tuple[str, dict]] = []
+        self.lock = threading.Lock()
+        site = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self):
+                with site.lock:
+                    site.hits[self.path] += 1
+                    site.log.append((self.path, dict(self.headers)))
+                if self.path not in site.routes:
+                    return self._send(404, {"Content-Type": "text/plain"}, b"not found")
+                route = site.routes[self.path]
+                if callable(route):
+                    route = route(self)
+                    if route is None:  # it answered itself
+                        return
+                status, headers, body = route
+                etag = headers.get("ETag")
+                if etag and self.headers.get("If-None-Match") == etag:
+                    return self._send(304, {"ETag": etag}, b"")
+                self._send(status, headers, body)
+
+            def _send(self, status, headers, body):
+                try:
+                    self.send_response(status)
+                    for k, v in headers.items():
+                        self.send_header(k, v)
+                    if "Content-Length" not in headers:
+                        self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def put(self, path: str, body: bytes | str, content_type: str = "text/html; charset=utf-8",
+            status: int = 200, etag: str | None = None, **headers) -> str:
+        body = body.encode() if isinstance(body, str) else body
+        hdrs = {"Content-Type": content_type, **{k.replace("_", "-"): v for k, v in headers.items()}}
+        if etag:
+            hdrs["ETag"] = etag
+        self.routes[path] = (status, hdrs, body)
+        return self.url + path
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def article_html(title: str, text: str, lang: str = "en") -> str:
+    paras = "".join(f"<p>{html.escape(p.strip())}</p>\n" for p in text.split("\n") if p.strip())
+    return (f"<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title></head>"
+            f"<body><nav><a href=\"/\">Home</a></nav><article><h1>{html.escape(title)}</h1>\n{paras}</article>"
+            "<footer>© Example News</footer></body></html>")
+
+
+def rss(items: list[tuple[str, str, str]], title: str = "Example News") -> str:
+    """RSS 2.0 of (link, title, ISO date) items."""
+    def rfc(d):
+        return formatdate(time.mktime(time.strptime(d, "%Y-%m-%d")), usegmt=True)
+    entries = "".join(f"<item><title>{html.escape(t)}</title><link>{html.escape(u)}</link>"
+                      f"<guid>{html.escape(u)}</guid><pubDate>{rfc(d)}</pubDate></item>" for u, t, d in items)
+    return (f"<?xml version=\"1.0\" encoding=\"utf-8\"?><rss version=\"2.0\"><channel><title>{title}</title>"
+            f"<link>http://example.org/</link><description>news</description>{entries}</channel></rss>")
+
+
+def atom(items: list[tuple[str, str, str]], title: str = "Example Atom") -> str:
+    entries = "".join(f"<entry><title>{html.escape(t)}</title><link href=\"{html.escape(u)}\"/><id>{html.escape(u)}</id>"
+                      f"<updated>{d}T10:00:00Z</updated></entry>" for u, t, d in items)
+    return (f"<?xml version=\"1.0\" encoding=\"utf-8\"?><feed xmlns=\"http://www.w3.org/2005/Atom\"><title>{title}</title>"
+            f"<id>urn:example</id><updated>2022-02-10T10:00:00Z</updated>{entries}</feed>")
+
+
+def json_feed(items: list[tuple[str, str, str]], title: str = "Example JSON") -> str:
+    import json
+
+    return json.dumps({"version": "https://jsonfeed.org/version/1.1", "title": title,
+                       "items": [{"id": u, "url": u, "title": t, "date_published": f"{d}T10:00:00Z"} for u, t, d in items]})
+
+
+def news_sitemap(items: list[tuple[str, str, str]]) -> str:
+    urls = "".join(f"<url><loc>{html.escape(u)}</loc><news:news><news:publication><news:name>Example</news:name>"
+                   f"<news:language>en</news:language></news:publication><news:publication_date>{d}</news:publication_date>"
+                   f"<news:title>{html.escape(t)}</news:title></news:news></url>" for u, t, d in items)
+    return ("<?xml version=\"1.0\" encoding=\"UTF-8\"?><urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\" "
+            f"xmlns:news=\"http://www.google.com/schemas/sitemap-news/0.9\">{urls}</urlset>")
