@@ -508,9 +508,10 @@ def _url_lines(name: str) -> list:
         return [(name, InputError(name, f"cannot read: {getattr(exc, 'strerror', None) or exc}"))]
     out = []
     for n, line in enumerate(lines, 1):
-        line = line.split()[0] if line.split() else ""  # a URL holds no space: what follows is a comment
-        if line and not line.startswith("#"):
-            out.append((f"{name}:{n}", line if is_url(line) else InputError(f"{name}:{n}", f"not an http(s) URL: {line[:80]!r}")))
+        words = line.split()  # a URL holds no space: what follows it is a comment
+        if words and not words[0].startswith("#"):
+            where = f"{name}:{n}"
+            out.append((where, words[0] if is_url(words[0]) else InputError(where, f"not an http(s) URL: {line.strip()[:80]!r}")))
     return out
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from .cluster import Decision
 from .errors import InputError
 from .ingest import FEED_TYPES, Entry, Feed, Fetcher, Parsed, Response, discover, normalise, parse, url_id
-from .model import Article, Page
+from .model import Page
 from .pipeline import content_hash
 from .read import parse_page
 from .service import Storyline
@@ -50,6 +50,20 @@ class Poll:
 
 class _Stop(Exception):
     pass
+
+
+def _host_by_host(items: list, url_of) -> list:
+    """Items in turns over their hosts (one of each host, then the next of each): a pool's threads
+    then wait on many hosts' paces at once, not all on the first host's."""
+    from urllib.parse import urlsplit
+
+    turn: dict[str, int] = {}
+    ranked = []
+    for i, item in enumerate(items):
+        host = urlsplit(url_of(item)).netloc
+        turn[host] = turn.get(host, -1) + 1
+        ranked.append((turn[host], i, item))
+    return [item for *_, item in sorted(ranked, key=lambda r: r[:2])]
 
 
 def _now_iso(t: float) -> str:
@@ -139,6 +153,7 @@ class Watcher:
         found: dict[str, tuple[Entry, Feed]] = {}
         validators = {}  # saved only once the entries they stand for are handled
         with ThreadPoolExecutor(self.s["concurrency"], thread_name_prefix="storyline-fetch") as pool:
+            due = _host_by_host(due, lambda f: f.url)
             for feed, (got, r) in zip(due, pool.map(self._fetch_feed, due)):
                 self._update(feed, got, now, result)
                 if isinstance(got, Parsed):
@@ -156,7 +171,7 @@ class Watcher:
                         f.next_poll = now
                     if handled and f.url in validators:
                         f.etag, f.last_modified = validators[f.url]
-                    self.store.put_feed(f)
+                    self.store.put_feed(f, create=False)
         result.seconds = time.monotonic() - t0
         return result
 
@@ -199,20 +214,23 @@ class Watcher:
                 self.store.mark_seen(u, "added", url_id(u))
                 continue
             todo.append((u, entry, feed))
+        todo = _host_by_host(todo, lambda t: t[0])
         result.new = len(todo)
         result.unchanged = result.feeds - len(result.failed) - len({feed.url for *_, feed in todo})
         if not todo:
             return
-        futures = [pool.submit(self._page, u, entry) for u, entry, _ in todo]
+        futures = [pool.submit(self.fetcher.get, u) for u, _, _ in todo]  # threads wait on the network only
         pending: dict[str, tuple[str, Feed]] = {}  # article id -> (entry URL, feed)
         hashes: dict[str, str] = {}  # content hash -> article id, of this poll's pages
 
         def articles():
-            for (u, _, feed), fut in zip(todo, futures):
+            for (u, entry, feed), fut in zip(todo, futures):
                 if self.stop.is_set():
                     return
-                try:
-                    art = fut.result()
+                try:  # read here, not in the threads: trafilatura holds the GIL the adding thread needs
+                    r = fut.result()
+                    art = parse_page(Page(r.url, r.body, r.content_type, published=entry.published, title=entry.title,
+                                          captured=dt.date.today().isoformat(), where=u))
                 except InputError as err:
                     self.store.mark_seen(u, f"error: {err.problem}")
                     result.skipped.append(str(err))
@@ -250,8 +268,3 @@ class Watcher:
             return
         for aid, (u, _) in pending.items():  # read but not added: stored before (unchanged), or rejected
             self.store.mark_seen(u, "added" if self.store.article_hash(aid) else "rejected", aid)
-
-    def _page(self, url: str, entry: Entry) -> Article:
-        r = self.fetcher.get(url)
-        return parse_page(Page(r.url, r.body, r.content_type, published=entry.published, title=entry.title,
-                               captured=dt.date.today().isoformat(), where=url))

@@ -3,6 +3,8 @@ request logged (path and headers), conditional GET by ETag, and pages made from 
 from __future__ import annotations
 
 import html
+import os
+import sys
 import threading
 import time
 from collections import Counter
@@ -10,8 +12,15 @@ from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
+TYPES = {".html": "text/html; charset=utf-8", ".xml": "application/rss+xml", ".json": "application/feed+json"}
+
+
 class Site:
-    def __init__(self):
+    """Routes set with ``put``; with ``root``, other paths are files under it (an ETag from the
+    file's mtime and size, except under /plain/)."""
+
+    def __init__(self, root: str | None = None):
+        self.root = root
         self.routes: dict[str, object] = {}
         self.hits: Counter = Counter()
         self.log: list[tuple[str, dict]] = []
@@ -25,6 +34,8 @@ class Site:
                 with site.lock:
                     site.hits[self.path] += 1
                     site.log.append((self.path, dict(self.headers)))
+                if self.path not in site.routes and site.root:
+                    return self._file()
                 if self.path not in site.routes:
                     return self._send(404, {"Content-Type": "text/plain"}, b"not found")
                 route = site.routes[self.path]
@@ -37,6 +48,19 @@ class Site:
                 if etag and self.headers.get("If-None-Match") == etag:
                     return self._send(304, {"ETag": etag}, b"")
                 self._send(status, headers, body)
+
+            def _file(self):
+                path = os.path.join(site.root, self.path.lstrip("/"))
+                if ".." in self.path or not os.path.isfile(path):
+                    return self._send(404, {"Content-Type": "text/plain"}, b"not found")
+                st = os.stat(path)
+                headers = {"Content-Type": TYPES.get(os.path.splitext(path)[1], "text/plain")}
+                if not self.path.startswith("/plain/"):
+                    headers["ETag"] = f'"{st.st_mtime_ns:x}-{st.st_size:x}"'
+                    if self.headers.get("If-None-Match") == headers["ETag"]:
+                        return self._send(304, headers, b"")
+                with open(path, "rb") as fh:
+                    self._send(200, headers, fh.read())
 
             def _send(self, status, headers, body):
                 try:
@@ -53,8 +77,14 @@ class Site:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+
+            def handle_error(self, request, client_address):  # a client hanging up is no error here
+                if not isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+                    super().handle_error(request, client_address)
+
+        self.server = Server(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
@@ -110,3 +140,9 @@ def news_sitemap(items: list[tuple[str, str, str]]) -> str:
                    f"<news:title>{html.escape(t)}</news:title></news:news></url>" for u, t, d in items)
     return ("<?xml version=\"1.0\" encoding=\"UTF-8\"?><urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\" "
             f"xmlns:news=\"http://www.google.com/schemas/sitemap-news/0.9\">{urls}</urlset>")
+
+
+if __name__ == "__main__":  # python -m tests.site ROOT N: N sites serving ROOT, their addresses on stdout
+    sites = [Site(sys.argv[1]) for _ in range(int(sys.argv[2]))]
+    print(" ".join(s.url for s in sites), flush=True)
+    sys.stdin.read()  # until the parent closes our stdin

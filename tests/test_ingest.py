@@ -212,6 +212,28 @@ def test_a_failing_feed_backs_off_and_the_others_are_polled(site, tmp_path):
     sl.close()
 
 
+def test_a_sitemap_index_is_followed_and_a_failing_page_is_given_up_after_its_tries(site, tmp_path):
+    from storyline.service import Storyline
+    from storyline.store import open_store
+    from storyline.watch import Watcher
+
+    site.put("/sm/index.xml", '<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+                              f'<sitemap><loc>{site.url}/sm/news.xml</loc></sitemap></sitemapindex>', "application/xml")
+    site.put("/sm/news.xml", news_sitemap([(site.url + "/sm/gone.html", "Gone", "2022-02-10")]), "application/xml")
+    sl = Storyline(open_store(tmp_path / "sm.db"), settings())
+    w = Watcher(sl)
+    [feed] = w.register(site.url + "/sm/index.xml")
+    assert feed.kind == "sitemap"
+    for attempt in range(1, 5):
+        due_now(sl.store)
+        p = w.poll()
+        assert (p.entries, p.new, len(p.skipped)) == ((1, 1, 1) if attempt <= 3 else (1, 0, 0))
+    assert site.hits["/sm/gone.html"] == 3  # ingest.page_tries
+    assert sl.store.seen([site.url + "/sm/gone.html"]) == {site.url + "/sm/gone.html": ("error: HTTP 404", 3)}
+    w.close()
+    sl.close()
+
+
 # the command line ------------------------------------------------------------------------------
 def cli(*args, cwd=None, timeout=600):
     return subprocess.run([sys.executable, "-m", "storyline.cli", *args], capture_output=True, text=True,

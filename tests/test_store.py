@@ -258,5 +258,6 @@ def test_feeds_and_the_pages_seen_are_kept(store_address, tmp_path):
     kept = store.feeds()[1]
     assert (kept.url, kept.etag, kept.articles, kept.interval_s) == (rss.url, '"y"', 1, 600)
     assert store.remove_feed(rss.url) and not store.remove_feed(rss.url)
+    store.put_feed(rss, create=False)  # a poll ending after the feed was removed
     assert [f.url for f in store.feeds()] == ["http://example.org/atom"]
     store.close()

@@ -106,8 +106,9 @@ class Store(ABC):
 
     # what the watcher keeps between polls ----------------------------------------------------
     @abstractmethod
-    def put_feed(self, feed: Feed) -> None:
-        """Register a feed, or save its state after a poll (all but its article count)."""
+    def put_feed(self, feed: Feed, create: bool = True) -> None:
+        """Register a feed, or save its state after a poll (all but its article count); with
+        ``create`` False a feed removed meanwhile stays removed."""
 
     @abstractmethod
     def remove_feed(self, url: str) -> bool:

@@ -226,10 +226,14 @@ class SQLStore(Store):
                                "ON a.id = m.article_id WHERE m.story_id = ? ORDER BY a.seq", (story_id,)))
 
     # what the watcher keeps between polls ----------------------------------------------------
-    def put_feed(self, feed: Feed) -> None:
+    def put_feed(self, feed: Feed, create: bool = True) -> None:
         with self._tx() as db:  # the article count is the store's: mark_seen keeps it
-            db.execute("INSERT INTO feeds (url, next_poll, articles, data) VALUES (?,?,0,?) ON CONFLICT (url) DO UPDATE "
-                       "SET next_poll=excluded.next_poll, data=excluded.data", (feed.url, feed.next_poll, json.dumps(feed.to_dict())))
+            if create:
+                db.execute("INSERT INTO feeds (url, next_poll, articles, data) VALUES (?,?,0,?) ON CONFLICT (url) DO "
+                           "UPDATE SET next_poll=excluded.next_poll, data=excluded.data",
+                           (feed.url, feed.next_poll, json.dumps(feed.to_dict())))
+            else:
+                db.execute("UPDATE feeds SET next_poll=?, data=? WHERE url=?", (feed.next_poll, json.dumps(feed.to_dict()), feed.url))
 
     def remove_feed(self, url: str) -> bool:
         with self._tx() as db:
