@@ -426,11 +426,17 @@ def eval_semeval(settings, file, split, cache, fmt):
 
 
 @eval_command("stories")
-def eval_stories(settings, file, split, cache, fmt):
-    """Precision, recall and F1 of "same story" on the labelled pairs of a split."""
+@click.option("--order", type=click.Choice(["file", "random"]), default="file", show_default=True,
+              help="random: also assign online in --seeds random arrival orders and report the F1's mean and "
+                   "spread beside batch clustering's.")
+@click.option("--seeds", type=click.IntRange(min=1), default=5, show_default=True)
+def eval_stories(settings, file, split, cache, fmt, order, seeds):
+    """Precision, recall and F1 of "same story" on the labelled pairs of a split, the articles
+    arriving online in file order (as `add` takes them)."""
     from .evaluate import evaluate_stories
 
-    report = evaluate_stories(file, split or None, settings, cache, progress=_progress())
+    report = evaluate_stories(file, split or None, settings, cache, progress=_progress(),
+                              seeds=seeds if order == "random" else 0)
     if fmt == "json":
         return _echo_json(report)
     for k, v in report.items():

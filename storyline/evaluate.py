@@ -302,9 +302,13 @@ def story_scores(story_of: dict[str, str], labels: dict[tuple[str, str], bool],
 
 
 def cluster_split(file: str, split: str | None, settings: Settings, cache: str | None,
-                  progress: bool = False, scorer=None):
+                  progress: bool = False, scorer=None, seeds: Sequence[int] = ()):
     """The split's articles (originals and translations) assigned online, in file order, as
-    ``add`` assigns them; with every pair scored."""
+    ``add`` assigns them; with every pair scored. With ``seeds``, also the stories of each random
+    arrival order (one StoryIndex each) and of batch clustering (``fit``): seed -> story_of, and
+    "batch" -> story_of."""
+    import random
+
     from .cluster import StoryIndex
     from .pipeline import score_pairs
     from .scorer import PairScorer
@@ -327,16 +331,39 @@ def cluster_split(file: str, split: str | None, settings: Settings, cache: str |
         return out
 
     c = settings.cluster
-    index = StoryIndex(compare, c["candidates"], c["window_days"],
-                       settings.compare["event_window_days"], next(iter(arts.values())).embedding.doc.shape[0],
-                       members_per_story=c["members_per_story"], stories_per_article=c["stories_per_article"])
+
+    def new_index() -> StoryIndex:
+        return StoryIndex(compare, c["candidates"], c["window_days"], settings.compare["event_window_days"],
+                          next(iter(arts.values())).embedding.doc.shape[0],
+                          members_per_story=c["members_per_story"], stories_per_article=c["stories_per_article"])
+
+    index = new_index()
     for prep in arts.values():
         index.assign(prep)
-    return pairs, arts, index, scored
+    in_file_order = list(scored)  # the other runs' pairs are not the cascade's share of add
+    orders: dict = {}
+    if seeds:
+        orders["batch"] = new_index().fit(list(arts.values())).story_of_
+    for seed in seeds:
+        shuffled = list(arts.values())
+        random.Random(seed).shuffle(shuffled)
+        online = new_index()
+        for prep in shuffled:
+            online.assign(prep)
+        orders[seed] = online.story_of_
+    return pairs, arts, index, in_file_order, orders
 
 
 def evaluate_stories(file: str, split: str | None, settings: Settings, cache: str | None,
-                     progress: bool = False) -> dict:
-    pairs, arts, index, scored = cluster_split(file, split, settings, cache, progress)
-    return (story_scores(index.story_of_, story_labels(pairs), {k: v.article.lang for k, v in arts.items()})
-            | _cascade_report(scored, settings))
+                     progress: bool = False, seeds: int = 0) -> dict:
+    """Scores of the stories formed online in file order; with ``seeds``, also the mean and spread
+    (max - min) of F1 over that many random arrival orders, beside batch clustering's F1."""
+    pairs, arts, index, scored, orders = cluster_split(file, split, settings, cache, progress, seeds=range(seeds))
+    labels, langs = story_labels(pairs), {k: v.article.lang for k, v in arts.items()}
+    report = story_scores(index.story_of_, labels, langs) | _cascade_report(scored, settings)
+    if seeds:
+        f1s = [story_scores(orders[s], labels, langs)["f1"] for s in range(seeds)]
+        report["random_orders"] = {"seeds": seeds, "f1": f1s, "mean_f1": round(sum(f1s) / seeds, 4),
+                                   "spread_f1": round(max(f1s) - min(f1s), 4),
+                                   "batch_f1": story_scores(orders["batch"], labels, langs)["f1"]}
+    return report

@@ -138,8 +138,11 @@ def test_eval_commands_on_a_small_labelled_file(tmp_path):
     assert report["profile"] == "full" and 0 <= report["full_model_pairs"] <= 6
     fast = json.loads(cli("--profile", "fast", "eval", "semeval", str(path), "--split", "dev").stdout)
     assert fast["profile"] == "fast" and fast["full_model_pairs"] == 0 and fast["n"] == 6
-    stories = json.loads(cli("eval", "stories", str(path), "--split", "dev").stdout)
+    stories = json.loads(cli("eval", "stories", str(path), "--split", "dev", "--order", "random", "--seeds", "3").stdout)
     assert stories["positives"] == 3 and 0.0 <= stories["f1"] <= 1.0 and "cross_language" in stories
+    orders = stories["random_orders"]
+    assert orders["seeds"] == 3 and len(orders["f1"]) == 3 and 0.0 <= orders["spread_f1"] <= 1.0
+    assert orders["mean_f1"] == round(sum(orders["f1"]) / 3, 4) and 0.0 <= orders["batch_f1"] <= 1.0
     out = cli("train", str(path), "--split", "dev", "--out", str(tmp_path / "m.pkl"), env=without_training_extras(tmp_path))
     assert out.returncode == 1 and out.stderr.strip().splitlines() == ["storyline: training the scorer needs scikit-learn and CatBoost: pip install 'storyline[train]'"]
     assert not (tmp_path / "m.pkl").exists()
