@@ -1,5 +1,6 @@
 """Ingest against a local web site (never the internet): feeds in each format, polite fetching and
 its refusals, the watcher's polls, resume after a kill, WARC files, and the CLI."""
+import contextlib
 import io
 import json
 import os
@@ -139,17 +140,26 @@ def test_each_refusal_is_one_line_naming_the_url(site):
 
 
 # the watcher ---------------------------------------------------------------------------------
-@pytest.fixture
-def watcher(pipeline, tmp_path):
+@contextlib.contextmanager
+def new_watcher(db, pipeline=None):
+    """A watcher over a new SQLite store that may fetch from loopback."""
     from storyline.service import Storyline
     from storyline.store import open_store
     from storyline.watch import Watcher
 
-    sl = Storyline(open_store(tmp_path / "w.db"), settings(), pipeline)
+    sl = Storyline(open_store(db), settings(), pipeline)
     w = Watcher(sl)
-    yield w
-    w.close()
-    sl.close()
+    try:
+        yield w
+    finally:
+        w.close()
+        sl.close()
+
+
+@pytest.fixture
+def watcher(pipeline, tmp_path):
+    with new_watcher(tmp_path / "w.db", pipeline) as w:
+        yield w
 
 
 def due_now(store):
@@ -189,49 +199,35 @@ def test_a_feed_that_gains_entries_adds_them_to_the_right_stories_fetching_nothi
 
 
 def test_a_failing_feed_backs_off_and_the_others_are_polled(site, tmp_path):
-    from storyline.service import Storyline
-    from storyline.store import open_store
-    from storyline.watch import Watcher
-
-    sl = Storyline(open_store(tmp_path / "f.db"), settings())
-    w = Watcher(sl)
     site.put("/ok-feed", rss([]), "application/rss+xml")
-    w.register(site.url + "/ok-feed")
     site.put("/bad-feed", b"<rss><channel><item>", "application/rss+xml")
-    sl.store.put_feed(Feed(site.url + "/bad-feed"))
-    sl.store.put_feed(Feed(site.url + "/gone-feed"))
-    before = time.time()
-    p = w.poll()
+    with new_watcher(tmp_path / "f.db") as w:
+        w.register(site.url + "/ok-feed")
+        w.store.put_feed(Feed(site.url + "/bad-feed"))
+        w.store.put_feed(Feed(site.url + "/gone-feed"))
+        before = time.time()
+        p = w.poll()
+        feeds = {f.url.rsplit("/", 1)[1]: f for f in w.store.feeds()}
     assert p.feeds == 3 and len(p.failed) == 2 and p.unchanged == 1
-    feeds = {f.url.rsplit("/", 1)[1]: f for f in sl.store.feeds()}
     assert feeds["gone-feed"].errors == 1 and "HTTP 404" in feeds["gone-feed"].last_error
     assert "malformed feed" in feeds["bad-feed"].last_error
     assert feeds["bad-feed"].next_poll >= before + 2 * feeds["bad-feed"].interval_s  # backed off
     assert feeds["ok-feed"].last_success and feeds["ok-feed"].errors == 0
-    w.close()
-    sl.close()
 
 
 def test_a_sitemap_index_is_followed_and_a_failing_page_is_given_up_after_its_tries(site, tmp_path):
-    from storyline.service import Storyline
-    from storyline.store import open_store
-    from storyline.watch import Watcher
-
     site.put("/sm/index.xml", '<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
                               f'<sitemap><loc>{site.url}/sm/news.xml</loc></sitemap></sitemapindex>', "application/xml")
     site.put("/sm/news.xml", news_sitemap([(site.url + "/sm/gone.html", "Gone", "2022-02-10")]), "application/xml")
-    sl = Storyline(open_store(tmp_path / "sm.db"), settings())
-    w = Watcher(sl)
-    [feed] = w.register(site.url + "/sm/index.xml")
-    assert feed.kind == "sitemap"
-    for attempt in range(1, 5):
-        due_now(sl.store)
-        p = w.poll()
-        assert (p.entries, p.new, len(p.skipped)) == ((1, 1, 1) if attempt <= 3 else (1, 0, 0))
-    assert site.hits["/sm/gone.html"] == 3  # ingest.page_tries
-    assert sl.store.seen([site.url + "/sm/gone.html"]) == {site.url + "/sm/gone.html": ("error: HTTP 404", 3)}
-    w.close()
-    sl.close()
+    with new_watcher(tmp_path / "sm.db") as w:
+        [feed] = w.register(site.url + "/sm/index.xml")
+        assert feed.kind == "sitemap"
+        for attempt in range(1, 5):
+            due_now(w.store)
+            p = w.poll()
+            assert (p.entries, p.new, len(p.skipped)) == ((1, 1, 1) if attempt <= 3 else (1, 0, 0))
+        assert site.hits["/sm/gone.html"] == 3  # ingest.page_tries
+        assert w.store.seen([site.url + "/sm/gone.html"]) == {site.url + "/sm/gone.html": ("error: HTTP 404", 3)}
 
 
 # the command line ------------------------------------------------------------------------------
