@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from .cluster import Decision
 from .errors import InputError
 from .ingest import FEED_TYPES, Entry, Feed, Fetcher, Parsed, Response, discover, normalise, parse, url_id
+from .ingest.feeds import is_html
 from .model import Page
 from .pipeline import content_hash
 from .read import parse_page
@@ -108,7 +109,7 @@ class Watcher:
         try:
             found = [(url, parse(r.body, r.content_type, url, 1))]
         except InputError:
-            if "html" not in r.content_type and not r.body[:512].lstrip().lower().startswith((b"<!doctype html", b"<html")):
+            if not is_html(r.body, r.content_type):
                 raise
             found, problems = [], []
             for link in discover(r.body, r.url)[:MAX_DISCOVERED]:

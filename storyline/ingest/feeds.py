@@ -75,18 +75,22 @@ def url_id(url: str) -> str:
     return url if len(url) <= 200 else url[:183] + "#" + hashlib.blake2b(url.encode(), digest_size=8).hexdigest()
 
 
+def is_html(body: bytes, content_type: str) -> bool:
+    """An HTML page (a home page to find feeds on), by its type or its first bytes."""
+    return "html" in content_type or body[:512].lstrip().lower().startswith((b"<!doctype html", b"<html"))
+
+
 def parse(body: bytes, content_type: str, url: str, max_entries: int = 500) -> Parsed:
     """Entries of a feed or sitemap, newest first as the source lists them, at most ``max_entries``.
 
     Raises:
         InputError: not a feed (an HTML page: see ``discover``), or malformed.
     """
-    head = body[:512].lstrip().lower()
-    if "json" in content_type or head.startswith(b"{"):
+    if "json" in content_type or body[:512].lstrip().startswith(b"{"):
         return _json_feed(body, url, max_entries)
     if b"<urlset" in body[:2048] or b"<sitemapindex" in body[:2048]:
         return _sitemap(body, url, max_entries)
-    if "html" in content_type or head.startswith((b"<!doctype html", b"<html")):
+    if is_html(body, content_type):
         raise InputError(url, "an HTML page, not a feed")
     import feedparser
 
