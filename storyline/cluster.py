@@ -30,6 +30,7 @@ class Decision:
     best: dict | None = None  # {"story": .., "article": .., "overall": .., "relation": ..}
     runner_up: dict | None = None
     vetoed: list[str] = field(default_factory=list)
+    merged: list[dict] = field(default_factory=list)  # stories this article bridged, now part of ``story_id``
 
     @property
     def duplicate_of(self) -> str | None:
@@ -73,6 +74,9 @@ class Catalog(Protocol):
     def event_dates(self, story_id: str) -> list[dt.date]:
         """The event dates of a story's members."""
 
+    def oldest(self, story_ids: Sequence[str]) -> str:
+        """Of these stories, the one whose first member was placed first: the id a merge keeps."""
+
 
 class MemoryCatalog:
     """Assigned articles held in memory, keyed 1, 2, ... in arrival order (batch runs, tests)."""
@@ -83,6 +87,7 @@ class MemoryCatalog:
         self.dates: dict[str, tuple[dt.date | None, dt.date | None]] = {}  # (event or published, event)
         self.story_of: dict[str, str] = {}
         self.members: dict[str, list[str]] = defaultdict(list)
+        self.born: dict[str, int] = {}  # story id -> key of its first member
 
     def place(self, prepared, story_id: str, keep: bool) -> int:
         aid = prepared.article.id
@@ -92,6 +97,7 @@ class MemoryCatalog:
         self.dates[aid] = (_date(prepared.article), day_of(prepared.article.event_date))
         self.story_of[aid] = story_id
         self.members[story_id].append(aid)
+        self.born.setdefault(story_id, len(self.order))
         return len(self.order)
 
     def placed(self, keys: Sequence[int]) -> list[Placed]:
@@ -101,10 +107,14 @@ class MemoryCatalog:
     def event_dates(self, story_id: str) -> list[dt.date]:
         return [d for m in self.members[story_id] if (d := self.dates[m][1])]
 
+    def oldest(self, story_ids: Sequence[str]) -> str:
+        return min(story_ids, key=lambda s: self.born[s])
+
     def merge(self, gone: str, keep: str) -> None:
         for m in self.members.pop(gone):
             self.story_of[m] = keep
             self.members[keep].append(m)
+        self.born[keep] = min(self.born[keep], self.born.pop(gone))
 
 
 class StoryIndex:
@@ -162,11 +172,12 @@ class StoryIndex:
 
     def _vetoed(self, prepared, story_id: str) -> bool:
         when = prepared.article.event_date
-        if not when:
-            return False
-        when = dt.date.fromisoformat(when)
-        gaps = [abs((when - d).days) for d in self.catalog_.event_dates(story_id)]
-        return bool(gaps) and min(gaps) > self.event_window_days
+        return bool(when) and self._far([dt.date.fromisoformat(when)], self.catalog_.event_dates(story_id))
+
+    def _far(self, dates: Sequence[dt.date], others: Sequence[dt.date]) -> bool:
+        """Two sets of event dates (of an article or a story) with no pair within the event window."""
+        dates, others = set(dates), set(others)
+        return bool(dates) and bool(others) and min(abs((a - b).days) for a in dates for b in others) > self.event_window_days
 
     def decide(self, prepared) -> Decision:
         """Which story one article joins (an existing one or a new one) and why; changes nothing."""
@@ -193,17 +204,33 @@ class StoryIndex:
                             **({"because": best.because} if best.because else {})})
         options.sort(key=lambda o: (o["overall"], o["story"]))
         ok = [o for o in options if o["relation"] in SAME]
-        if ok:
-            sid, new = ok[0]["story"], False
-        else:
-            sid, new = story_id_for(aid), True
-        runner = next((o for o in options if o["story"] != sid), None)
-        return Decision(aid, sid, new, ok[0] if ok else (options[0] if options else None), runner, vetoed)
+        join = self._bridged(ok)
+        sid = self.catalog_.oldest([o["story"] for o in join]) if join else story_id_for(aid)
+        runner = next((o for o in options if o not in join), None)
+        return Decision(aid, sid, not join, ok[0] if ok else (options[0] if options else None), runner, vetoed,
+                        [o for o in join if o["story"] != sid])
+
+    def _bridged(self, ok: list[dict]) -> list[dict]:
+        """The stories an article joins: its best, and every other it is the same story with
+        whose event dates fit those already joined (a bridge never joins two events)."""
+        if len(ok) < 2:
+            return ok
+        join: list[dict] = []
+        dates: list[dt.date] = []
+        for o in ok:
+            theirs = self.catalog_.event_dates(o["story"])
+            if not join or not self._far(theirs, dates):
+                join.append(o)
+                dates += theirs
+        return join
 
     def assign(self, prepared) -> Decision:
-        """Decide, then place the article in memory (batch runs; a store's service commits instead)."""
+        """Decide, then place the article in memory and merge the stories it bridged (batch runs;
+        a store's service commits instead)."""
         decision = self.decide(prepared)
         self.remember(self.catalog_.place(prepared, decision.story_id, keep=self.get is None), prepared)
+        for o in decision.merged:
+            self.catalog_.merge(o["story"], decision.story_id)
         return decision
 
     def fit(self, prepared: Sequence) -> "StoryIndex":
@@ -231,13 +258,14 @@ class StoryIndex:
             here = self.item(aid)
             for nb in self.neighbours(here):
                 sid, other = cat.story_of[aid], cat.story_of[nb.article_id]
-                if other == sid or (nb.article_id, aid) in scored or self._vetoed(here, other):
+                if (other == sid or (nb.article_id, aid) in scored or self._vetoed(here, other)
+                        or self._far(cat.event_dates(sid), cat.event_dates(other))):
                     continue
                 scored.add((aid, nb.article_id))
                 (s,) = self.compare(here, [self.item(nb.article_id)])
                 if s.relation in SAME:
-                    keep, gone = sorted((sid, other))
-                    cat.merge(gone, keep)
+                    keep = cat.oldest([sid, other])
+                    cat.merge(other if keep == sid else sid, keep)
 
     def stories(self) -> dict[str, list[str]]:
         """Story id -> member ids, after ``fit``."""

@@ -143,6 +143,8 @@ class Story:
     first_seen: str | None = None
     last_seen: str | None = None
     timeline: list[dict] = field(default_factory=list)
+    aliases: list[str] = field(default_factory=list)  # ids of stories merged into it, which lead here
+    requested: str | None = None  # the old id it was asked for by, when that id led here
 
     def to_dict(self) -> dict:
         """Its fields (lists of strings and the timeline's plain dicts, shared, not copied)."""

@@ -239,8 +239,9 @@ class Storyline:
                 finally:
                     self._scored = {}
                 record = decision.to_dict() | {"duplicate_of": decision.duplicate_of, "profile": self.settings.profile}
-                summary = self._summary(decision.story_id, fresh=(prep, decision.duplicate_of))
-                seq = self.store.commit_assignment(art, decision.story_id, record, summary)
+                merged = [o["story"] for o in decision.merged]
+                summary = self._summary(decision.story_id, fresh=(prep, decision.duplicate_of), merged=merged)
+                seq = self.store.commit_assignment(art, decision.story_id, record, summary, merged)
                 index.remember(seq, prep)
             if seq % self.settings.index["save_every"] == 0:
                 self.save_index()
@@ -253,10 +254,12 @@ class Storyline:
         return {self.pipeline.encoder.name: prep.embedding, SECOND_KEY: prep.second}
 
     def _summary(self, story_id: str, prefer_lang: str | None = None,
-                 fresh: tuple[Prepared, str | None] | None = None) -> Story:
+                 fresh: tuple[Prepared, str | None] | None = None, merged: Sequence[str] = ()) -> Story:
         """The story as its stored members make it, with ``fresh``, a member being committed (and
-        the article it duplicates)."""
+        the article it duplicates), and the members of the stories it bridged into this one."""
         members = self.store.members(story_id)
+        for gone in merged:
+            members |= self.store.members(gone)
         items = [self._cached_load(i) for i in members]
         if fresh is not None:
             members[fresh[0].article.id] = fresh[1]
@@ -273,8 +276,9 @@ class Storyline:
         dups = {aid: index.decisions_[aid].duplicate_of for aid in after}
         members = {aid: (sid, index.decisions_[aid].to_dict() | {"story_id": sid, "duplicate_of": dups[aid]})
                    for aid, sid in after.items()}
+        stories = index.stories()
         self.store.replace_stories(members, [_summarise(sid, [prepared[i] for i in ids], {i: dups[i] for i in ids})
-                                             for sid, ids in index.stories().items()])
+                                             for sid, ids in stories.items()], _successors(before, after, stories))
         return _moved(before, after)
 
     # reading ---------------------------------------------------------------------------------
@@ -289,10 +293,17 @@ class Storyline:
         return self.store.query_stories(where, offset, limit)
 
     def story(self, story_id: str, prefer_lang: str | None = None) -> Story:
+        """A story by its id, or by an id it had before a merge (``Story.requested`` says which)."""
         s = self.store.get_story(story_id)
+        if s is None and (now := self.store.resolve(story_id)) is not None:
+            s = self.store.get_story(now)
         if s is None:
             raise StorylineError(f"no story {story_id!r}")
-        return self._summary(story_id, prefer_lang=prefer_lang) if prefer_lang else s
+        if prefer_lang:
+            s = self._summary(s.id, prefer_lang=prefer_lang)
+        s.aliases = self.store.aliases(s.id)
+        s.requested = story_id if story_id != s.id else None
+        return s
 
     def article(self, article_id: str) -> Article:
         art = self.store.get_article(article_id)
@@ -344,6 +355,17 @@ def _summarise(story_id: str, items: Sequence[Prepared], duplicates: Mapping[str
 
     vectors = np.array([p.embedding.doc for p in items]) if items else None
     return summarise(story_id, [p.article for p in items], vectors, {a: d for a, d in duplicates.items() if d}, prefer_lang)
+
+
+def _successors(before: Mapping[str, str], after: Mapping[str, str], stories: Mapping[str, Sequence[str]]) -> dict[str, str]:
+    """Old story id -> the new story holding most of its articles, for every old id that went."""
+    from collections import Counter
+
+    olds: dict[str, Counter] = {}
+    for aid, old in before.items():
+        if aid in after:
+            olds.setdefault(old, Counter())[after[aid]] += 1
+    return {old: max(c, key=lambda s: (c[s], s)) for old, c in olds.items() if old not in stories and c}
 
 
 def _moved(before: dict[str, str], after: dict[str, str]) -> int:

@@ -1,3 +1,4 @@
+import json
 import os
 from pathlib import Path
 
@@ -7,6 +8,21 @@ ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "examples" / "seeds"
 SHARED = ROOT.parent / "shared"
 PAIRS = SHARED / "data" / "semeval2022-train" / "pairs.jsonl"
+
+
+def semeval_sample(n):
+    """The first ``n`` distinct articles of the SemEval pairs."""
+    from storyline.model import Article
+
+    seen, out = set(), []
+    with open(PAIRS, encoding="utf-8") as fh:
+        for line in fh:
+            r = json.loads(line)
+            for k, aid in zip((1, 2), r["pair_id"].split("_")):
+                if aid not in seen and r[f"text{k}"].strip() and len(out) < n:
+                    seen.add(aid)
+                    out.append(Article(id=aid, title=r[f"title{k}"] or "", text=r[f"text{k}"], lang=r[f"lang{k}"]))
+    return out
 
 
 def seed(prefix: str) -> Path:

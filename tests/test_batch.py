@@ -17,8 +17,7 @@ from storyline.service import Storyline
 from storyline.settings import load_settings
 from storyline.store import open_store
 
-from .conftest import PAIRS, SEEDS
-from .test_profiles import _sample
+from .conftest import PAIRS, SEEDS, semeval_sample
 
 pytestmark = [pytest.mark.slow, pytest.mark.cluster]
 FAST = load_settings(profile="fast")
@@ -42,7 +41,7 @@ def client():
 def sample():
     if not PAIRS.exists():
         pytest.skip(f"{PAIRS} is not on this machine")
-    return _sample(300)
+    return semeval_sample(300)
 
 
 def _service(pipeline, path, settings=FAST):

@@ -13,7 +13,7 @@ from storyline.service import Storyline
 from storyline.settings import load_settings
 from storyline.store import open_store
 
-from .conftest import PAIRS, SEEDS
+from .conftest import PAIRS, SEEDS, semeval_sample
 from .test_cluster import EXPECTED
 
 DIMS = ("overall", "time", "narrative", "geography", "entities", "style", "tone")
@@ -121,21 +121,6 @@ def test_cli_shows_the_profile(tmp_path):
     assert bad.returncode == 2 and bad.stderr.strip().count("\n") == 0 and "unknown profile 'turbo'" in bad.stderr
 
 
-def _sample(n):
-    """The first ``n`` distinct articles of the SemEval pairs."""
-    from storyline.model import Article
-
-    seen, out = set(), []
-    with open(PAIRS, encoding="utf-8") as fh:
-        for line in fh:
-            r = json.loads(line)
-            for k, aid in zip((1, 2), r["pair_id"].split("_")):
-                if aid not in seen and r[f"text{k}"].strip() and len(out) < n:
-                    seen.add(aid)
-                    out.append(Article(id=aid, title=r[f"title{k}"] or "", text=r[f"text{k}"], lang=r[f"lang{k}"]))
-    return out
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("profile", ["full", "fast"])
 def test_prepared_ahead_or_in_process_the_same_stories(pipeline, tmp_path, profile):
@@ -143,7 +128,7 @@ def test_prepared_ahead_or_in_process_the_same_stories(pipeline, tmp_path, profi
     prepares the next chunk: the same stories (chunks of 16, so the worker prepares six)."""
     if not PAIRS.exists():
         pytest.skip(f"{PAIRS} is not on this machine")
-    items = list(read_paths([str(SEEDS)])) + _sample(100)
+    items = list(read_paths([str(SEEDS)])) + semeval_sample(100)
     runs = []
     for workers in (0, 1):
         settings = load_settings(profile=profile, embed={"workers": workers})

@@ -53,13 +53,17 @@ class Store(ABC):
         """Vectors of many contents (by content hash), committed together."""
 
     @abstractmethod
-    def commit_assignment(self, article: Article, story_id: str, decision: dict, story: Story) -> int:
-        """A new article, the story it joined, why, and that story's new summary; returns the
+    def commit_assignment(self, article: Article, story_id: str, decision: dict, story: Story,
+                          merged: Sequence[str] = ()) -> int:
+        """A new article, the story it joined, why, and that story's new summary; the ``merged``
+        stories it bridged become part of that story and their ids lead to it. Returns the
         article's sequence number (its key in the nearest-neighbour index)."""
 
     @abstractmethod
-    def replace_stories(self, members: Mapping[str, tuple[str, dict]], stories: Iterable[Story]) -> None:
-        """Every article's story and decision (article id -> (story id, decision)) and every story, anew."""
+    def replace_stories(self, members: Mapping[str, tuple[str, dict]], stories: Iterable[Story],
+                        aliases: Mapping[str, str] | None = None) -> None:
+        """Every article's story and decision (article id -> (story id, decision)) and every story,
+        anew; ``aliases`` (old story id -> new) keep the ids that went leading somewhere."""
 
     @abstractmethod
     def put_cached(self, article: Article, vectors: Vectors) -> None:
@@ -89,6 +93,14 @@ class Store(ABC):
     def query_stories(self, where: StoryFilter = StoryFilter(), offset: int = 0,
                       limit: int | None = None) -> tuple[int, list[Story]]:
         """(how many match, one page of them), newest first (last seen, then size, then id)."""
+
+    @abstractmethod
+    def resolve(self, story_id: str) -> str | None:
+        """The story a merged (or reclustered) story id now leads to; None for any other id."""
+
+    @abstractmethod
+    def aliases(self, story_id: str) -> list[str]:
+        """The old ids that lead to this story."""
 
     @abstractmethod
     def count_stories(self) -> int: ...
@@ -141,6 +153,10 @@ class Store(ABC):
     @abstractmethod
     def event_dates(self, story_id: str) -> list[dt.date]:
         """The event dates of a story's members."""
+
+    @abstractmethod
+    def oldest(self, story_ids: Sequence[str]) -> str:
+        """Of these stories, the one whose first member was stored first: the id a merge keeps."""
 
     @abstractmethod
     def last_seq(self) -> int:

@@ -46,6 +46,8 @@ SCHEMA = [
     "CREATE INDEX IF NOT EXISTS feeds_due ON feeds(next_poll)",
     "CREATE TABLE IF NOT EXISTS seen (url TEXT PRIMARY KEY, status TEXT NOT NULL, tries INTEGER NOT NULL, "
     "article_id TEXT, at TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS story_aliases (id TEXT PRIMARY KEY, story_id TEXT NOT NULL, data TEXT)",
+    "CREATE INDEX IF NOT EXISTS story_aliases_story ON story_aliases(story_id)",
 ]
 SCHEMA_LOCK, SEQ_LOCK, WRITER_LOCK = 0x5707_0001, 0x5707_0002, 0x5707_0003  # advisory lock keys
 
@@ -144,6 +146,9 @@ class PostgresStore(SQLStore):
 
     def _clear_text(self, db: _Tx) -> None:
         """The text lives in the story rows, which are replaced with them."""
+
+    def _forget_text(self, db: _Tx, story_id: str) -> None:
+        """The text lives in the story's row, which goes with it."""
 
     def _bytes(self) -> int:
         return self._one("SELECT pg_database_size(current_database())")[0]

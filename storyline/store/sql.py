@@ -78,6 +78,10 @@ class SQLStore(Store):
         """Forget every story's searchable text."""
 
     @abstractmethod
+    def _forget_text(self, db, story_id: str) -> None:
+        """Forget one story's searchable text (before its row goes)."""
+
+    @abstractmethod
     def _bytes(self) -> int:
         """Bytes the store takes on disk."""
 
@@ -91,22 +95,43 @@ class SQLStore(Store):
             for content_hash, vectors in items:
                 self._put_vectors(db, content_hash, vectors)
 
-    def commit_assignment(self, article: Article, story_id: str, decision: dict, story: Story) -> int:
+    def commit_assignment(self, article: Article, story_id: str, decision: dict, story: Story,
+                          merged: Sequence[str] = ()) -> int:
         with self._tx() as db:
             seq = self._put_article(db, article)
             self._set_member(db, article.id, story_id, decision)
+            for gone in merged:  # its members join the story (one indexed update each), its id leads there
+                db.execute("UPDATE members SET story_id=? WHERE story_id=?", (story_id, gone))
+                self._drop_story(db, gone)
+                self._alias(db, gone, story_id, {"by": article.id, "at": article.event_date or article.published})
             self._put_story(db, story)
         return seq
 
-    def replace_stories(self, members: Mapping[str, tuple[str, dict]], stories: Iterable[Story]) -> None:
+    def replace_stories(self, members: Mapping[str, tuple[str, dict]], stories: Iterable[Story],
+                        aliases: Mapping[str, str] | None = None) -> None:
         with self._tx() as db:
             for table in ("stories", "story_langs"):
                 db.execute(f"DELETE FROM {table}")
             self._clear_text(db)
             for aid, (sid, decision) in members.items():
                 self._set_member(db, aid, sid, decision)
-            for story in stories:
+            stories = list(stories)
+            for old, new in (aliases or {}).items():
+                self._alias(db, old, new, {"by": "recluster"})
+            for story in stories:  # a story id back in use is a story again, not an alias
+                db.execute("DELETE FROM story_aliases WHERE id=?", (story.id,))
                 self._put_story(db, story)
+
+    def _drop_story(self, db, story_id: str) -> None:
+        self._forget_text(db, story_id)
+        db.execute("DELETE FROM story_langs WHERE story_id=?", (story_id,))
+        db.execute("DELETE FROM stories WHERE id=?", (story_id,))
+
+    def _alias(self, db, old: str, new: str, why: dict) -> None:
+        """``old`` now leads to ``new``, and so does every id that led to ``old``."""
+        db.execute("UPDATE story_aliases SET story_id=? WHERE story_id=?", (new, old))
+        db.execute("INSERT INTO story_aliases (id, story_id, data) VALUES (?,?,?) ON CONFLICT (id) DO UPDATE "
+                   "SET story_id=excluded.story_id, data=excluded.data", (old, new, json.dumps(why)))
 
     def put_cached(self, article: Article, vectors: Vectors) -> None:
         with self._tx() as db:
@@ -211,6 +236,13 @@ class SQLStore(Store):
         rows = dict(self._rows(f"SELECT id, data FROM stories WHERE id IN ({','.join('?' * len(ids))})", ids)) if ids else {}
         return total, [Story(**unpack(rows[i])) for i in ids]
 
+    def resolve(self, story_id: str) -> str | None:
+        row = self._one("SELECT story_id FROM story_aliases WHERE id=?", (story_id,))
+        return row[0] if row else None
+
+    def aliases(self, story_id: str) -> list[str]:
+        return [i for (i,) in self._rows("SELECT id FROM story_aliases WHERE story_id=? ORDER BY id", (story_id,))]
+
     def count_stories(self) -> int:
         return self._one("SELECT COUNT(*) FROM stories")[0]
 
@@ -278,6 +310,11 @@ class SQLStore(Store):
         return [day_of(d) for (d,) in self._rows(
             "SELECT a.event_date FROM members m JOIN articles a ON a.id = m.article_id "
             "WHERE m.story_id = ? AND a.event_date IS NOT NULL", (story_id,))]
+
+    def oldest(self, story_ids: Sequence[str]) -> str:
+        rows = self._rows("SELECT m.story_id, MIN(a.seq) FROM members m JOIN articles a ON a.id = m.article_id "
+                          f"WHERE m.story_id IN ({','.join('?' * len(story_ids))}) GROUP BY m.story_id", list(story_ids))
+        return min(rows, key=lambda r: r[1])[0]
 
     def last_seq(self) -> int:
         return self._one("SELECT COALESCE(MAX(seq), 0) FROM articles")[0]

@@ -42,6 +42,8 @@ CREATE TABLE IF NOT EXISTS feeds (url TEXT PRIMARY KEY, next_poll REAL NOT NULL,
 CREATE INDEX IF NOT EXISTS feeds_due ON feeds(next_poll);
 CREATE TABLE IF NOT EXISTS seen (url TEXT PRIMARY KEY, status TEXT NOT NULL, tries INTEGER NOT NULL,
     article_id TEXT, at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS story_aliases (id TEXT PRIMARY KEY, story_id TEXT NOT NULL, data TEXT);
+CREATE INDEX IF NOT EXISTS story_aliases_story ON story_aliases(story_id);
 """
 # Version 2: inserts find the next seq through an index; stories carry their sort and filter
 # columns (an index on first_seen that carries the sort columns answers 'until' without the
@@ -162,6 +164,9 @@ class SQLiteStore(SQLStore):
 
     def _clear_text(self, db: sqlite3.Connection) -> None:
         db.execute("DELETE FROM story_text")
+
+    def _forget_text(self, db: sqlite3.Connection, story_id: str) -> None:
+        db.execute("DELETE FROM story_text WHERE rowid = (SELECT rowid FROM stories WHERE id=?)", (story_id,))
 
     def _bytes(self) -> int:
         files = [Path(self.path + suffix) for suffix in ("", "-wal")] if self.path != ":memory:" else []
