@@ -238,14 +238,34 @@ def batch(settings, paths, db, scheduler, workers, work_dir, keep_work):
 @click.option("--query", "-q", default=None, help="Only stories whose headlines contain this text.")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="At most this many stories (default: all).")
 @click.option("--offset", type=click.IntRange(min=0), default=0, help="Skip this many stories first.")
+@click.option("--id", "story_id", default=None, metavar="ID", help="Only this story (an id it had before a merge leads to it).")
+@click.option("--related", default=None, metavar="ID",
+              help="The stories with the same actors or thread as this one but another event, with their evidence.")
 @output_format
 @click.pass_obj
 @handle_errors
-def stories(settings, db, lang, since, until, entity, query, limit, offset, fmt):
+def stories(settings, db, lang, since, until, entity, query, limit, offset, story_id, related, fmt):
     """List the stored stories, newest first."""
     from .store import StoryFilter
 
-    _, page = _service(db, settings).query_stories(StoryFilter(lang, since, until, entity, query), offset, limit)
+    sl = _service(db, settings)
+    if story_id or related:
+        story = sl.story(story_id or related)
+        if story.requested:
+            click.echo(f"storyline: note: story {story.requested} was merged into {story.id}", err=True)
+        if story_id:
+            return _stories_out([story], fmt)
+        links = sl.related(story.id, **({"limit": limit} if limit else {}))
+        if fmt == "json":
+            return _echo_json({"story": story.id, "related": links})
+        for r in links:
+            span = f"{r['first_seen'] or '?'} .. {r['last_seen'] or '?'}"
+            click.echo(f"{r['story']}  {r['size']} articles  [{', '.join(r['languages'])}]  {span}\n  {r['headline']}\n"
+                       f"  related via {r['article']} ~ {r['other']} (overall {r['overall']}): {r['evidence']}\n")
+        if not links:
+            click.echo(f"no related stories found for {story.id}", err=True)
+        return
+    _, page = sl.query_stories(StoryFilter(lang, since, until, entity, query), offset, limit)
     _stories_out(page, fmt)
 
 
@@ -298,6 +318,8 @@ def why(settings, article_id, db, fmt):
             model = f", {o['model']} model" if o.get("model") else ""
             because = f": {o['because']}" if o.get("because") else ""
             click.echo(f"  {label}: story {o['story']} via {o['article']}: overall {o['overall']} ({o['relation']}{model}{because})")
+    for o in info.get("merged") or ():
+        click.echo(f"  bridged story {o['story']} into it via {o['article']}: overall {o['overall']} ({o['relation']})")
     if info.get("vetoed"):
         click.echo(f"  vetoed by event date: {', '.join(info['vetoed'])}")
 

@@ -294,8 +294,8 @@ def summarise(story_id: str, articles: Sequence[Article], vectors: np.ndarray | 
     dates = sorted(d for a in articles if (d := a.event_date or a.published))
     dups = _roots(duplicates or {}, {a.id for a in articles})
     timeline = sorted(
-        ({"id": a.id, "date": a.event_date or a.published, "lang": a.lang, "title": a.title,
-          "source": a.source, "duplicate_of": dups.get(a.id)} for a in articles),
+        ({"id": a.id, "date": a.event_date or a.published, "published": a.published, "lang": a.lang,
+          "title": a.title, "source": a.source, "duplicate_of": dups.get(a.id)} for a in articles),
         key=lambda t: (t["date"] or "9999", t["id"]))
     return Story(
         id=story_id, article_ids=sorted(a.id for a in articles),

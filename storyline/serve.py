@@ -14,7 +14,7 @@ import os
 import threading
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from fastapi import FastAPI, File, HTTPException, Query, Security, UploadFile
 from fastapi.exceptions import RequestValidationError
@@ -315,8 +315,14 @@ def create_app(db: str = "storyline.db", settings: Settings | None = None, token
         return JSONResponse({"total": total, "offset": offset, "limit": limit, "stories": [s.to_dict() for s in page]})
 
     @app.get("/stories/{story_id:path}", responses=READ_ERRORS)
-    def get_story(story_id: str, lang: str | None = None) -> dict:
-        return service.story(story_id, lang).to_dict()
+    def get_story(story_id: str, lang: str | None = None, related: bool = True) -> JSONResponse:
+        """One story, by its id or an id it had before a merge (then ``requested`` is that id and
+        Content-Location names the story's own address); with the related stories unless
+        ``related=false``."""
+        story = service.story(story_id, lang)
+        body = story.to_dict() | ({"related": service.related(story.id)} if related else {})
+        headers = {"Content-Location": f"/stories/{quote(story.id, safe='')}"} if story.requested else None
+        return JSONResponse(body, headers=headers)
 
     @app.get("/why/{article_id:path}", responses=READ_ERRORS)
     def why(article_id: str) -> dict:

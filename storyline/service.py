@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 
 from .cluster import Decision, StoryIndex, summarise
@@ -31,6 +32,7 @@ class Storyline:
         self._owns_pipeline = pipeline is None
         self.pipeline = pipeline or Pipeline(self.settings)
         self._index: StoryIndex | None = None
+        self._opening = threading.Lock()
         self._scored: Mapping[tuple[str, str], PairScore] = {}  # pairs scored beforehand, while a batch decides
 
     # the index over stored articles: persisted beside the store, caught up with it ----------------
@@ -50,17 +52,19 @@ class Storyline:
     def index(self) -> StoryIndex:
         """Assignment over the store: its nearest-neighbour index (mapped from disk, not rebuilt)
         and the store itself for what the index's keys are."""
-        if self._index is None:
-            enc = self.pipeline.encoder
-            ann = open_index(enc.dim, self.store.index_path, enc.name, self.settings.index["segment_size"])
-            self._index = self.new_index(ann=ann, catalog=self.store, get=self._cached_load)
-            self._catch_up()
+        with self._opening:  # a server's first reader and its writer may both ask
+            if self._index is None:
+                enc = self.pipeline.encoder
+                ann = open_index(enc.dim, self.store.index_path, enc.name, self.settings.index["segment_size"])
+                index = self.new_index(ann=ann, catalog=self.store, get=self._cached_load)
+                self._catch_up(index)
+                self._index = index
         return self._index
 
-    def _catch_up(self) -> None:
+    def _catch_up(self, index: StoryIndex | None = None) -> None:
         """Bring the index level with the store: forget keys the store never committed, add the
         articles it lacks (written by another process, or before a kill)."""
-        ann, last = self.index.ann_, self.store.last_seq()
+        ann, last = (index or self.index).ann_, self.store.last_seq()
         ann.drop_after(last)
         for keys, vectors, days in self.store.vectors_since(self.pipeline.encoder.name, ann.last_key):
             ann.add(keys, vectors, days)
@@ -305,6 +309,36 @@ class Storyline:
         s.requested = story_id if story_id != s.id else None
         return s
 
+    def related(self, story_id: str, limit: int = 8, members: int = 3) -> list[dict]:
+        """Stories with the same actors or thread but another event, nearest first: how an analyst
+        follows a thread over months.
+
+        A few of the story's members (first, middle, last) look up their nearest articles in the
+        whole index (no time window); the nearest member of each other story is scored against
+        the member that found it, and the pairs the relation rules call "related" are kept. The
+        cost is a few index searches and at most ``2 * limit`` pair scores, whatever the store's size.
+        """
+        story = self.story(story_id)
+        ids = [t["id"] for t in story.timeline if not t["duplicate_of"]] or story.article_ids
+        picks = list(dict.fromkeys(ids[i] for i in (0, len(ids) // 2, len(ids) - 1)))[:members]
+        found: dict[str, tuple[Prepared, str]] = {}
+        for aid in picks:
+            rep = self._cached_load(aid)
+            for p in self.store.placed(self.index.ann_.search(rep.embedding.doc, len(story.article_ids) + 4 * limit)):
+                if p.story_id != story.id:
+                    found.setdefault(p.story_id, (rep, p.article_id))
+        out = []
+        for sid, (rep, other) in list(found.items())[:2 * limit]:
+            (s,) = self._compare_many(rep, [self._cached_load(other)])
+            if s.relation == "related" and (theirs := self.store.get_story(sid)) is not None:
+                out.append({"story": sid, "headline": theirs.headline, "size": len(theirs.article_ids),
+                            "first_seen": theirs.first_seen, "last_seen": theirs.last_seen,
+                            "languages": theirs.languages, "article": rep.article.id, "other": other,
+                            "overall": round(s.overall, 3), "evidence": _thread_line(s, story, theirs)})
+            if len(out) >= limit:
+                break
+        return out
+
     def article(self, article_id: str) -> Article:
         art = self.store.get_article(article_id)
         if art is None:
@@ -355,6 +389,21 @@ def _summarise(story_id: str, items: Sequence[Prepared], duplicates: Mapping[str
 
     vectors = np.array([p.embedding.doc for p in items]) if items else None
     return summarise(story_id, [p.article for p in items], vectors, {a: d for a, d in duplicates.items() if d}, prefer_lang)
+
+
+def _thread_line(s: PairScore, ours: Story, theirs: Story) -> str:
+    """A related pair's evidence in a line: the names they share and when the other story was."""
+    from .cluster import day_of
+
+    ev = s.evidence
+    shared = ev.shared_people + ev.shared_orgs + ev.shared_places
+    line = f"shares {', '.join(shared[:5])}" if shared else s.because
+    first, last, their_first, their_last = map(day_of, (ours.first_seen, ours.last_seen, theirs.first_seen, theirs.last_seen))
+    if first and their_last and their_last < first:
+        line += f"; {(first - their_last).days} days before"
+    elif last and their_first and their_first > last:
+        line += f"; {(their_first - last).days} days after"
+    return line
 
 
 def _successors(before: Mapping[str, str], after: Mapping[str, str], stories: Mapping[str, Sequence[str]]) -> dict[str, str]:

@@ -51,6 +51,9 @@ def test_add_stories_why_and_the_env_db(tmp_path):
     assert why["story"] and why["article"] == "002_db6ee38c665bce5b"
     moved = cli("recluster", env=env)
     assert moved.returncode == 0 and "5 articles in 2 stories; 0 moved" in moved.stdout
+    related = cli("stories", "--related", why["story"], "--format", "table", env=env)
+    (line,) = [x for x in related.stdout.splitlines() if x.startswith("  related via")]
+    assert "002_db6ee38c665bce5b ~ " in line and "Vladimir Putin" in line and "173 days after" in line
 
 
 def test_compare_prints_scores_relation_and_evidence():

@@ -53,8 +53,11 @@ def test_post_articles_stories_and_compare(server):
     assert httpx.get(server.url + "/stories", params={"entity": "Tokayev"}).json()["total"] == 2
     assert httpx.get(server.url + "/stories", params={"q": "Incontro"}).json()["total"] == 1
     assert httpx.get(server.url + "/stories", params={"since": "2022-01-01"}).json()["total"] >= 1
-    story = httpx.get(server.url + f"/stories/{joined['003']}").json()
+    story = httpx.get(server.url + f"/stories/{joined['003']}", timeout=60).json()
     assert len(story["article_ids"]) == 4 and set(story["languages"]) == {"de", "en", "it"}
+    (related,) = story["related"]  # the same two leaders months before: another event of the thread
+    assert related["story"] == joined["002"] and "Putin" in related["evidence"] and "173 days before" in related["evidence"]
+    assert "related" not in httpx.get(server.url + f"/stories/{joined['003']}", params={"related": "false"}).json()
     cmp = httpx.post(server.url + "/compare", json={"a": "000_8021d23d65a94577", "b": "003_3ca7ee8777bd1d77"}, timeout=120).json()
     assert cmp["relation"] == "translation" and set(cmp["scores"]) >= {"overall", "time"}
     texts = httpx.post(server.url + "/compare", timeout=120, json={

@@ -1,5 +1,6 @@
 """Stories that live: an article that bridges two stories merges them, old ids lead to the
 survivor, arrival order matters little, and a kill mid-merge leaves the store consistent."""
+import json
 import os
 import random
 import subprocess
@@ -74,6 +75,47 @@ def test_a_merge_commits_whole_and_old_ids_lead_to_the_survivor(service):
     assert sorted(story.article_ids) == sorted(before) + [seed("003").stem]
     assert [s.id for s in service.stories(query="Tokayev")] == [old_a]  # the gone story's text went with it
     assert service.why(seed("003").stem)["merged"][0]["story"] == old_b
+
+
+@pytest.mark.slow
+def test_an_old_id_leads_to_the_survivor_in_the_api_and_the_cli(sqlite_service, tmp_path):
+    import httpx
+
+    from .server import Server
+    from .test_cli import cli
+
+    sl = sqlite_service
+    sl.index.compare = scripted(SAME)
+    sl.add(read_paths([str(seed("000")), str(seed("001")), str(seed("003"))]))
+    (story,) = sl.stories()
+    (old,) = sl.story(story.id).aliases
+    sl.close()
+    db = sl.store.path
+    out = cli("stories", "--id", old, "--db", db, "--format", "json")
+    assert out.returncode == 0 and f"story {old} was merged into {story.id}" in out.stderr
+    assert [s["id"] for s in json.loads(out.stdout)["stories"]] == [story.id]
+    why = cli("why", seed("003").stem, "--db", db, "--format", "table")
+    assert f"bridged story {old} into it via {seed('001').stem}: overall 1.3 (same story)" in why.stdout
+    srv = Server(db)
+    try:
+        r = httpx.get(f"{srv.url}/stories/{old}", params={"related": "false"}, timeout=60)
+        assert r.status_code == 200 and r.json()["id"] == story.id and r.json()["requested"] == old
+        assert r.headers["content-location"] == f"/stories/{story.id}"
+    finally:
+        srv.stop()
+
+
+def test_ids_that_recluster_retires_lead_to_the_new_stories(service):
+    service.index.compare = scripted(set())  # online: three stories
+    service.add(read_paths([str(seed(k)) for k in ("000", "001", "003")]))
+    before = service.store.membership()
+    assert len(set(before.values())) == 3
+    service._compare_many = scripted(SAME)  # batch: one
+    assert service.recluster() == 2
+    (story,) = service.stories()
+    for old in set(before.values()):
+        assert service.story(old).id == story.id
+    assert sorted(service.story(story.id).aliases) == sorted(set(before.values()) - {story.id})
 
 
 KILLED = textwrap.dedent("""

@@ -50,9 +50,20 @@ def test_upload_seeds_browse_stories_and_compare(server, page):
     big = next(c for c in cards if c.query_selector(".count").inner_text() == "4 articles")
     big.query_selector("a.title").click()
     page.wait_for_selector(".lang-group")
-    assert {h.inner_text().lower() for h in page.query_selector_all(".lang-group h3")} <= {"it", "de", "en"}
+    assert {h.inner_text().split()[0].lower() for h in page.query_selector_all(".lang-group h3")} <= {"it", "de", "en"}
     assert "Tokayev" in page.inner_text("main")
+    bars = page.query_selector_all(".life-chart rect")  # articles per day by language, drawn by the page
+    assert bars and {b.query_selector("title").text_content().split(": ")[0] for b in bars} == {"2022-02-10"}
+    legend = [x.inner_text() for x in page.query_selector_all(".legend span")]
+    assert legend == ["en", "per day; 3 undated not shown"]  # only 003 is dated: the others say "Thursday"
+    page.wait_for_selector(".related .rel")
+    (rel,) = page.query_selector_all(".related .rel")
+    assert "173 days before" in rel.inner_text() and "Putin" in rel.inner_text()
     page.screenshot(path=str(ARTIFACTS / "story.png"), full_page=True)
+    rel.query_selector("a.title").click()  # along the thread: the meeting of August 2021, and back
+    page.wait_for_selector("h1:has-text('Incontro')")
+    assert "173 days after" in page.inner_text(".related")
+    page.screenshot(path=str(ARTIFACTS / "story-related.png"), full_page=True)
 
     page.goto(server.url + "/ui/compare?a=000_8021d23d65a94577&b=003_3ca7ee8777bd1d77")
     page.wait_for_selector("#relation", timeout=120_000)
@@ -116,3 +127,31 @@ def test_feeds_page_registers_a_feed_and_shows_its_health(tmp_path, page):
     finally:
         srv.stop()
         site.stop()
+
+
+def test_story_life_chart_counts_articles_per_day_and_language(tmp_path, page):
+    """Publication dates over four days in three languages: one bar per day and language."""
+    import httpx
+
+    texts = {p.name[:3]: (p.stem, p.read_text("utf-8")) for p in sorted(SEEDS.glob("*.txt"))}
+    days = {"000": "2022-02-10", "001": "2022-02-11", "002": "2021-08-21", "003": "2022-02-10", "004": "2022-02-12"}
+    items = [{"id": texts[k][0], "text": texts[k][1], "published": d, "source": f"site{k}.example"} for k, d in days.items()]
+    items += [{"id": f"003-update-{i}", "text": texts["003"][1] + f"\n\nUpdated at {10 + i}:00.", "published": f"2022-02-1{i}",
+               "source": f"syndicated{i}.example"} for i in range(4)]
+    srv = Server(tmp_path / "life.db", tmp=str(tmp_path))
+    try:
+        r = httpx.post(srv.url + "/articles", json=items, timeout=600).json()
+        joined = r["articles"]
+        assert len(joined) == 9, r
+        sid = next(a["story_id"] for a in joined if a["id"].startswith("003"))
+        page.set_viewport_size({"width": 1280, "height": 900})
+        page.goto(f"{srv.url}/ui/story/{sid}")
+        page.wait_for_selector(".life-chart")
+        bars = sorted(b.query_selector("title").text_content() for b in page.query_selector_all(".life-chart rect"))
+        assert bars == ["2022-02-10: 1 it", "2022-02-10: 2 en", "2022-02-11: 1 de", "2022-02-11: 1 en",
+                        "2022-02-12: 1 en", "2022-02-12: 1 it", "2022-02-13: 1 en"]
+        assert [x.inner_text() for x in page.query_selector_all(".legend span")][:3] == ["de", "en", "it"]
+        page.wait_for_selector(".related .rel")
+        page.screenshot(path=str(ARTIFACTS / "story-life.png"), full_page=True)
+    finally:
+        srv.stop()

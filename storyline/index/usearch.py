@@ -8,9 +8,11 @@ of its vectors: a search within a time window skips the segments of other months
 from __future__ import annotations
 
 import fcntl
+import functools
 import json
 import logging
 import os
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,6 +57,16 @@ class Segment:
                 "days": self.days, "undated": self.undated}
 
 
+
+def _one_thread(method):
+    """One thread at a time: a server searches the index while its writer adds, and usearch does
+    not promise that mixing the two is safe."""
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        with self._lock:
+            return method(self, *args, **kwargs)
+    return wrapper
+
 class UsearchIndex(AnnIndex):
     """Segmented usearch index in the directory ``path`` (None: in memory only, one segment).
 
@@ -73,6 +85,7 @@ class UsearchIndex(AnnIndex):
         self.tail = Segment(self._new())
         self.last_key = 0
         self._dirty = False
+        self._lock = threading.RLock()
         if self.path:
             self.path.mkdir(parents=True, exist_ok=True)
             self._open()
@@ -112,6 +125,7 @@ class UsearchIndex(AnnIndex):
     def __len__(self) -> int:
         return sum(len(s.index) for s in self.sealed) + len(self.tail.index)
 
+    @_one_thread
     def add(self, keys: np.ndarray, vectors: np.ndarray, days: np.ndarray) -> None:
         keys, days = np.asarray(keys, np.uint64), np.asarray(days, np.int64)
         vectors = np.asarray(vectors, np.float32).reshape(len(keys), self.dim)
@@ -145,6 +159,7 @@ class UsearchIndex(AnnIndex):
         index.save(str(tmp))
         os.replace(tmp, self.path / name)
 
+    @_one_thread
     def search(self, vector: np.ndarray, k: int, day: int | None = None, window: int | None = None) -> list[int]:
         vector = np.asarray(vector, np.float32)
         keys, dists = [], []
@@ -159,6 +174,7 @@ class UsearchIndex(AnnIndex):
         order = np.lexsort((keys, dists))[:k]  # by distance, ties by key: deterministic
         return [int(x) for x in keys[order]]
 
+    @_one_thread
     def drop_after(self, key: int) -> None:
         if key >= self.last_key:
             return
@@ -187,6 +203,7 @@ class UsearchIndex(AnnIndex):
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
+    @_one_thread
     def save(self) -> None:
         """Write the tail and the manifest, unless another process saved a newer index meanwhile."""
         if self.path is None or not self._dirty:

@@ -62,6 +62,7 @@ async function storiesPage() {
 
 async function storyPage(id) {
   const s = await api("/stories/" + encodeURIComponent(id));
+  if (s.requested) history.replaceState({}, "", "/ui/story/" + encodeURIComponent(s.id));
   const byLang = {};
   const folded = {};
   for (const t of s.timeline) {
@@ -69,30 +70,79 @@ async function storyPage(id) {
     else (byLang[t.lang || "??"] = byLang[t.lang || "??"] || []).push(t);
   }
   const ids = s.timeline.map(t => t.id);
+  const article = t => `<div class="article"><b>${esc(t.title)}</b>
+    <div class="meta"><span>${esc(t.id)}</span><span>${esc(t.date || "date unknown")}</span><span>${esc(t.source || "")}</span>
+    ${ids.length > 1 ? `<a href="/ui/compare?a=${encodeURIComponent(t.id)}&b=${encodeURIComponent(ids.find(x => x !== t.id))}">compare</a>` : ""}</div>
+    ${(folded[t.id] || []).map(f => `<div class="folded">↳ ${esc((f.lang || "").toUpperCase())} translation/duplicate: ${esc(f.title)} (${esc(f.id)})</div>`).join("")}
+  </div>`;
+  const SHOWN = 8;  // a long story folds each language's list after this many
   main.innerHTML = `
+    ${s.requested ? `<div class="msg merged">Story ${esc(s.requested)} was merged into this one; its old address leads here.</div>` : ""}
     <h1>${esc(s.headline)}</h1>
     <div class="meta">${badges(s.languages)} <span>${s.article_ids.length} articles</span>
-      <span>${esc(s.first_seen || "?")} – ${esc(s.last_seen || "?")}</span></div>
+      <span>first seen ${esc(s.first_seen || "?")}, last seen ${esc(s.last_seen || "?")}</span>
+      <span>${(s.sources || []).length} sources</span></div>
+    <h2>Articles per day</h2>
+    ${lifeChart(s.timeline)}
     <div class="grid2">
       <div>
         <h2>Articles by language</h2>
         ${Object.entries(byLang).map(([lang, arts]) => `
-          <div class="card lang-group"><h3>${esc(lang)}</h3>
-            ${arts.map(t => `<div class="article"><b>${esc(t.title)}</b>
-              <div class="meta"><span>${esc(t.id)}</span><span>${esc(t.date || "date unknown")}</span><span>${esc(t.source || "")}</span>
-              ${ids.length > 1 ? `<a href="/ui/compare?a=${encodeURIComponent(t.id)}&b=${encodeURIComponent(ids.find(x => x !== t.id))}">compare</a>` : ""}</div>
-              ${(folded[t.id] || []).map(f => `<div class="folded">↳ ${esc((f.lang || "").toUpperCase())} translation/duplicate: ${esc(f.title)} (${esc(f.id)})</div>`).join("")}
-            </div>`).join("")}
+          <div class="card lang-group"><h3>${esc(lang)} (${arts.length})</h3>
+            ${arts.slice(0, SHOWN).map(article).join("")}
+            ${arts.length > SHOWN ? `<details><summary>${arts.length - SHOWN} more in ${esc(lang)}</summary>${arts.slice(SHOWN).map(article).join("")}</details>` : ""}
           </div>`).join("")}
       </div>
       <div>
+        <h2>Related stories</h2>
+        <div class="related">${(s.related || []).map(r => `<div class="card rel">
+          <a class="title" href="/ui/story/${encodeURIComponent(r.story)}">${esc(r.headline || r.story)}</a>
+          <div class="meta">${badges(r.languages)} <span>${r.size} article${r.size === 1 ? "" : "s"}</span><span>${esc(r.first_seen || "?")} – ${esc(r.last_seen || "?")}</span></div>
+          <div class="evidence">${esc(r.evidence)}</div></div>`).join("") || '<span class="muted">none found: no story with the same actors and another event</span>'}</div>
         <h2>People</h2><div>${chips(s.people)}</div>
         <h2>Organisations</h2><div>${chips(s.orgs)}</div>
         <h2>Places</h2><div>${chips(s.places)}</div>
-        <h2>Timeline</h2>
-        <div class="timeline">${s.timeline.map(t => `<div><b>${esc(t.date || "undated")}</b> <span class="badge">${esc(t.lang)}</span> ${esc(t.title)}</div>`).join("")}</div>
+        <h2>Sources</h2><div>${chips(s.sources)}</div>
+        ${(s.aliases || []).length ? `<h2>Merged from</h2><div>${chips(s.aliases)}</div>` : ""}
       </div>
     </div>`;
+}
+
+// Articles per day of publication (else of the event; per week past 120 days) by language, as
+// stacked bars in an inline SVG.
+const PALETTE = ["#2f5bd3", "#d9822b", "#1f8a4c", "#b23a8f", "#5b6f8a", "#c2412d", "#0f8b8d", "#8a6d1f"];
+function lifeChart(timeline) {
+  const dated = timeline.filter(t => t.published || t.date);
+  if (!dated.length) return '<p class="muted">no dated articles</p>';
+  const day = t => Math.floor(Date.parse((t.published || t.date).slice(0, 10) + "T00:00:00Z") / 864e5);
+  const first = Math.min(...dated.map(day)), last = Math.max(...dated.map(day));
+  const step = last - first >= 120 ? 7 : 1, n = Math.floor((last - first) / step) + 1;
+  const langs = [...new Set(dated.map(t => t.lang || "??"))].sort();
+  const counts = Array.from({length: n}, () => Object.fromEntries(langs.map(l => [l, 0])));
+  for (const t of dated) counts[Math.floor((day(t) - first) / step)][t.lang || "??"]++;
+  const top = Math.max(...counts.map(c => langs.reduce((a, l) => a + c[l], 0)));
+  const W = 640, H = 120, bw = Math.max(2, Math.min(40, (W - 40) / n - 2)), x0 = 30;
+  const iso = k => new Date((first + k * step) * 864e5).toISOString().slice(0, 10);
+  let bars = "";
+  counts.forEach((c, k) => {
+    let y = H;
+    for (const [i, l] of langs.entries()) {
+      if (!c[l]) continue;
+      const h = c[l] / top * (H - 10);
+      y -= h;
+      bars += `<rect x="${x0 + k * (bw + 2)}" y="${y.toFixed(1)}" width="${bw}" height="${h.toFixed(1)}" fill="${PALETTE[i % PALETTE.length]}"><title>${iso(k)}${step > 1 ? " (week)" : ""}: ${c[l]} ${esc(l)}</title></rect>`;
+    }
+  });
+  const end = x0 + n * (bw + 2) - 2, width = Math.max(W, end);
+  return `<div class="card life"><svg class="life-chart" role="img" aria-label="articles per ${step > 1 ? "week" : "day"} by language"
+      width="${width}" height="${H + 22}" viewBox="0 0 ${width} ${H + 22}">
+    <text x="0" y="12" class="axis">${top}</text><line x1="${x0 - 4}" y1="${H}" x2="${end}" y2="${H}" stroke="#c7d0ea"/>
+    ${bars}
+    <text x="${x0}" y="${H + 16}" class="axis">${iso(0)}</text>
+    ${n > 1 ? `<text x="${Math.max(end, x0 + 150)}" y="${H + 16}" text-anchor="end" class="axis">${iso(n - 1)}</text>` : ""}
+  </svg>
+  <div class="legend">${langs.map((l, i) => `<span><svg width="10" height="10" aria-hidden="true"><rect width="10" height="10" rx="2" fill="${PALETTE[i % PALETTE.length]}"/></svg>${esc(l)}</span>`).join("")}
+    <span class="muted">per ${step > 1 ? "week" : "day"}${dated.length < timeline.length ? `; ${timeline.length - dated.length} undated not shown` : ""}</span></div></div>`;
 }
 
 // Marks the names and numbers of `text` that `other` has too; matched on the raw text and escaped
