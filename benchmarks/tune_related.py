@@ -6,7 +6,9 @@ dissimilar). storyline links a pair when its relation is anything but "unrelated
 calls a pair of other events "related" when they share two people, organisations or places;
 the new one when the predicted Entities and Narrative are both at or below thresholds. Dev
 uses out-of-fold predictions (grouped 5-fold); test the shipped scorer. Prints precision and
-recall of "linked" and of "related" alone, today's rule beside the chosen one.
+recall of "linked" and of "related" alone, today's rule beside the chosen one, and the ceiling:
+the pairs linked without any "related" (the same-story calls alone), whose precision no rule for
+"related" can lift much.
 
     python benchmarks/tune_related.py --dev-cache C --test-cache C
 """
@@ -22,6 +24,7 @@ from storyline.scorer import PairScorer
 from storyline.settings import load_settings
 
 GOLD_ENTITIES, GOLD_NARRATIVE = 2.0, 2.0
+NONE = {"related_by": "shared", "related_min_shared": 10**6}  # a rule that never says "related"
 
 
 def split_data(split, cache, settings, centres=None):
@@ -57,6 +60,7 @@ def main(dev_cache, test_cache):
     print(f"dev: {len(pairs)} pairs, {gold.sum()} linked by the gold definition")
     base = relations(oof, evs, same, today)
     show("today (two shared keys)", base, gold)
+    show("no \"related\" at all", relations(oof, evs, same, compare | NONE), gold)
     (_, base_recall), _ = figures(base, gold)
     best = None
     for te, tn in itertools.product(np.arange(1.6, 3.05, 0.1), np.arange(1.6, 3.05, 0.1)):
@@ -75,6 +79,7 @@ def main(dev_cache, test_cache):
     print(f"test: {len(pairs)} pairs, {gold.sum()} linked")
     show("today (two shared keys)", relations(preds, evs, same, today), gold)
     show("new (predicted entities, narrative)", relations(preds, evs, same, chosen), gold)
+    show("no \"related\" at all", relations(preds, evs, same, compare | NONE), gold)
 
 
 if __name__ == "__main__":

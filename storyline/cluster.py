@@ -258,12 +258,11 @@ class StoryIndex:
             here = self.item(aid)
             for nb in self.neighbours(here):
                 sid, other = cat.story_of[aid], cat.story_of[nb.article_id]
-                if (other == sid or (nb.article_id, aid) in scored or self._vetoed(here, other)
-                        or self._far(cat.event_dates(sid), cat.event_dates(other))):
+                if other == sid or (nb.article_id, aid) in scored or self._vetoed(here, other):
                     continue
                 scored.add((aid, nb.article_id))
                 (s,) = self.compare(here, [self.item(nb.article_id)])
-                if s.relation in SAME:
+                if s.relation in SAME and not self._far(cat.event_dates(sid), cat.event_dates(other)):
                     keep = cat.oldest([sid, other])
                     cat.merge(other if keep == sid else sid, keep)
 
