@@ -91,7 +91,10 @@ class Cleaner:
         """Return the article with clean ``text``, ``paragraphs`` and a ``title``."""
         boiler = getattr(self, "boilerplate_", {}).get(art.source or "", set())
         lines = [_strip_nav(l, self.edge_line_max_words) for l in art.text.splitlines()]
-        lines = [l for l in lines if l and line_hash(l) not in boiler and _WORD.search(l)]
+        lines = [l for l in lines if l and _WORD.search(l)]
+        own = [l for l in lines if line_hash(l) not in boiler]
+        if any(_words(l) > self.edge_line_max_words for l in own):  # else every body line recurs: the
+            lines = own  # article is a copy of the others (syndication, updates), not their boilerplate
         title = art.title.strip()
         is_body = [(_words(l) > self.edge_line_max_words) for l in lines]
         # Head: drop banner lines before the title (the first line that is not a banner).

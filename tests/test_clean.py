@@ -51,3 +51,14 @@ def test_lines_recurring_across_a_source_are_removed():
     out = Cleaner(recurring_min_articles=3).fit_transform(arts)
     assert all("Subscribe" not in a.text for a in out)
     assert all("Body paragraph" in a.text for a in out)
+
+
+def test_copies_of_one_article_are_not_each_others_boilerplate():
+    """Syndicated copies posted together without a source: their lines recur, yet they are the article."""
+    from storyline.model import Article
+
+    body = "Putin and Tokayev met in Moscow on Thursday to discuss the situation in Kazakhstan after the unrest."
+    arts = [Article(id=str(i), text=f"Putin meets Tokayev\n{body}\nUpdated at {10 + i}:00.") for i in range(4)]
+    arts.append(Article(id="other", text="Another story\nA different article about football results in Madrid on Sunday."))
+    out = Cleaner(recurring_min_articles=3).fit_transform(arts)
+    assert all(body in a.text for a in out[:4])
