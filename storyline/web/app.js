@@ -15,6 +15,7 @@ async function api(path, opts = {}) {
 }
 function badges(langs) { return (langs || []).map(l => `<span class="badge">${esc(l)}</span>`).join(""); }
 function chips(items) { return (items || []).map(x => `<span class="chip">${esc(x)}</span>`).join("") || '<span class="muted">–</span>'; }
+function plural(n, word) { return `${n} ${word}${n === 1 ? "" : "s"}`; }
 function go(url) { history.pushState({}, "", url); route(); }
 
 document.addEventListener("click", e => {
@@ -46,7 +47,7 @@ async function storiesPage() {
         <a class="title" href="/ui/story/${encodeURIComponent(s.id)}">${esc(s.headline || "(untitled)")}</a>
         <div class="meta">
           <span>${badges(s.languages)}</span>
-          <span class="count">${s.article_ids.length} article${s.article_ids.length === 1 ? "" : "s"}</span>
+          <span class="count">${plural(s.article_ids.length, "article")}</span>
           <span>first seen ${esc(s.first_seen || "unknown")}</span>
           <span>last seen ${esc(s.last_seen || "unknown")}</span>
           <span>${esc((s.people || []).slice(0, 3).join(", "))}</span>
@@ -79,9 +80,9 @@ async function storyPage(id) {
   main.innerHTML = `
     ${s.requested ? `<div class="msg merged">Story ${esc(s.requested)} was merged into this one; its old address leads here.</div>` : ""}
     <h1>${esc(s.headline)}</h1>
-    <div class="meta">${badges(s.languages)} <span>${s.article_ids.length} articles</span>
+    <div class="meta">${badges(s.languages)} <span>${plural(s.article_ids.length, "article")}</span>
       <span>first seen ${esc(s.first_seen || "?")}, last seen ${esc(s.last_seen || "?")}</span>
-      <span>${(s.sources || []).length} sources</span></div>
+      <span>${plural((s.sources || []).length, "source")}</span></div>
     <h2>Articles per day</h2>
     ${lifeChart(s.timeline)}
     <div class="grid2">
@@ -97,7 +98,7 @@ async function storyPage(id) {
         <h2>Related stories</h2>
         <div class="related">${(s.related || []).map(r => `<div class="card rel">
           <a class="title" href="/ui/story/${encodeURIComponent(r.story)}">${esc(r.headline || r.story)}</a>
-          <div class="meta">${badges(r.languages)} <span>${r.size} article${r.size === 1 ? "" : "s"}</span><span>${esc(r.first_seen || "?")} – ${esc(r.last_seen || "?")}</span></div>
+          <div class="meta">${badges(r.languages)} <span>${plural(r.size, "article")}</span><span>${esc(r.first_seen || "?")} – ${esc(r.last_seen || "?")}</span></div>
           <div class="evidence">${esc(r.evidence)}</div></div>`).join("") || '<span class="muted">none found: no story with the same actors and another event</span>'}</div>
         <h2>People</h2><div>${chips(s.people)}</div>
         <h2>Organisations</h2><div>${chips(s.orgs)}</div>
