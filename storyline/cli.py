@@ -255,7 +255,7 @@ def stories(settings, db, lang, since, until, entity, query, limit, offset, stor
             click.echo(f"storyline: note: story {story.requested} was merged into {story.id}", err=True)
         if story_id:
             return _stories_out([story], fmt)
-        links = sl.related(story.id, **({"limit": limit} if limit else {}))
+        links = sl.related(story, **({"limit": limit} if limit else {}))
         if fmt == "json":
             return _echo_json({"story": story.id, "related": links})
         for r in links:

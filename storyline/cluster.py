@@ -148,6 +148,13 @@ class StoryIndex:
         self.ann_ = open_index(dim) if ann is None else ann  # (an empty index is falsy)
         self.catalog_ = MemoryCatalog() if catalog is None else catalog
 
+    @classmethod
+    def from_settings(cls, compare: Callable, settings, dim: int = 512, **where) -> "StoryIndex":
+        """The index a ``Settings`` describes (its cluster section and the event window)."""
+        c = settings.cluster
+        return cls(compare, c["candidates"], c["window_days"], settings.compare["event_window_days"], dim,
+                   members_per_story=c["members_per_story"], stories_per_article=c["stories_per_article"], **where)
+
     def item(self, aid: str):
         return self.get(aid) if self.get is not None else self.catalog_.items[aid]
 

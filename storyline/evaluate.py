@@ -330,12 +330,8 @@ def cluster_split(file: str, split: str | None, settings: Settings, cache: str |
         scored.extend(out)
         return out
 
-    c = settings.cluster
-
     def new_index() -> StoryIndex:
-        return StoryIndex(compare, c["candidates"], c["window_days"], settings.compare["event_window_days"],
-                          next(iter(arts.values())).embedding.doc.shape[0],
-                          members_per_story=c["members_per_story"], stories_per_article=c["stories_per_article"])
+        return StoryIndex.from_settings(compare, settings, next(iter(arts.values())).embedding.doc.shape[0])
 
     index = new_index()
     for prep in arts.values():

@@ -320,7 +320,7 @@ def create_app(db: str = "storyline.db", settings: Settings | None = None, token
         Content-Location names the story's own address); with the related stories unless
         ``related=false``."""
         story = service.story(story_id, lang)
-        body = story.to_dict() | ({"related": service.related(story.id)} if related else {})
+        body = story.to_dict() | ({"related": service.related(story)} if related else {})
         headers = {"Content-Location": f"/stories/{quote(story.id, safe='')}"} if story.requested else None
         return JSONResponse(body, headers=headers)
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 import functools
 import logging
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 
-from .cluster import Decision, StoryIndex, summarise
+from .cluster import Decision, StoryIndex, day_of, summarise
 from .index import open_index
 from .errors import InputError, StorylineError
 from .model import Article, PairScore, Story
@@ -38,11 +39,7 @@ class Storyline:
     # the index over stored articles: persisted beside the store, caught up with it ----------------
     def new_index(self, **where) -> StoryIndex:
         """A StoryIndex with the settings' parameters; ``where`` says where its articles live."""
-        c = self.settings.cluster
-        return StoryIndex(self._compare_many, c["candidates"], c["window_days"],
-                          self.settings.compare["event_window_days"], self.pipeline.encoder.dim,
-                          members_per_story=c["members_per_story"], stories_per_article=c["stories_per_article"],
-                          **where)
+        return StoryIndex.from_settings(self._compare_many, self.settings, self.pipeline.encoder.dim, **where)
 
     @functools.lru_cache(maxsize=4096)
     def _cached_load(self, article_id: str) -> Prepared:
@@ -309,7 +306,7 @@ class Storyline:
         s.requested = story_id if story_id != s.id else None
         return s
 
-    def related(self, story_id: str, limit: int = 8, members: int = 3) -> list[dict]:
+    def related(self, story: str | Story, limit: int = 8, members: int = 3) -> list[dict]:
         """Stories with the same actors or thread but another event, nearest first: how an analyst
         follows a thread over months.
 
@@ -317,8 +314,9 @@ class Storyline:
         whole index (no time window); the nearest member of each other story is scored against
         the member that found it, and the pairs the relation rules call "related" are kept. The
         cost is a few index searches and at most ``2 * limit`` pair scores, whatever the store's size.
+        ``story``: its id, or the story as ``story`` gave it.
         """
-        story = self.story(story_id)
+        story = story if isinstance(story, Story) else self.story(story)
         ids = [t["id"] for t in story.timeline if not t["duplicate_of"]] or story.article_ids
         picks = list(dict.fromkeys(ids[i] for i in (0, len(ids) // 2, len(ids) - 1)))[:members]
         found: dict[str, tuple[Prepared, str]] = {}
@@ -393,8 +391,6 @@ def _summarise(story_id: str, items: Sequence[Prepared], duplicates: Mapping[str
 
 def _thread_line(s: PairScore, ours: Story, theirs: Story) -> str:
     """A related pair's evidence in a line: the names they share and when the other story was."""
-    from .cluster import day_of
-
     ev = s.evidence
     shared = ev.shared_people + ev.shared_orgs + ev.shared_places
     line = f"shares {', '.join(shared[:5])}" if shared else s.because
@@ -408,8 +404,6 @@ def _thread_line(s: PairScore, ours: Story, theirs: Story) -> str:
 
 def _successors(before: Mapping[str, str], after: Mapping[str, str], stories: Mapping[str, Sequence[str]]) -> dict[str, str]:
     """Old story id -> the new story holding most of its articles, for every old id that went."""
-    from collections import Counter
-
     olds: dict[str, Counter] = {}
     for aid, old in before.items():
         if aid in after:
@@ -419,8 +413,6 @@ def _successors(before: Mapping[str, str], after: Mapping[str, str], stories: Ma
 
 def _moved(before: dict[str, str], after: dict[str, str]) -> int:
     """Articles whose story changed, matching each new story to the old one it overlaps most."""
-    from collections import Counter
-
     groups: dict[str, list[str]] = {}
     for aid, sid in after.items():
         groups.setdefault(sid, []).append(aid)

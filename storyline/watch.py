@@ -20,8 +20,7 @@ from dataclasses import dataclass, field
 
 from .cluster import Decision
 from .errors import InputError
-from .ingest import FEED_TYPES, Entry, Feed, Fetcher, Parsed, Response, discover, normalise, parse, url_id
-from .ingest.feeds import is_html
+from .ingest import FEED_TYPES, Entry, Feed, Fetcher, Parsed, Response, discover, is_html, normalise, parse, url_id
 from .model import Page
 from .pipeline import content_hash
 from .read import parse_page

@@ -14,7 +14,7 @@ from storyline.model import Evidence, PairScore
 from storyline.read import read_paths
 from storyline.settings import load_settings
 
-from .conftest import PAIRS, ROOT, SEEDS, open_test_store, seed
+from .conftest import PAIRS, ROOT, open_test_store, seed
 
 SAME = {"000", "003"}, {"001", "003"}  # the bridge: 003 is the same story as 000 and as 001, which are apart
 
@@ -178,11 +178,8 @@ def test_twenty_arrival_orders_give_the_batch_stories(pipeline):
             memo[a.article.id, b.article.id] = s
         return [memo[a.article.id, b.article.id] for b in others]
 
-    c = settings.cluster
-
     def new_index():
-        return StoryIndex(compare, c["candidates"], c["window_days"], settings.compare["event_window_days"],
-                          members_per_story=c["members_per_story"], stories_per_article=c["stories_per_article"])
+        return StoryIndex.from_settings(compare, settings)
 
     batch = _pairs(new_index().fit(prepared).story_of_)
     assert len(batch) >= 20  # stories of two or more to agree on

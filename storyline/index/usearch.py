@@ -57,7 +57,6 @@ class Segment:
                 "days": self.days, "undated": self.undated}
 
 
-
 def _one_thread(method):
     """One thread at a time: a server searches the index while its writer adds, and usearch does
     not promise that mixing the two is safe."""
@@ -66,6 +65,7 @@ def _one_thread(method):
         with self._lock:
             return method(self, *args, **kwargs)
     return wrapper
+
 
 class UsearchIndex(AnnIndex):
     """Segmented usearch index in the directory ``path`` (None: in memory only, one segment).

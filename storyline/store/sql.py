@@ -115,7 +115,6 @@ class SQLStore(Store):
             self._clear_text(db)
             for aid, (sid, decision) in members.items():
                 self._set_member(db, aid, sid, decision)
-            stories = list(stories)
             for old, new in (aliases or {}).items():
                 self._alias(db, old, new, {"by": "recluster"})
             for story in stories:  # a story id back in use is a story again, not an alias
