@@ -35,7 +35,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from .cluster import Decision
-from .embed import from_int8, to_int8
+from .embed import from_int8, pooled, to_int8
 from .errors import InputError, StorylineError
 from .model import Article, Embedding, PairScore
 from .pipeline import Pipeline, Prepared, Report, score_pairs
@@ -44,7 +44,7 @@ from .store.sql import pack, unpack
 
 log = logging.getLogger("storyline")
 PLUGIN = "storyline"
-JOB_VERSION = 1  # shards of another version are not reused
+JOB_VERSION = 2  # shards of another version are not reused (2: pooled views, float32 docs)
 # Dask's statistical profiler samples each worker's task thread every 10 ms: on a machine whose
 # cores all run tasks, its CPU comes out of the tasks' (benchmarks/batch.py).
 WORKER_CONFIG = {"distributed.worker.profile.enabled": False}
@@ -185,11 +185,12 @@ def _vec(e: Embedding | None) -> bytes | None:
     return None if e is None else to_int8(np.vstack([e.doc, e.title, e.lead, np.reshape(e.sentences, (-1, len(e.doc)))]))
 
 
-def _unvec(b: bytes | None, dim: int, texts: list[str]) -> Embedding | None:
+def _unvec(b: bytes | None, dim: int, owners: list[int] | None, lead_rows: int | None) -> Embedding | None:
+    """What ``_vec`` wrote; the views pooled again from the rows, as a store loads them."""
     if b is None:
         return None
     rows = from_int8(b, dim)
-    return Embedding(rows[0], rows[1], rows[2], rows[3:], texts)
+    return Embedding(*rows[:3], rows[3:]) if owners is None else pooled(rows[3:], rows[1], owners, lead_rows)
 
 
 def write_prepared(path: Path, prepared: Sequence[Prepared], bad: Sequence[str]) -> None:
@@ -198,13 +199,14 @@ def write_prepared(path: Path, prepared: Sequence[Prepared], bad: Sequence[str])
     arts = [p.article for p in prepared]
     cols = {"id": [a.id for a in arts], "hash": [a.content_hash for a in arts],
             "published": [a.published for a in arts], "event_date": [a.event_date for a in arts],
-            "doc": [to_int8(p.embedding.doc) for p in prepared],
+            "doc": [np.asarray(p.embedding.doc, "<f4").tobytes() for p in prepared],  # pooled, as the store's index gets it
             "article": [pack(a.to_dict()) for a in arts]}
     for name, get in (("first", lambda p: p.embedding), ("second", lambda p: p.second)):
         es = [get(p) for p in prepared]
         cols[f"{name}_dim"] = [len(e.doc) if e is not None else None for e in es]
         cols[f"{name}_vectors"] = [_vec(e) for e in es]
-        cols[f"{name}_texts"] = [e.sentence_texts if e is not None else None for e in es]
+        cols[f"{name}_owners"] = [None if e is None or e.owners is None else [int(o) for o in e.owners] for e in es]
+        cols[f"{name}_lead_rows"] = [None if e is None else e.lead_rows for e in es]
     _write_table(path, cols, {"bad": list(bad)})
 
 
@@ -215,7 +217,7 @@ def read_prepared(path: Path) -> tuple[list[Prepared], list[str]]:
     c = t.to_pydict()
     out = []
     for i in range(t.num_rows):
-        first, second = (_unvec(c[f"{n}_vectors"][i], c[f"{n}_dim"][i], c[f"{n}_texts"][i]) for n in ("first", "second"))
+        first, second = (_unvec(*(c[f"{n}_{k}"][i] for k in ("vectors", "dim", "owners", "lead_rows"))) for n in ("first", "second"))
         out.append(Prepared(Article.from_dict(unpack(c["article"][i])), first, second))
     return out, _rejects(t.schema)
 
@@ -390,11 +392,11 @@ class Batch:
     def _score(self, k: int):
         """Find partition ``k``'s candidates on the replica (in input order) and submit their scoring."""
         t0 = time.perf_counter()
-        c = _read_columns(prepared_path(self.work, k), ("id", "published", "event_date", "doc", "first_dim"))
+        c = _read_columns(prepared_path(self.work, k), ("id", "published", "event_date", "doc"))
         queries = []
-        for aid, published, event, doc, dim in zip(c["id"], c["published"], c["event_date"], c["doc"], c["first_dim"]):
+        for aid, published, event, doc in zip(c["id"], c["published"], c["event_date"], c["doc"]):
             p = SimpleNamespace(article=Article(aid, "", published=published, event_date=event),
-                                embedding=SimpleNamespace(doc=from_int8(doc, dim)[0]))
+                                embedding=SimpleNamespace(doc=np.frombuffer(doc, "<f4")))
             others = [(n.article_id, self._part_of[n.article_id]) for n in self._replica.neighbours(p)[:self.prescore]]
             if others:
                 queries.append((aid, others))

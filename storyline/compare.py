@@ -13,6 +13,7 @@ import numpy as np
 import regex as re
 
 from .analyse.fold import fold
+from .embed import sentence_texts
 from .model import AlignedSentence, Article, Embedding, Evidence, PairScore
 
 _NUMBER = re.compile(r"(?<![\p{L}\d])\d[\d.,]*\d(?![\p{L}\d])|(?<![\p{L}\d])\d{2,}(?![\p{L}\d])")
@@ -262,10 +263,14 @@ def _unit(v: np.ndarray) -> np.ndarray:
     return v / n if n > 0 else v
 
 
-def align(ea: Embedding, eb: Embedding, k: int = 5, floor: float = 0.5) -> list[AlignedSentence]:
-    """Best one-to-one sentence pairs, greedily by similarity."""
+def _at(texts: list[str], i: int) -> str:
+    return texts[i] if i < len(texts) else ""  # an article whose text changed under its stored vectors
+
+
+def align(a: Article, ea: Embedding, b: Article, eb: Embedding, k: int = 5, floor: float = 0.5) -> list[AlignedSentence]:
+    """Best one-to-one sentence pairs, greedily by similarity (texts read back from the articles)."""
     M = ea.sentences @ eb.sentences.T
-    out, used_a, used_b = [], set(), set()
+    out, used_a, used_b, texts = [], set(), set(), None
     for flat in np.argsort(-M, axis=None):
         i, j = divmod(int(flat), M.shape[1])
         if M[i, j] < floor or len(out) >= k:
@@ -274,7 +279,8 @@ def align(ea: Embedding, eb: Embedding, k: int = 5, floor: float = 0.5) -> list[
             continue
         used_a.add(i)
         used_b.add(j)
-        out.append(AlignedSentence(ea.sentence_texts[i], eb.sentence_texts[j], round(float(M[i, j]), 3)))
+        texts = texts or (sentence_texts(a), sentence_texts(b))
+        out.append(AlignedSentence(_at(texts[0], i), _at(texts[1], j), round(float(M[i, j]), 3)))
     return out
 
 
@@ -295,7 +301,7 @@ def evidence(a: Article, ea: Embedding, b: Article, eb: Embedding, f: Mapping[st
         event_dates=(a.event_date, b.event_date),
         date_gap_days=_gap_days(a.event_date, b.event_date),
         months=(sorted(months(a)), sorted(months(b))),
-        aligned=align(ea, eb),
+        aligned=align(a, ea, b, eb),
         cosine=round(f["cos_doc"], 4), coverage=round(cov, 3),
         length_ratio=round(min(len(a.text), len(b.text)) / max(len(a.text), len(b.text), 1), 3),
         notice=round(max(centres.notice_share(ea.sentences), centres.notice_share(eb.sentences)), 3) if centres else 0.0,

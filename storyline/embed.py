@@ -85,16 +85,27 @@ def from_int8(b: bytes, dim: int) -> np.ndarray:
     return np.frombuffer(b, np.int8, offset=2 * n).astype(np.float32).reshape(n, dim) * scale[:, None]
 
 
+def pooled(sentences: np.ndarray, title: np.ndarray, owners, lead_rows: int) -> Embedding:
+    """The article's views from its rows: ``doc`` the mean of paragraph means (a long article's
+    parts keep their weight), ``lead`` the mean of the first ``lead_rows`` rows."""
+    owners = np.asarray(owners)
+    return Embedding(doc=pooled_doc(sentences, owners), title=title, lead=_unit(sentences[:lead_rows].mean(0)),
+                     sentences=sentences, owners=owners, lead_rows=lead_rows)
+
+
+def pooled_doc(sentences: np.ndarray, owners: np.ndarray) -> np.ndarray:
+    return _unit(np.mean([_unit(sentences[owners == p].mean(0)) for p in np.unique(owners)], axis=0))
+
+
 def as_stored(e: Embedding | None) -> Embedding | None:
-    """The vectors as a store keeps them (int8; the trip changes nothing on a second pass). Every
-    comparison sees these, so a pair scores the same whether its articles were just embedded or
-    loaded back, in ``add``, in a batch worker or in an evaluation."""
-    if e is None:
-        return None
+    """The vectors as a store keeps them: int8 rows, and the views pooled from those (the trip
+    changes nothing on a second pass). Every comparison sees these, so a pair scores the same
+    whether its articles were just embedded or loaded back, in ``add``, in a batch worker or in
+    an evaluation."""
+    if e is None or e.owners is None:  # None: already loaded from a store's rows
+        return e
     dim = len(e.doc)
-    doc, title, lead = from_int8(to_int8(np.stack([e.doc, e.title, e.lead])), dim)
-    sentences = from_int8(to_int8(e.sentences), dim) if len(e.sentences) else e.sentences
-    return Embedding(doc, title, lead, sentences, e.sentence_texts)
+    return pooled(from_int8(to_int8(e.sentences), dim), from_int8(to_int8(e.title), dim)[0], e.owners, e.lead_rows)
 
 
 def _batched(fn, texts: Sequence[str], batch_size: int, dim: int) -> np.ndarray:
@@ -119,42 +130,49 @@ def _unit(v: np.ndarray) -> np.ndarray:
     return (v / n).astype(np.float32) if n > 0 else v.astype(np.float32)
 
 
+def sentences(art: Article, max_sentences: int = 80, max_chars: int = 1000) -> list[tuple[str, int]]:
+    """The sentences ``embed_articles`` encodes, each with its paragraph's number.
+
+    The comparer reads the texts of aligned sentences back from the article through this, so a
+    store keeps sentence vectors, not a second copy of their text. A sentence is cut at
+    ``max_chars``: an encoder's cost grows with its longest word, so one unspaced run must not
+    cost minutes.
+    """
+    out = []
+    for pi, para in enumerate(art.paragraphs or [art.text]):
+        for s in split_sentences(para):
+            if len(out) == max_sentences:
+                return out
+            out.append((s[:max_chars], pi))
+    return out
+
+
 def embed_articles(articles: Sequence[Article], encoder: Encoder, max_sentences: int = 80,
                    max_sentence_chars: int = 1000) -> list[Embedding]:
-    """One encoder pass over the sentences of many articles (batched across documents).
-
-    A sentence is cut at ``max_sentence_chars``: an encoder's cost grows with its longest word,
-    so one unspaced run must not cost minutes.
-    """
+    """One encoder pass over the sentences of many articles (batched across documents)."""
     plans = []
     texts: list[str] = []
     for art in articles:
-        paras = [split_sentences(p) for p in (art.paragraphs or [art.text])]
-        sents, owner = [], []
-        for pi, ss in enumerate(paras):
-            for s in ss:
-                if len(sents) < max_sentences:
-                    sents.append(s[:max_sentence_chars])
-                    owner.append(pi)
+        found = sentences(art, max_sentences, max_sentence_chars)
+        sents, owner = [t for t, _ in found], [pi for _, pi in found]
         title = (art.title or (sents[0] if sents else art.text[:200]))[:max_sentence_chars]
-        plans.append((len(texts), sents, owner, title))
+        plans.append((len(texts), len(sents), owner))
         texts.extend(sents)
         texts.append(title)
     vecs = encoder.encode(texts)
     out = []
-    for start, sents, owner, _title in plans:
-        S = vecs[start:start + len(sents)]
-        title_vec = vecs[start + len(sents)]
-        if len(sents) == 0:
-            S = title_vec[None, :]
-            owner = [0]
-        owner_arr = np.asarray(owner)
-        paras = [S[owner_arr == p].mean(0) for p in np.unique(owner_arr)]
-        doc = _unit(np.mean([_unit(p) for p in paras], axis=0))
-        lead = _unit(S[:3].mean(0))
-        out.append(Embedding(doc=doc, title=title_vec, lead=lead, sentences=S.astype(np.float32),
-                             sentence_texts=list(sents) or [_title]))
+    for start, n, owner in plans:
+        title = vecs[start + n]
+        if n == 0:  # no sentence: the title stands in
+            out.append(pooled(title[None, :], title, [0], 3))
+        else:
+            out.append(pooled(vecs[start:start + n], title, owner, 3))
     return out
+
+
+def sentence_texts(art: Article, max_chars: int = 1000) -> list[str]:
+    """The texts of the article's sentence vectors, in order (its title when it has no sentence)."""
+    return [t for t, _ in sentences(art, max_chars=max_chars)] or [(art.title or art.text[:200])[:max_chars]]
 
 
 def chunk_text(art: Article, words: int = 100, max_chunks: int = 2, max_chars: int = 1500) -> list[str]:
@@ -172,14 +190,15 @@ def chunk_text(art: Article, words: int = 100, max_chunks: int = 2, max_chars: i
 
 def embed_chunks(articles: Sequence[Article], encoder: Encoder, words: int = 100, max_chunks: int = 2,
                  max_chars: int = 1500) -> list[Embedding]:
-    """Chunk vectors per article (``sentences``), their mean (``doc``) and the lead chunk (``lead``)."""
+    """Chunk vectors per article (``sentences``, each its own paragraph), their mean (``doc``) and the
+    first chunk (``title`` and ``lead``)."""
     chunks = [chunk_text(a, words, max_chunks, max_chars) for a in articles]
     vecs = encoder.encode([c for cs in chunks for c in cs])
     out, start = [], 0
     for cs in chunks:
         C = vecs[start:start + len(cs)]
         start += len(cs)
-        out.append(Embedding(doc=_unit(C.mean(0)), title=C[0], lead=C[0], sentences=C, sentence_texts=[]))
+        out.append(pooled(C, C[0], np.arange(len(C)), 1))
     return out
 
 
@@ -187,5 +206,4 @@ def first_chunks(e: Embedding, n: int) -> Embedding:
     """The view ``embed_chunks(..., max_chunks=n)`` gives: chunk vectors do not depend on the cap."""
     if len(e.sentences) <= n:
         return e
-    C = e.sentences[:n]
-    return Embedding(doc=_unit(C.mean(0)), title=C[0], lead=C[0], sentences=C, sentence_texts=[])
+    return pooled(e.sentences[:n], e.sentences[0], np.arange(n), 1)

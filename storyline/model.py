@@ -69,13 +69,15 @@ class Article:
 
 @dataclass
 class Embedding:
-    """Vectors of one article under one encoder: the views the comparer needs."""
+    """Vectors of one article under one encoder: the views the comparer needs (``embed.pooled``
+    derives ``doc`` and ``lead`` from the rows, so a store keeps only the rows and ``owners``)."""
 
     doc: np.ndarray  # paragraph-pooled, L2-normalised
     title: np.ndarray
     lead: np.ndarray
-    sentences: np.ndarray  # (n_sentences, dim)
-    sentence_texts: list[str]
+    sentences: np.ndarray  # (n_sentences, dim); their texts are the article's (``embed.sentence_texts``)
+    owners: np.ndarray | None = None  # each row's paragraph; None in rows a store kept before it (doc, lead stored)
+    lead_rows: int = 3  # the lead is the mean of this many first rows
 
 
 @dataclass

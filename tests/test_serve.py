@@ -60,6 +60,11 @@ def test_post_articles_stories_and_compare(server):
     assert "related" not in httpx.get(server.url + f"/stories/{joined['003']}", params={"related": "false"}).json()
     cmp = httpx.post(server.url + "/compare", json={"a": "000_8021d23d65a94577", "b": "003_3ca7ee8777bd1d77"}, timeout=120).json()
     assert cmp["relation"] == "translation" and set(cmp["scores"]) >= {"overall", "time"}
+    stored = {k: httpx.get(server.url + f"/articles/{cmp[k]}").json()["text"] for k in ("a", "b")}
+    aligned = cmp["evidence"]["aligned"]  # sentence texts are read back from the stored articles
+    assert len(aligned) >= 3 and all(x["a"] in stored["a"] and x["b"] in stored["b"] for x in aligned)
+    assert httpx.get(server.url + "/stories", params={"entity": "tOKAYEV"}).json()["total"] == 2
+    assert httpx.get(server.url + "/stories", params={"q": "%"}).json()["total"] == 0
     texts = httpx.post(server.url + "/compare", timeout=120, json={
         "a": {"text": (SEEDS / "002_db6ee38c665bce5b.txt").read_text()},
         "b": {"text": (SEEDS / "003_3ca7ee8777bd1d77.txt").read_text()}}).json()

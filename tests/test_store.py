@@ -13,6 +13,7 @@ from storyline.errors import InputError, StorylineError
 from storyline.read import read_paths
 from storyline.service import Storyline
 from storyline.store import StoryFilter, open_store
+from storyline.store.sql import SCHEMA_VERSION
 
 from .conftest import ROOT, SEEDS, open_test_store
 
@@ -203,24 +204,27 @@ def test_cut_fields_are_noted(service, tmp_path):
     assert len(service.article("long").title) == 500
 
 
-def test_a_store_of_the_previous_schema_is_migrated(tmp_path):
-    """tests/data/v1-seeds.db: the seeds added by commit 47b9b69 (schema 1: stories as JSON only)."""
+@pytest.mark.parametrize("made_by", ["v1-seeds.db", "v2-seeds.db"])
+def test_a_store_of_a_previous_schema_is_migrated(tmp_path, made_by):
+    """tests/data: the seeds added by commit 47b9b69 (schema 1: stories as JSON only) and by commit
+    8b1be92 (schema 2: a positional text index, titles and sentence texts stored twice)."""
     import shutil
 
-    db = tmp_path / "v1.db"
-    shutil.copy(ROOT / "tests" / "data" / "v1-seeds.db", db)
+    db = tmp_path / made_by
+    shutil.copy(ROOT / "tests" / "data" / made_by, db)
     store = open_store(db)
-    assert store.schema_version == 2 and store.count() == 5 and store.count_stories() == 2
+    assert store.schema_version == SCHEMA_VERSION and store.count() == 5 and store.count_stories() == 2
     total, page = store.query_stories(StoryFilter(lang="de"))
     assert total == 1 and "001_ad8f6df6e894e106" in page[0].article_ids
     assert store.query_stories(StoryFilter(key="tokay"))[0] == 2  # the text index was filled from the old rows
+    assert store.query_stories(StoryFilter(key="TOKAY"))[0] == 2 and store.query_stories(StoryFilter(key="ТОКА"))[0] == 0
     story = page[0].id
     assert store.members(story)["001_ad8f6df6e894e106"] == "000_8021d23d65a94577"
     assert [p.article_id for p in store.placed([5, 1])] == ["004_ed581dd32eb4ea3f", "000_8021d23d65a94577"]
     keys, vectors, days = next(store.vectors_since("usem3", 0))
     assert list(keys) == [1, 2, 3, 4, 5] and vectors.shape == (5, 512)
     store.close()
-    assert open_store(db).schema_version == 2  # migrated once
+    assert open_store(db).schema_version == SCHEMA_VERSION  # migrated once
 
 
 @pytest.mark.slow
@@ -240,6 +244,25 @@ def test_a_postgresql_address_that_cannot_be_reached_is_one_line_without_its_pas
     message = str(exc.value)
     assert message.startswith("postgresql://reader@127.0.0.1:9/news: cannot connect to the store")
     assert "s3cretpw" not in message and "\n" not in message
+
+
+def test_story_text_filters_are_substrings_in_any_case_and_script(store_address, tmp_path):
+    from storyline.model import Story
+
+    store = open_test_store(store_address, tmp_path)
+    stories = [Story("s-1", ["a"], headline="Путин встретился с Токаевым", people=["Владимир Путин"], last_seen="2022-02-10"),
+               Story("s-2", ["b"], headline="50% of EU_votes", orgs=["EU"], places=["İstanbul (TR)"], last_seen="2022-02-11")]
+    store.replace_stories({}, stories)
+
+    def found(**where) -> set[str]:
+        return {s.id for s in store.query_stories(StoryFilter(**where))[1]}
+
+    assert found(key="путин") == found(key="ПУТИН") == found(query="ТОКАЕВ") == {"s-1"}
+    assert found(key="eu") == found(key="İstanbul") == found(query="U_v") == found(query="50%") == {"s-2"}
+    assert found(query="%") == {"s-2"} and found(query="_") == {"s-2"}  # wildcards are characters here
+    assert found(query="Putin") == found(key="Токаев") == set()  # a headline word is not an entity, nor the reverse
+    store.replace_stories({}, stories[1:])
+    assert found(key="путин") == set()  # a story's text goes with it
 
 
 def test_feeds_and_the_pages_seen_are_kept(store_address, tmp_path):

@@ -22,13 +22,13 @@ from .sql import SCHEMA_VERSION, SQLStore
 SCHEMA = [
     "CREATE EXTENSION IF NOT EXISTS pg_trgm",
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)",
-    "CREATE TABLE IF NOT EXISTS articles (id TEXT PRIMARY KEY, hash TEXT NOT NULL, lang TEXT, title TEXT, "
+    "CREATE TABLE IF NOT EXISTS articles (id TEXT PRIMARY KEY, hash TEXT NOT NULL, lang TEXT, "
     "source TEXT, published TEXT, event_date TEXT, data BYTEA NOT NULL, seq BIGINT NOT NULL UNIQUE)",
     "CREATE INDEX IF NOT EXISTS articles_hash ON articles(hash)",
     "CREATE INDEX IF NOT EXISTS articles_lang ON articles(lang)",
     "CREATE TABLE IF NOT EXISTS embeddings (hash TEXT NOT NULL, encoder TEXT NOT NULL, dim INTEGER NOT NULL, "
-    "n INTEGER NOT NULL, doc BYTEA, title BYTEA, lead BYTEA, sentences BYTEA, sentence_texts BYTEA, codec TEXT, "
-    "PRIMARY KEY (hash, encoder))",
+    "n INTEGER NOT NULL, doc BYTEA, title BYTEA, lead BYTEA, sentences BYTEA, codec TEXT, owners BYTEA, "
+    "lead_rows INTEGER, PRIMARY KEY (hash, encoder))",
     "CREATE TABLE IF NOT EXISTS stories (id TEXT PRIMARY KEY, data BYTEA NOT NULL, first_seen TEXT, "
     "last_seen TEXT NOT NULL DEFAULT '', size INTEGER NOT NULL DEFAULT 0, titles TEXT NOT NULL DEFAULT '', "
     "entities TEXT NOT NULL DEFAULT '')",
@@ -49,6 +49,10 @@ SCHEMA = [
     "CREATE TABLE IF NOT EXISTS story_aliases (id TEXT PRIMARY KEY, story_id TEXT NOT NULL, data TEXT)",
     "CREATE INDEX IF NOT EXISTS story_aliases_story ON story_aliases(story_id)",
 ]
+# Version 3: vectors keep each row's paragraph (owners) and pool doc and lead from the rows;
+# articles.title and embeddings.sentence_texts are no longer written (they stay in older stores).
+MIGRATE_3 = ["ALTER TABLE embeddings ADD COLUMN IF NOT EXISTS owners BYTEA",
+             "ALTER TABLE embeddings ADD COLUMN IF NOT EXISTS lead_rows INTEGER"]
 SCHEMA_LOCK, SEQ_LOCK, WRITER_LOCK = 0x5707_0001, 0x5707_0002, 0x5707_0003  # advisory lock keys
 
 
@@ -105,6 +109,10 @@ class PostgresStore(SQLStore):
             for stmt in SCHEMA:
                 db.execute(stmt)
             db.execute("INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT (key) DO NOTHING", (str(SCHEMA_VERSION),))
+            if int(db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0]) < 3:
+                for stmt in MIGRATE_3:
+                    db.execute(stmt)
+                db.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(SCHEMA_VERSION),))
 
     def close(self) -> None:
         self.pool.close()

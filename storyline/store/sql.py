@@ -18,13 +18,13 @@ from typing import Any
 import numpy as np
 
 from ..cluster import Placed, day_of
-from ..embed import from_int8, to_int8
+from ..embed import from_int8, pooled, pooled_doc, to_int8
 from ..index import UNDATED
 from ..ingest import Feed
 from ..model import Article, Embedding, Story
 from .base import Store, StoryFilter, Vectors
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 ORDER = "ORDER BY s.last_seen DESC, s.size DESC, s.id DESC"
 BIG = 2**62  # a bound past any real offset or limit that still fits a 64-bit integer
 
@@ -34,6 +34,24 @@ def arr(b: bytes, dim: int, codec: str | None = "i8") -> np.ndarray:
     if codec is None:
         return np.frombuffer(bytes(b), np.float16).astype(np.float32).reshape(-1, dim)
     return from_int8(b, dim)
+
+
+_EMBEDDING = "dim, doc, title, lead, sentences, codec, owners, lead_rows"
+
+
+def _embedding(dim, doc, title, lead, sentences, codec, owners, lead_rows, doc_only=False):
+    """An ``embeddings`` row (the columns of ``_EMBEDDING``) as an Embedding, or its ``doc`` alone."""
+    rows = arr(sentences, dim, codec)
+    if owners is not None:
+        ranks = np.frombuffer(bytes(owners), "<u2")
+        if doc_only:
+            return pooled_doc(rows, ranks)
+        return pooled(rows, rows[0] if title is None else arr(title, dim, codec)[0], ranks, lead_rows)
+    doc = arr(doc, dim, codec)[0]
+    if doc_only:
+        return doc
+    title, lead = (rows[0] if b is None else arr(b, dim, codec)[0] for b in (title, lead))
+    return Embedding(doc, title, lead, rows)
 
 
 def pack(value) -> bytes:
@@ -140,24 +158,30 @@ class SQLStore(Store):
 
     def _put_article(self, db, art: Article) -> int:
         seq = self._next_seq(db)
-        db.execute("INSERT INTO articles (id, hash, lang, title, source, published, event_date, data, seq) "
-                   "VALUES (?,?,?,?,?,?,?,?,?)",
-                   (art.id, art.content_hash, art.lang, art.title, art.source, art.published, art.event_date,
+        db.execute("INSERT INTO articles (id, hash, lang, source, published, event_date, data, seq) "
+                   "VALUES (?,?,?,?,?,?,?,?)",
+                   (art.id, art.content_hash, art.lang, art.source, art.published, art.event_date,
                     pack(art.to_dict()), seq))
         return seq
 
     def _put_vectors(self, db, content_hash: str, vectors: Vectors) -> None:
+        """The rows, the title unless it is the first row, and each row's paragraph: ``doc`` and
+        ``lead`` are pooled from them on load (an embedding without ``owners`` keeps its own)."""
         for encoder, e in vectors.items():
             if e is None:
                 continue
             first = to_int8(e.sentences[0]) if len(e.sentences) else None
-            title, lead = (None if (b := to_int8(v)) == first else b for v in (e.title, e.lead))  # chunk views: both are the first
-            db.execute("INSERT INTO embeddings (hash, encoder, dim, n, doc, title, lead, sentences, sentence_texts, codec) "
-                       "VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT (hash, encoder) DO UPDATE SET dim=excluded.dim, "
+            title = None if (b := to_int8(e.title)) == first else b
+            if e.owners is None:
+                doc, lead, owners = to_int8(e.doc), None if (b := to_int8(e.lead)) == first else b, None
+            else:  # paragraph ranks: pooling needs only which rows share a paragraph
+                doc, lead, owners = None, None, np.unique(e.owners, return_inverse=True)[1].astype("<u2").tobytes()
+            db.execute("INSERT INTO embeddings (hash, encoder, dim, n, doc, title, lead, sentences, codec, owners, lead_rows) "
+                       "VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (hash, encoder) DO UPDATE SET dim=excluded.dim, "
                        "n=excluded.n, doc=excluded.doc, title=excluded.title, lead=excluded.lead, "
-                       "sentences=excluded.sentences, sentence_texts=excluded.sentence_texts, codec=excluded.codec",
-                       (content_hash, encoder, e.doc.shape[0], len(e.sentences), to_int8(e.doc), title, lead,
-                        to_int8(e.sentences), pack(e.sentence_texts), "i8"))
+                       "sentences=excluded.sentences, codec=excluded.codec, owners=excluded.owners, lead_rows=excluded.lead_rows",
+                       (content_hash, encoder, e.doc.shape[0], len(e.sentences), doc, title, lead,
+                        to_int8(e.sentences), "i8", owners, e.lead_rows))
 
     def _set_member(self, db, article_id: str, story_id: str, decision: dict | None) -> None:
         db.execute("INSERT INTO members (article_id, story_id, decision, duplicate_of) VALUES (?,?,?,?) "
@@ -196,14 +220,8 @@ class SQLStore(Store):
         return self._one("SELECT COUNT(*) FROM articles")[0]
 
     def get_embedding(self, content_hash: str, encoder: str) -> Embedding | None:
-        row = self._one("SELECT dim, doc, title, lead, sentences, sentence_texts, codec FROM embeddings "
-                        "WHERE hash=? AND encoder=?", (content_hash, encoder))
-        if not row:
-            return None
-        dim, codec = row[0], row[6]
-        sentences = arr(row[4], dim, codec)
-        title, lead = (sentences[0] if b is None else arr(b, dim, codec)[0] for b in (row[2], row[3]))
-        return Embedding(arr(row[1], dim, codec)[0], title, lead, sentences, unpack(row[5]))
+        row = self._one(f"SELECT {_EMBEDDING} FROM embeddings WHERE hash=? AND encoder=?", (content_hash, encoder))
+        return _embedding(*row) if row else None
 
     # stories ---------------------------------------------------------------------------------
     def get_story(self, story_id: str) -> Story | None:
@@ -319,12 +337,12 @@ class SQLStore(Store):
         return self._one("SELECT COALESCE(MAX(seq), 0) FROM articles")[0]
 
     def vectors_since(self, encoder: str, seq: int, batch: int = 10_000) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        q = ("SELECT a.seq, e.doc, e.dim, e.codec, COALESCE(a.event_date, a.published) FROM articles a "
+        q = (f"SELECT a.seq, COALESCE(a.event_date, a.published), {', '.join('e.' + c for c in _EMBEDDING.split(', '))} FROM articles a "
              "JOIN embeddings e ON e.hash = a.hash AND e.encoder = ? JOIN members m ON m.article_id = a.id "
              "WHERE a.seq > ? ORDER BY a.seq LIMIT ?")
         while rows := self._rows(q, (encoder, seq, batch)):
-            days = [d.toordinal() if (d := day_of(r[4])) else UNDATED for r in rows]
-            yield np.array([r[0] for r in rows]), np.stack([arr(r[1], r[2], r[3])[0] for r in rows]), np.array(days)
+            days = [d.toordinal() if (d := day_of(r[1])) else UNDATED for r in rows]
+            yield np.array([r[0] for r in rows]), np.stack([_embedding(*r[2:], doc_only=True) for r in rows]), np.array(days)
             seq = rows[-1][0]
 
     def stats(self) -> dict:

@@ -25,12 +25,12 @@ from .sql import SCHEMA_VERSION, SQLStore, unpack
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS articles (
-    id TEXT PRIMARY KEY, hash TEXT NOT NULL, lang TEXT, title TEXT, source TEXT,
+    id TEXT PRIMARY KEY, hash TEXT NOT NULL, lang TEXT, source TEXT,
     published TEXT, event_date TEXT, data TEXT NOT NULL, seq INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS articles_hash ON articles(hash);
 CREATE TABLE IF NOT EXISTS embeddings (
     hash TEXT NOT NULL, encoder TEXT NOT NULL, dim INTEGER NOT NULL, n INTEGER NOT NULL,
-    doc BLOB, title BLOB, lead BLOB, sentences BLOB, sentence_texts TEXT,
+    doc BLOB, title BLOB, lead BLOB, sentences BLOB,
     PRIMARY KEY (hash, encoder));
 CREATE TABLE IF NOT EXISTS stories (id TEXT PRIMARY KEY, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS members (
@@ -60,10 +60,20 @@ CREATE INDEX IF NOT EXISTS stories_order ON stories(last_seen DESC, size DESC, i
 CREATE INDEX IF NOT EXISTS stories_first_seen ON stories(first_seen, last_seen, size, id);
 CREATE TABLE IF NOT EXISTS story_langs (story_id TEXT NOT NULL, lang TEXT NOT NULL, PRIMARY KEY (lang, story_id));
 CREATE INDEX IF NOT EXISTS story_langs_story ON story_langs(story_id);
-CREATE VIRTUAL TABLE IF NOT EXISTS story_text USING fts5(titles, entities, tokenize='trigram');
 ALTER TABLE members ADD COLUMN duplicate_of TEXT;
 UPDATE members SET duplicate_of = json_extract(decision, '$.duplicate_of');
 ALTER TABLE embeddings ADD COLUMN codec TEXT
+"""
+# Version 3: the text index keeps no positions (detail=none, a sixth of the bytes) over lower-cased
+# text, and LIKE checks each candidate against it. Vectors keep their rows and each row's paragraph
+# (owners), not the views pooled from them (doc, lead) nor their sentences' text (read back from
+# the article); articles no longer repeat their title beside their JSON. Rows written before
+# keep what they have (their pooled views are used as stored); unused columns stay until a VACUUM.
+MIGRATE_3 = """
+DROP TABLE IF EXISTS story_text;
+CREATE VIRTUAL TABLE story_text USING fts5(titles, entities, tokenize='trigram', detail=none);
+ALTER TABLE embeddings ADD COLUMN owners BLOB;
+ALTER TABLE embeddings ADD COLUMN lead_rows INTEGER
 """
 
 
@@ -108,11 +118,12 @@ class SQLiteStore(SQLStore):
         if self.schema_version >= SCHEMA_VERSION:
             return
         with self._tx() as db:
-            if self.schema_version < 2:
-                for stmt in MIGRATE_2.strip().split(";\n"):
-                    db.execute(stmt)
-                for (data,) in db.execute("SELECT data FROM stories").fetchall():
-                    self._put_story(db, Story(**unpack(data)))
+            for version, script in ((2, MIGRATE_2), (3, MIGRATE_3)):
+                if self.schema_version < version:
+                    for stmt in script.strip().split(";\n"):
+                        db.execute(stmt)
+            for (data,) in db.execute("SELECT data FROM stories").fetchall():  # columns and text index refilled
+                self._put_story(db, Story(**unpack(data)))
             db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
 
     def close(self) -> None:
@@ -149,18 +160,20 @@ class SQLiteStore(SQLStore):
         return db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM articles").fetchone()[0]  # by the seq index
 
     def _text_condition(self, column: str, text: str) -> tuple[str, list]:
-        """The trigram index from three characters, LIKE (a scan of the text table) below."""
-        if len(text) >= 3:
-            cond, arg = "story_text MATCH ?", f'{column}: "{text.replace(chr(34), chr(34) * 2)}"'
-        else:
+        """LIKE over lower-cased text: the trigram index answers it from three characters; a text
+        with a LIKE wildcard in it is escaped, which the index cannot answer (a scan)."""
+        text = text.lower()
+        if "%" in text or "_" in text:
             escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             cond, arg = f"{column} LIKE ? ESCAPE '\\'", f"%{escaped}%"
+        else:
+            cond, arg = f"{column} LIKE ?", f"%{text}%"
         return f"s.rowid IN (SELECT rowid FROM story_text WHERE {cond})", [arg]
 
     def _index_text(self, db: sqlite3.Connection, story: Story, titles: str, entities: str) -> None:
         (rowid,) = db.execute("SELECT rowid FROM stories WHERE id=?", (story.id,)).fetchone()
         db.execute("DELETE FROM story_text WHERE rowid=?", (rowid,))
-        db.execute("INSERT INTO story_text (rowid, titles, entities) VALUES (?,?,?)", (rowid, titles, entities))
+        db.execute("INSERT INTO story_text (rowid, titles, entities) VALUES (?,?,?)", (rowid, titles.lower(), entities.lower()))
 
     def _clear_text(self, db: sqlite3.Connection) -> None:
         db.execute("DELETE FROM story_text")
