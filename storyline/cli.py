@@ -404,6 +404,8 @@ def signals(settings, paths, published, fmt):
             for s in sorted(a.signals, key=lambda s: (s.type, s.key)):
                 flag = " (event)" if s.event else "" if s.resolved else " (unresolved)"
                 click.echo(f"  {s.type:<7} {s.key:<24} {s.label[:30]:<30} {', '.join(s.forms[:4])}{flag}")
+                if s.why:
+                    click.echo(f"  {'':<7} {'':<24} {s.why}")
     for e in errors:
         click.echo(f"storyline: skipped {e}", err=True)
     if errors:

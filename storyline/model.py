@@ -34,7 +34,8 @@ class Signal:
     forms: list[str] = field(default_factory=list)
     positions: list[int] = field(default_factory=list)
     event: bool = False  # dates only: is this the date the reported event happened
-    resolved: bool = True  # dates only: False for a weekday with no publication date
+    resolved: bool = True  # False: a weekday with no publication date, a place name not resolved
+    why: str = ""  # places: how an ambiguous name was resolved (several places of that name)
 
 
 @dataclass

@@ -117,3 +117,43 @@ def test_a_day_and_month_without_a_year_keeps_both_across_languages_and_scripts(
     sigs, event = date_signals("On August 21 they met", "en", "2022-02-10")
     assert event == "2021-08-21" and sigs[0].resolved  # with one, the year resolves as before
     assert [s.key for s in date_signals("2021 年 4 月 12 日，1 月初，3个月后", "zh", None)[0]] == ["2021-04-12", "month:01"]
+
+
+@pytest.mark.parametrize("lang, text", [
+    ("it", "Abbiamo programmato con Voi un incontro, e Lei lo sa."),
+    ("de", "Herr Minister, Sie haben gesagt, dass Ihre Regierung handeln will."),
+    ("fr", "Monsieur le Président, Vous savez que Votre gouvernement a parlé."),
+    ("es", "Estimado presidente, Usted sabe que Ustedes han hablado."),
+    ("pl", "Szanowny Panie, czy Pan wie, co Państwo zrobili?"),
+    ("ru", "Уважаемый господин министр, Вы знаете, что Ваш визит важен."),
+    ("pt", "Senhor Presidente, Vossa Excelência sabe que Você falou."),
+    ("tr", "Sayın Bakan, Siz ne dediniz?"),
+])
+def test_courtesy_forms_salutations_and_titles_are_no_names(lang, text):
+    from storyline.analyse.names import name_signals
+
+    assert name_signals(text, lang) == []
+
+
+def test_a_name_after_a_title_is_a_person_and_a_place_after_a_preposition_still_a_place():
+    from storyline.analyse.names import name_signals
+
+    found = {(s.type, s.key) for s in name_signals("Liebe Frau Merkel, Ihr Zug fährt morgen nach Zug.", "de")}
+    assert found == {("person", "person:merkel"), ("place", "geonames:2657908")}  # the town of Zug, not the train
+
+
+def test_common_nouns_and_lone_organisation_words_are_not_places_or_organisations():
+    from storyline.analyse.names import name_signals
+
+    for text, lang in [("Die Polizei hielt den Zug an; die Lage blieb ruhig und beider Länder Minister schwiegen.", "de"),
+                       ("Come sempre, il Consiglio ha deciso.", "it"), ("Le Conseil a voté.", "fr")]:
+        assert name_signals(text, lang) == [], text
+
+
+def test_signals_say_how_an_ambiguous_place_was_resolved():
+    from storyline.analyse.names import name_signals
+
+    (moscow,) = [s for s in name_signals("Officials in Moscow said Russia would respond.", "en") if s.key.startswith("geonames")]
+    assert moscow.label == "Moscow (RU)" and moscow.why.endswith("the one in RU, a country the article names")
+    (athens,) = name_signals("The storm hit Athens on Tuesday.", "en")
+    assert not athens.resolved and "places of that name, none clearly meant" in athens.why

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -19,7 +20,7 @@ import regex as re
 from ..model import Signal
 from .fold import fold, plain
 from .lemma import common_word, name_form
-from .places import INFLECTING, countries, lookup, resolve_city
+from .places import INFLECTING, countries, lookup, resolve
 
 _CONNECTORS = {"de", "da", "di", "del", "van", "von", "bin", "ibn", "al", "el", "ben", "dos"}
 _TOKEN = re.compile(r"\p{Lu}[\p{Ll}\p{Lu}\p{M}'’]*(?:-\p{Lu}?[\p{Ll}\p{Lu}\p{M}]+)*")
@@ -31,6 +32,7 @@ _ELISION = re.compile(r"^(?:\p{L}{1,4})['’](?=\p{L})")
 _POSSESSIVE = re.compile(r"['’]s?$")
 _CASE_SUFFIX = re.compile(r"['’](\p{Ll}{1,4})$")  # Turkish Ankara'da, İstanbul'a; English Kazakhstan's
 _MIN_INITIAL_CITY = 100_000
+_MIN_CITY_AFTER_ARTICLE = 1_000_000  # German nouns meet cities of 100k-1M: Halle, Essen, Lander (Länder)
 _ACRONYM = re.compile(r"^[\p{Lu}\d]{2,6}$")
 _CASELESS = re.compile(r"[\p{Arabic}\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}\p{Thai}\p{Hebrew}\p{Devanagari}]")
 
@@ -42,6 +44,7 @@ class Mention:
     label: str
     surface: str
     position: int
+    why: str = ""  # how an ambiguous place name was resolved
 
 
 def _resource(name: str) -> dict:
@@ -70,6 +73,26 @@ def _organisations() -> tuple[dict[str, str], re.Pattern, re.Pattern]:
 @lru_cache(maxsize=1)
 def _org_words() -> frozenset[str]:
     return frozenset(w for k, ws in _resource("org_words.json").items() if not k.startswith("_") for w in ws)
+
+
+@lru_cache(maxsize=1)
+def _function_words() -> dict[str, dict[str, frozenset[str]]]:
+    return {lang: {k: frozenset(v) for k, v in kinds.items()}
+            for lang, kinds in _resource("function_words.json").items() if not lang.startswith("_")}
+
+
+def _words(lang: str | None, kind: str) -> frozenset[str]:
+    """The language's "pronouns" (courtesy forms), "titles" (salutations, offices) or "determiners"."""
+    return _function_words().get(lang or "", {}).get(kind, frozenset())
+
+
+_WORD_BEFORE = re.compile(r"(\p{L}+)[ \t\u00a0]+$")
+
+
+def _after_determiner(text: str, pos: int, lang: str | None) -> bool:
+    """Whether the word at ``pos`` follows an article or the like ("den Zug", "die Lage"): a noun."""
+    m = _WORD_BEFORE.search(text, max(0, pos - 12), pos)
+    return bool(m) and m.group(1) in _words(lang, "determiners")
 
 
 @lru_cache(maxsize=1)
@@ -122,12 +145,58 @@ def _place(surface: str, pos: int, art_countries: set[str], inflect: bool = Fals
     hit = lookup(surface, inflect)
     if not hit:
         return None
-    city = resolve_city(surface, art_countries, inflect)
+    city, why = resolve(surface, art_countries, inflect)
     if city is not None and city.population < min_population:
         return None
     if city is None:
-        return Mention("place", f"unresolved:{plain(surface)}", surface, surface, pos)
-    return Mention("place", f"geonames:{city.geonameid}", f"{city.name} ({city.country})", surface, pos)
+        return Mention("place", f"unresolved:{plain(surface)}", surface, surface, pos, why)
+    return Mention("place", f"geonames:{city.geonameid}", f"{city.name} ({city.country})", surface, pos, why)
+
+
+def _runs(tokens: list[tuple[str, int]], lang: str | None) -> Iterator[tuple[list[tuple[str, int]], bool]]:
+    """The parts of a capitalised sequence between courtesy forms, salutations and titles, which
+    are no names ("Voi", "Sie", "Caro", "Herr Minister"); a part right after a title is a person's
+    name ("Frau Merkel")."""
+    pronouns, titles = _words(lang, "pronouns"), _words(lang, "titles")
+    run, titled = [], False
+    for tok in tokens + [("", -1)]:
+        if tok[0] in pronouns or tok[0] in titles or tok[1] < 0:
+            if run:
+                yield run, titled
+            run, titled = [], tok[0] in titles
+        else:
+            run.append(tok)
+
+
+def _sequence(text: str, tokens: list[tuple[str, int]], titled: bool, initial: bool, lang: str | None,
+              art_countries: set[str], found: list[Mention], pending: list) -> None:
+    """A capitalised sequence: its places go to ``found``, the rest to ``pending`` (people, organisations)."""
+    inflect = lang in INFLECTING
+    whole = text[tokens[0][1]:tokens[-1][1] + len(tokens[-1][0])]
+
+    def min_pop(i: int) -> int:
+        """A capital at a sentence start may be any word ("Come ..."), and after an article a noun
+        ("den Zug", "beider Länder", "die Halle"): only a large city counts there."""
+        if _after_determiner(text, tokens[i][1], lang):
+            return _MIN_CITY_AFTER_ARTICLE
+        return _MIN_INITIAL_CITY if i == 0 and initial else 0
+
+    pm = (_place(whole, tokens[0][1], art_countries, inflect, min_pop(0) if len(tokens) == 1 else 0)
+          if len(tokens) > 1 or not tokens[0][0].endswith("'") else None)
+    if pm:
+        found.append(pm)
+        return
+    rest = []
+    every_place = all(lookup(t.rstrip("'"), inflect) for t, _ in tokens)
+    for i, (tok, pos) in enumerate(tokens):  # countries inside a sequence ("Russia Kazakhstan talks"), Ankara'da
+        placeish = every_place or _country_of(tok) or tok.endswith("'")
+        pm = _place(tok, pos, art_countries, inflect, min_pop(i)) if placeish else None
+        if pm:
+            found.append(pm)
+        else:
+            rest.append((tok.rstrip("'"), pos))
+    if rest:
+        pending.append((rest, titled))
 
 
 def find_names(text: str, lang: str | None = None) -> list[Mention]:
@@ -155,33 +224,15 @@ def find_names(text: str, lang: str | None = None) -> list[Mention]:
             if pm:
                 found.append(pm)
     lower_words = set(re.findall(r"\p{Ll}[\p{L}\p{M}]*", text))
-    pending: list[list[tuple[str, int]]] = []
+    pending: list[tuple[list[tuple[str, int]], bool]] = []  # (tokens, after a title)
     for m in _SEQ.finditer(text):
         s, e = m.span()
         tokens = [(t, p) for t, p in _tokens(text, s, e) if not any(taken[p:p + len(t)])]
         initial = bool(_SENT_START.search(text[max(0, s - 3):s]))
         if tokens and initial and (len(tokens[0][0]) <= 2 or tokens[0][0].lower() in lower_words):
             tokens = tokens[1:]
-        if not tokens:
-            continue
-        whole = text[tokens[0][1]:tokens[-1][1] + len(tokens[-1][0])]
-        # A capital at a sentence start may be any word ("Voi avete..."): only a large city counts there.
-        min_pop = _MIN_INITIAL_CITY if initial and len(tokens) == 1 else 0
-        pm = _place(whole, tokens[0][1], art_countries, inflect, min_pop) if len(tokens) > 1 or not tokens[0][0].endswith("'") else None
-        if pm:
-            found.append(pm)
-            continue
-        rest = []
-        every_place = all(lookup(t.rstrip("'"), inflect) for t, _ in tokens)
-        for tok, pos in tokens:  # countries inside a sequence ("Russia Kazakhstan talks"), Ankara'da
-            placeish = every_place or _country_of(tok) or tok.endswith("'")
-            pm = _place(tok, pos, art_countries, inflect) if placeish else None
-            if pm:
-                found.append(pm)
-            else:
-                rest.append((tok.rstrip("'"), pos))
-        if rest:
-            pending.append(rest)
+        for run, titled in _runs(tokens, lang):
+            _sequence(text, run, titled, initial and run[0] == tokens[0], lang, art_countries, found, pending)
     people: dict[str, str] = {}
     names: dict[str, Counter] = defaultdict(Counter)
 
@@ -202,29 +253,31 @@ def find_names(text: str, lang: str | None = None) -> list[Mention]:
                     return key[:-cut]
         return key
 
-    keyed: list[tuple[list[tuple[str, int]], str | None]] = []
-    for tokens in pending:
+    keyed: list[tuple[list[tuple[str, int]], str | None, bool]] = []
+    for tokens, titled in pending:
         # Titles before a name ("President", "Kazakh leader", "Prezydenta") are words the text
         # also uses in lower case, or inflected common words.
         while len(tokens) > 2 and (tokens[0][0].lower() in lower_words or common_word(tokens[0][0], lang)):
             tokens = tokens[1:]
         key = surname(tokens)
-        keyed.append((tokens, key))
-        if key and len(tokens) >= 2 and not any(t in _org_words() for t, _ in tokens):  # a lone surname later refers to them
+        keyed.append((tokens, key, titled))
+        if key and (len(tokens) >= 2 or titled) and not any(t in _org_words() for t, _ in tokens):  # a lone surname later refers to them
             names[key][" ".join(t for t, _ in tokens)] += 1
     for key in sorted(names, key=len, reverse=True):
         if (short := base(key)) != key:
             names[short].update(names.pop(key))
     for key, forms in names.items():  # the most frequent full form, then the longest, is the label
         people[key] = max(forms, key=lambda f: (forms[f], len(f)))
-    for tokens, key in keyed:
+    for tokens, key, titled in keyed:
         surface = " ".join(t for t, _ in tokens)
         pos = tokens[0][1]
+        if len(tokens) == 1 and surface in _org_words():  # "il Consiglio", "die Regierung": which one is not said
+            continue
         if any(t in _org_words() for t, _ in tokens):
             found.append(Mention("org", "org:" + fold(surface), surface, surface, pos))
         elif len(tokens) == 1 and _ACRONYM.match(surface):
             found.append(Mention("org", "org:" + surface.lower(), surface, surface, pos))
-        elif key and (len(tokens) >= 2 or base(key) in people):
+        elif key and (len(tokens) >= 2 or titled or base(key) in people):
             key = base(key)
             if len(key) >= 3:
                 found.append(Mention("person", "person:" + key, people.get(key, surface), surface, pos))
@@ -235,7 +288,7 @@ def name_signals(text: str, lang: str | None = None) -> list[Signal]:
     """Mentions grouped per key; the label is the longest form seen."""
     groups: dict[str, Signal] = {}
     for m in find_names(text, lang):
-        sig = groups.setdefault(m.key, Signal(m.type, m.key, m.label))
+        sig = groups.setdefault(m.key, Signal(m.type, m.key, m.label, why=m.why))
         sig.positions.append(m.position)
         if m.surface not in sig.forms:
             sig.forms.append(m.surface)

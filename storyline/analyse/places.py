@@ -63,17 +63,26 @@ def cities() -> dict[str, list[tuple[City, bool]]]:
 
 
 def resolve_city(name: str, article_countries: set[str], inflect: bool = False) -> City | None:
+    return resolve(name, article_countries, inflect)[0]
+
+
+def resolve(name: str, article_countries: set[str], inflect: bool = False) -> tuple[City | None, str]:
+    """The city a name means and, when the gazetteer has several of that name, why this one."""
     hit = lookup(name, inflect)
     cands = cities().get(hit[1], []) if hit and hit[0] == "city" else []
     if not cands:
-        return None
+        return None, ""
     local = [cm for cm in cands if cm[0].country in article_countries]
     # A city's own name counts three times its population against another city's alias.
     pool = sorted(((c.population * (3 if main else 1), c) for c, main in local or cands),
                   key=lambda sc: (-sc[0], sc[1].geonameid))
-    if len(pool) == 1 or pool[0][0] >= 10 * max(pool[1][0], 1):
-        return pool[0][1]
-    return None
+    many = f"{len(cands)} places of that name"
+    if len(pool) == 1:
+        return pool[0][1], f"{many}; the one in {pool[0][1].country}, a country the article names" if len(cands) > 1 else ""
+    if pool[0][0] >= 10 * max(pool[1][0], 1):
+        where = " of those in countries the article names" if local else ""
+        return pool[0][1], f"{many}; by far the largest{where} ({pool[0][1].population:,} people)"
+    return None, f"{many}, none clearly meant (not resolved)"
 
 
 @lru_cache(maxsize=1)
