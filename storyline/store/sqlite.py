@@ -6,8 +6,8 @@ every committed article, with its vectors and story, stays readable, and a re-ru
 id and content hash) and reuses stored vectors (same content hash). A database error (locked,
 read-only, disk full) is a one-line ``StorylineError``; the transaction it hit is rolled back.
 
-Story text is searched with an FTS5 trigram table over titles and entity labels, so filters keep
-substring semantics and a page costs the page, not the store.
+Story text is searched with FTS5 trigram tables over titles and over entity labels, so filters
+keep substring semantics and a page costs its matches, not the store.
 """
 from __future__ import annotations
 
@@ -64,14 +64,16 @@ ALTER TABLE members ADD COLUMN duplicate_of TEXT;
 UPDATE members SET duplicate_of = json_extract(decision, '$.duplicate_of');
 ALTER TABLE embeddings ADD COLUMN codec TEXT
 """
-# Version 3: the text index keeps no positions (detail=none, a sixth of the bytes) over lower-cased
-# text, and LIKE checks each candidate against it. Vectors keep their rows and each row's paragraph
+# Version 3: the text indexes keep no positions (detail=none, a sixth of the bytes) over lower-cased
+# text, and LIKE checks each candidate against it; titles and entity labels are indexed apart, so
+# an entity filter checks short labels, not every title that holds its trigrams. Vectors keep their rows and each row's paragraph
 # (owners), not the views pooled from them (doc, lead) nor their sentences' text (read back from
 # the article); articles no longer repeat their title beside their JSON. Rows written before
 # keep what they have (their pooled views are used as stored); unused columns stay until a VACUUM.
 MIGRATE_3 = """
 DROP TABLE IF EXISTS story_text;
-CREATE VIRTUAL TABLE story_text USING fts5(titles, entities, tokenize='trigram', detail=none);
+CREATE VIRTUAL TABLE story_titles USING fts5(titles, tokenize='trigram', detail=none);
+CREATE VIRTUAL TABLE story_entities USING fts5(entities, tokenize='trigram', detail=none);
 ALTER TABLE embeddings ADD COLUMN owners BLOB;
 ALTER TABLE embeddings ADD COLUMN lead_rows INTEGER
 """
@@ -168,18 +170,21 @@ class SQLiteStore(SQLStore):
             cond, arg = f"{column} LIKE ? ESCAPE '\\'", f"%{escaped}%"
         else:
             cond, arg = f"{column} LIKE ?", f"%{text}%"
-        return f"s.rowid IN (SELECT rowid FROM story_text WHERE {cond})", [arg]
+        return f"s.rowid IN (SELECT rowid FROM story_{column} WHERE {cond})", [arg]
 
     def _index_text(self, db: sqlite3.Connection, story: Story, titles: str, entities: str) -> None:
         (rowid,) = db.execute("SELECT rowid FROM stories WHERE id=?", (story.id,)).fetchone()
-        db.execute("DELETE FROM story_text WHERE rowid=?", (rowid,))
-        db.execute("INSERT INTO story_text (rowid, titles, entities) VALUES (?,?,?)", (rowid, titles.lower(), entities.lower()))
+        for column, text in (("titles", titles), ("entities", entities)):
+            db.execute(f"DELETE FROM story_{column} WHERE rowid=?", (rowid,))
+            db.execute(f"INSERT INTO story_{column} (rowid, {column}) VALUES (?,?)", (rowid, text.lower()))
 
     def _clear_text(self, db: sqlite3.Connection) -> None:
-        db.execute("DELETE FROM story_text")
+        for column in ("titles", "entities"):
+            db.execute(f"DELETE FROM story_{column}")
 
     def _forget_text(self, db: sqlite3.Connection, story_id: str) -> None:
-        db.execute("DELETE FROM story_text WHERE rowid = (SELECT rowid FROM stories WHERE id=?)", (story_id,))
+        for column in ("titles", "entities"):
+            db.execute(f"DELETE FROM story_{column} WHERE rowid = (SELECT rowid FROM stories WHERE id=?)", (story_id,))
 
     def _bytes(self) -> int:
         files = [Path(self.path + suffix) for suffix in ("", "-wal")] if self.path != ":memory:" else []
