@@ -25,6 +25,13 @@ def _progress() -> bool:
     return sys.stderr.isatty()
 
 
+def _total(paths) -> int | None:
+    """The bar's total where a directory listing gives it (one-article files), else a rate alone."""
+    from .read import count_inputs
+
+    return count_inputs(paths) if _progress() else None
+
+
 def output_format(fn):
     """The shared --format option: table on a terminal, JSON when piped."""
     @click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
@@ -144,7 +151,7 @@ def cluster(settings, paths, strict, prefer_lang, fmt):
     """Read articles and print the stories they form (nothing is stored)."""
     sl = _service(":memory:", settings)
     with _inputs(settings, paths) as items:
-        report, _ = sl.add(items, strict=strict, progress=_progress())
+        report, _ = sl.add(items, strict=strict, progress=_progress(), total=_total(paths))
     sl.recluster()
     stories = sl.stories()
     if prefer_lang:
@@ -170,7 +177,7 @@ def add(settings, paths, strict, db):
     try:
         with _inputs(settings, paths) as items:
             report, _ = sl.add(items, strict=strict, progress=_progress(), on_decision=_echo_decision,
-                               keep_decisions=False)
+                               keep_decisions=False, total=_total(paths))
     finally:
         sl.close()
     _report(report)

@@ -14,7 +14,7 @@ import os
 import re
 import stat
 import sys
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -261,6 +261,20 @@ def expand(paths: Iterable[str]) -> Iterator[str | InputError]:
             yield from _walk(p)
         else:
             yield p
+
+
+def count_inputs(paths: Sequence[str]) -> int | None:
+    """How many items ``read_paths`` gives, when a directory listing tells (every input a
+    one-article file); None when only reading would (JSON, JSONL, CSV, WARC, URLs, stdin)."""
+    n = 0
+    for p in expand(paths):
+        if not isinstance(p, InputError) and (p == "-" or is_url(p) or is_warc(p) or Path(p).suffix.lower() in _RECORDS):
+            return None
+        n += 1
+    return n
+
+
+_RECORDS = (".json", ".jsonl", ".csv")  # files of many articles
 
 
 def _walk(directory: str) -> Iterator[str | InputError]:

@@ -105,7 +105,7 @@ class Storyline:
     # writing ---------------------------------------------------------------------------------
     def add(self, items: Iterable[Article | InputError], strict: bool = False, progress: bool = False,
             chunk: int | None = None, on_decision: Callable[[Decision], None] | None = None,
-            keep_decisions: bool = True) -> tuple[Report, list]:
+            keep_decisions: bool = True, total: int | None = None) -> tuple[Report, list]:
         """Add articles as they stream in; each is committed with its vectors and story before the next.
 
         Articles go in chunks: while one is assigned, the next is cleaned, analysed and embedded
@@ -114,14 +114,14 @@ class Storyline:
         report and the decisions (none kept with ``keep_decisions=False``: a stream of millions
         then runs in bounded memory); ``on_decision`` sees each decision once it is committed.
         With ``strict``, the first bad input raises and nothing of that batch after it is written
-        (what was committed before stays).
+        (what was committed before stays). ``total``: the items expected, for the progress bar.
         """
         from tqdm import tqdm
 
         chunk = chunk or self.settings.embed["chunk"]
         report, decisions = Report(), []
         pending: dict[str, str] = {}  # ids read but not yet committed -> content hash
-        bar = tqdm(unit="art", disable=not progress, smoothing=0.1)
+        bar = tqdm(total=total, unit="art", disable=not progress, smoothing=0.1)
         chunks = iter(self.new_chunks(items, chunk, pending, report, strict, bar))
         waiting = None  # the chunk being prepared ahead
 

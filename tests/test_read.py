@@ -184,3 +184,15 @@ def test_a_jsonl_file_over_the_file_limit_is_streamed_line_by_line(tmp_path):
     assert [str(e).split(": ")[0:2] for e in got if isinstance(e, InputError)] == [
         [f"{path}:3", "malformed JSON"], [f"{path}:4", "line over the 300-byte limit (read.max_file_bytes)"],
         [f"{path}:10", "not UTF-8 (byte 23 of the line)"]]
+
+
+def test_the_progress_total_is_known_from_a_listing_of_one_article_files(tmp_path):
+    from storyline.read import count_inputs
+
+    (tmp_path / "sub").mkdir()
+    for name in ("a.txt", "b.html", "sub/c.txt", "notes.md"):  # .md is not an input
+        (tmp_path / name).write_text("<p>Some text long enough to be an article.</p>" if name.endswith("html") else "Title\n\nSome text.")
+    paths = [str(tmp_path), str(tmp_path / "missing.txt")]
+    assert count_inputs(paths) == 4 == len(list(read_paths(paths)))  # three files and one error
+    (tmp_path / "more.jsonl").write_text('{"text": "x"}\n{"text": "y"}\n')
+    assert count_inputs([str(tmp_path)]) is None and count_inputs(["-"]) is None  # only reading would tell
