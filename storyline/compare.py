@@ -279,7 +279,7 @@ def align(a: Article, ea: Embedding, b: Article, eb: Embedding, k: int = 5, floo
             continue
         used_a.add(i)
         used_b.add(j)
-        texts = texts or (sentence_texts(a), sentence_texts(b))
+        texts = texts or (sentence_texts(a, len(ea.sentences)), sentence_texts(b, len(eb.sentences)))
         out.append(AlignedSentence(_at(texts[0], i), _at(texts[1], j), round(float(M[i, j]), 3)))
     return out
 

@@ -170,9 +170,9 @@ def embed_articles(articles: Sequence[Article], encoder: Encoder, max_sentences:
     return out
 
 
-def sentence_texts(art: Article, max_chars: int = 1000) -> list[str]:
-    """The texts of the article's sentence vectors, in order (its title when it has no sentence)."""
-    return [t for t, _ in sentences(art, max_chars=max_chars)] or [(art.title or art.text[:200])[:max_chars]]
+def sentence_texts(art: Article, n: int, max_chars: int = 1000) -> list[str]:
+    """The texts of the article's ``n`` sentence vectors, in order (its title when it has no sentence)."""
+    return [t for t, _ in sentences(art, n, max_chars)] or [(art.title or art.text[:200])[:max_chars]]
 
 
 def chunk_text(art: Article, words: int = 100, max_chunks: int = 2, max_chars: int = 1500) -> list[str]:
