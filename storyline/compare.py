@@ -341,12 +341,21 @@ def _same_story(scores: Mapping[str, float], settings: Mapping, margin: float = 
 
 def _apart(scores: Mapping[str, float], ev: Evidence, settings: Mapping) -> str:
     """Another story: "related" when it has the same actors and thread, by the predicted Entities
-    and Narrative (``related_by = "scores"``) or by two shared keys (``"shared"``)."""
+    and Narrative (``related_by = "scores"``), by shared people, organisations and cities, a
+    country not counting (``"specific"``), or by two shared keys of any kind (``"shared"``)."""
     if settings["related_by"] == "scores":
         near = scores["entities"] <= settings["related_max_entities"] and scores["narrative"] <= settings["related_max_narrative"]
+    elif settings["related_by"] == "specific":
+        near = len(_specific(ev)) >= settings["related_min_specific"]
     else:
         near = len(ev.shared_people) + len(ev.shared_orgs) + len(ev.shared_places) >= settings["related_min_shared"]
     return "related" if near else "unrelated"
+
+
+def _specific(ev: Evidence) -> list[str]:
+    """The shared names that say who and where more than a country does ("US", "China" are
+    shared by most of a single-domain stream)."""
+    return ev.shared_people + ev.shared_orgs + [p for p in ev.shared_places if not (len(p) == 2 and p.isupper())]
 
 
 def related_because(scores: Mapping[str, float], ev: Evidence, settings: Mapping) -> str:
@@ -354,8 +363,9 @@ def related_because(scores: Mapping[str, float], ev: Evidence, settings: Mapping
     if settings["related_by"] == "scores":
         return (f"predicted entities {scores['entities']:.2f} <= {settings['related_max_entities']} and "
                 f"narrative {scores['narrative']:.2f} <= {settings['related_max_narrative']}")
-    shared = ev.shared_people + ev.shared_orgs + ev.shared_places
-    return f"{len(shared)} shared people, organisations or places: {', '.join(shared[:6])}"
+    shared = _specific(ev) if settings["related_by"] == "specific" else ev.shared_people + ev.shared_orgs + ev.shared_places
+    kind = "people, organisations or cities" if settings["related_by"] == "specific" else "people, organisations or places"
+    return f"{len(shared)} shared {kind}: {', '.join(shared[:6])}"
 
 
 def unclear(scores: Mapping[str, float], ev: Evidence, same_lang: bool, settings: Mapping) -> bool:

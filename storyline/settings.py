@@ -74,7 +74,7 @@ def load_settings(path: str | os.PathLike | None = None, profile: str | None = N
     for key in ("window_days", "candidates"):
         if data["cluster"][key] <= 0:
             raise SettingsError(f"cluster.{key} must be > 0, got {data['cluster'][key]}; set it in storyline.toml")
-    for key, allowed in (("second", ("needed", "always", "never")), ("related_by", ("shared", "scores"))):
+    for key, allowed in (("second", ("needed", "always", "never")), ("related_by", ("shared", "scores", "specific"))):
         if data["compare"][key] not in allowed:
-            raise SettingsError(f"compare.{key} must be {' or '.join(allowed)}, got {data['compare'][key]!r}")
+            raise SettingsError(f"compare.{key} must be {', '.join(allowed[:-1])} or {allowed[-1]}, got {data['compare'][key]!r}")
     return Settings(data, profile)

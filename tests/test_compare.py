@@ -77,7 +77,7 @@ def test_a_blocked_page_scraped_instead_of_the_article_is_unrelated_to_anything(
 
 def test_related_by_shared_keys_or_by_predicted_scores(pipeline, seeds_prepared):
     """Another meeting of the same two leaders (002 vs 003, settled as another event): "related"
-    by two shared keys; by the scores, "related" only when the predicted Entities and Narrative
+    by shared keys; by the scores, "related" only when the predicted Entities and Narrative
     are both at or below their thresholds."""
     from storyline.compare import relation, settled_relation
 
@@ -89,11 +89,29 @@ def test_related_by_shared_keys_or_by_predicted_scores(pipeline, seeds_prepared)
     far = near | {"narrative": by_scores["related_max_narrative"] + 0.1}
     assert relation(near, s.evidence, False, by_scores) == "related"
     assert relation(far, s.evidence, False, by_scores) == "unrelated"
-    assert relation(far, s.evidence, False, base) == "related"  # the shared rule ignores the scores
+    assert relation(far, s.evidence, False, base) == "related"  # the default rule ignores the scores
+
+
+def test_countries_alone_do_not_make_other_events_related_by_specific_keys(pipeline, seeds_prepared):
+    """A single-domain stream shares "US" and "China" everywhere: by ``related_by = "specific"``
+    only shared people, organisations and cities count."""
+    from storyline.compare import related_because, relation
+    from storyline.model import Evidence
+
+    specific = dict(pipeline.settings.compare) | {"related_by": "specific", "related_min_specific": 2}
+    scores = {d: 3.5 for d in ("overall", "entities", "time", "narrative")}
+    countries = Evidence(shared_places=["US", "CN", "TW"])
+    assert relation(scores, countries, True, specific) == "unrelated"
+    assert relation(scores, countries, True, specific | {"related_by": "shared"}) == "related"
+    s = pipeline.compare(seeds_prepared["002"], seeds_prepared["003"])  # the same two leaders, another meeting
+    assert relation(s.scores, s.evidence, False, specific) == "related"
+    because = related_because(s.scores, s.evidence, specific)
+    assert because.startswith("5 shared people, organisations or cities: ") and "Vladimir Putin" in because
+    assert "KZ" not in because and "RU" not in because.replace("(RU)", "")
 
 
 def test_a_related_pair_says_why(scores):
     s = scores[("002", "003")]
-    assert s.relation == "related" and "shared people, organisations or places: " in s.because
+    assert s.relation == "related" and "shared people, organisations or cities: " in s.because
     assert "Vladimir Putin" in s.because
     assert all(not x.because for x in scores.values() if x.relation != "related")

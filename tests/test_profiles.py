@@ -106,7 +106,7 @@ def test_profiles_are_settings_sections(tmp_path):
     assert load_settings(user, "mine").cluster["candidates"] == 5
     with pytest.raises(SettingsError, match="unknown profile 'turbo'; known: full, balanced, fast"):
         load_settings(profile="turbo")
-    with pytest.raises(SettingsError, match="compare.related_by must be shared or scores, got 'vibes'"):
+    with pytest.raises(SettingsError, match="compare.related_by must be shared, scores or specific, got 'vibes'"):
         load_settings(compare={"related_by": "vibes"})
 
 
