@@ -17,7 +17,7 @@ from _data import PAIRS
 from storyline.analyse.dates import date_signals
 from storyline.analyse.fold import fold
 from storyline.analyse.names import name_signals
-from storyline.analyse.places import resolve_city
+from storyline.analyse.places import resolve
 
 GOLD = Path(__file__).with_name("signals_gold.jsonl")
 
@@ -33,7 +33,7 @@ def expected(row: dict) -> dict[str, set[str]]:
     def place(p):
         if len(p) == 2 and p.isupper():
             return p
-        city = resolve_city(p, set())
+        city, _ = resolve(p, set())
         return f"geonames:{city.geonameid}" if city else f"?{p}"
 
     return {"person": {"person:" + fold(p) for p in row["people"]}, "org": {"org:" + o for o in row["orgs"]},

@@ -345,17 +345,18 @@ def _apart(scores: Mapping[str, float], ev: Evidence, settings: Mapping) -> str:
     country not counting (``"specific"``), or by two shared keys of any kind (``"shared"``)."""
     if settings["related_by"] == "scores":
         near = scores["entities"] <= settings["related_max_entities"] and scores["narrative"] <= settings["related_max_narrative"]
-    elif settings["related_by"] == "specific":
-        near = len(_specific(ev)) >= settings["related_min_specific"]
     else:
-        near = len(ev.shared_people) + len(ev.shared_orgs) + len(ev.shared_places) >= settings["related_min_shared"]
+        near = len(_counted(ev, settings)) >= settings[f"related_min_{settings['related_by']}"]
     return "related" if near else "unrelated"
 
 
-def _specific(ev: Evidence) -> list[str]:
-    """The shared names that say who and where more than a country does ("US", "China" are
-    shared by most of a single-domain stream)."""
-    return ev.shared_people + ev.shared_orgs + [p for p in ev.shared_places if not (len(p) == 2 and p.isupper())]
+def _counted(ev: Evidence, settings: Mapping) -> list[str]:
+    """The shared names a key rule counts; for "specific" a country does not count ("US" and
+    "China" are shared by most of a single-domain stream)."""
+    places = ev.shared_places
+    if settings["related_by"] == "specific":
+        places = [p for p in places if not (len(p) == 2 and p.isupper())]
+    return ev.shared_people + ev.shared_orgs + places
 
 
 def related_because(scores: Mapping[str, float], ev: Evidence, settings: Mapping) -> str:
@@ -363,9 +364,9 @@ def related_because(scores: Mapping[str, float], ev: Evidence, settings: Mapping
     if settings["related_by"] == "scores":
         return (f"predicted entities {scores['entities']:.2f} <= {settings['related_max_entities']} and "
                 f"narrative {scores['narrative']:.2f} <= {settings['related_max_narrative']}")
-    shared = _specific(ev) if settings["related_by"] == "specific" else ev.shared_people + ev.shared_orgs + ev.shared_places
-    kind = "people, organisations or cities" if settings["related_by"] == "specific" else "people, organisations or places"
-    return f"{len(shared)} shared {kind}: {', '.join(shared[:6])}"
+    shared = _counted(ev, settings)
+    kind = "cities" if settings["related_by"] == "specific" else "places"
+    return f"{len(shared)} shared people, organisations or {kind}: {', '.join(shared[:6])}"
 
 
 def unclear(scores: Mapping[str, float], ev: Evidence, same_lang: bool, settings: Mapping) -> bool:

@@ -62,10 +62,6 @@ def cities() -> dict[str, list[tuple[City, bool]]]:
     return out
 
 
-def resolve_city(name: str, article_countries: set[str], inflect: bool = False) -> City | None:
-    return resolve(name, article_countries, inflect)[0]
-
-
 def resolve(name: str, article_countries: set[str], inflect: bool = False) -> tuple[City | None, str]:
     """The city a name means and, when the gazetteer has several of that name, why this one."""
     hit = lookup(name, inflect)

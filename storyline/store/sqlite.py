@@ -66,10 +66,12 @@ ALTER TABLE embeddings ADD COLUMN codec TEXT
 """
 # Version 3: the text indexes keep no positions (detail=none, a sixth of the bytes) over lower-cased
 # text, and LIKE checks each candidate against it; titles and entity labels are indexed apart, so
-# an entity filter checks short labels, not every title that holds its trigrams. Vectors keep their rows and each row's paragraph
-# (owners), not the views pooled from them (doc, lead) nor their sentences' text (read back from
-# the article); articles no longer repeat their title beside their JSON. Rows written before
+# an entity filter checks short labels, not every title that holds its trigrams. Vectors keep
+# their rows and each row's paragraph (owners), not the views pooled from them (doc, lead) nor
+# their sentences' text (read back from the article); articles no longer repeat their title
+# beside their JSON. Rows written before
 # keep what they have (their pooled views are used as stored); unused columns stay until a VACUUM.
+TEXT_COLUMNS = ("titles", "entities")  # each in its own FTS5 table, story_<column>, keyed by the story's rowid
 MIGRATE_3 = """
 DROP TABLE IF EXISTS story_text;
 CREATE VIRTUAL TABLE story_titles USING fts5(titles, tokenize='trigram', detail=none);
@@ -174,16 +176,16 @@ class SQLiteStore(SQLStore):
 
     def _index_text(self, db: sqlite3.Connection, story: Story, titles: str, entities: str) -> None:
         (rowid,) = db.execute("SELECT rowid FROM stories WHERE id=?", (story.id,)).fetchone()
-        for column, text in (("titles", titles), ("entities", entities)):
+        for column, text in zip(TEXT_COLUMNS, (titles, entities)):
             db.execute(f"DELETE FROM story_{column} WHERE rowid=?", (rowid,))
             db.execute(f"INSERT INTO story_{column} (rowid, {column}) VALUES (?,?)", (rowid, text.lower()))
 
     def _clear_text(self, db: sqlite3.Connection) -> None:
-        for column in ("titles", "entities"):
+        for column in TEXT_COLUMNS:
             db.execute(f"DELETE FROM story_{column}")
 
     def _forget_text(self, db: sqlite3.Connection, story_id: str) -> None:
-        for column in ("titles", "entities"):
+        for column in TEXT_COLUMNS:
             db.execute(f"DELETE FROM story_{column} WHERE rowid = (SELECT rowid FROM stories WHERE id=?)", (story_id,))
 
     def _bytes(self) -> int:
