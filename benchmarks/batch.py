@@ -3,14 +3,21 @@
 where a worker's time goes; and the single writer's own rate on pre-scored candidates.
 
 Each run starts from an empty store and an empty work directory, with the cluster started and
-its models loaded before the clock starts (a cluster serves many batches).
+its models loaded before the clock starts (a cluster serves many batches). Beside each pair of
+cluster runs, the machine's own scaling of the same work: the prepare stage of every partition
+(nine tenths of a worker's time) in one plain process, then in two at once, no Dask; what the
+cluster's ratio falls short of that is the cluster path's waste. ``--repeat`` runs the pairs
+again, alternating, and prints medians: two busy cores of a virtual machine do not always run
+at the speed of one.
 
-    python benchmarks/batch.py [N] [--profile fast] [--workers 1,2]
+    python benchmarks/batch.py [N] [--profile fast] [--workers 1,2] [--repeat R]
 """
 import argparse
 import copy
 import logging
+import multiprocessing
 import os
+import statistics
 import tempfile
 import time
 
@@ -56,6 +63,48 @@ def run_batch(arts, settings, workers):
     return report.added / run.wall, stories(sl.store), run, work
 
 
+def _prepare_alone(settings, parts, ready, go, out):
+    """One plain process: the models loaded and the words met, then (when all are ready) the
+    prepare stage of its partitions, timed."""
+    from threadpoolctl import threadpool_limits
+
+    from storyline.batch import _one_thread
+    from storyline.pipeline import Pipeline
+
+    pipe = Pipeline(_one_thread(settings))
+    pipe.encoder, pipe.second_encoder, pipe.scorer
+    with threadpool_limits(1):
+        for part in parts:
+            pipe.clean_and_analyse(copy.deepcopy(part))
+        ready.put(None)
+        go.wait()
+        t = time.perf_counter()
+        for part in parts:
+            prepared = pipe.embed(pipe.clean_and_analyse(part)[0])
+            if pipe.second_encoder is not None:
+                pipe.with_second(prepared)
+        out.put(time.perf_counter() - t)
+
+
+def run_plain(arts, settings, procs):
+    """The machine's rate for the prepare stage in ``procs`` plain processes, partitions dealt
+    out in turn as the cluster's scheduler would."""
+    ctx = multiprocessing.get_context("spawn")
+    chunk = settings.embed["chunk"]
+    parts = [arts[i:i + chunk] for i in range(0, len(arts), chunk)]
+    ready, go, out = ctx.Queue(), ctx.Event(), ctx.Queue()
+    ps = [ctx.Process(target=_prepare_alone, args=(settings, parts[i::procs], ready, go, out)) for i in range(procs)]
+    for p in ps:
+        p.start()
+    for _ in ps:
+        ready.get()
+    go.set()
+    seconds = max(out.get() for _ in ps)
+    for p in ps:
+        p.join()
+    return len(arts) / seconds
+
+
 def _meet_words(arts, dask_worker):
     dask_worker.plugins["storyline"].pipeline.clean_and_analyse(arts)
 
@@ -77,6 +126,7 @@ def main():
     ap.add_argument("n", nargs="?", type=int, default=300)
     ap.add_argument("--profile", default=None)
     ap.add_argument("--workers", default="1,2")
+    ap.add_argument("--repeat", type=int, default=1, help="run the cluster pairs R times, alternating; print medians")
     ap.add_argument("--prescore", type=int, default=None, help="batch.prescore (default: the settings')")
     args = ap.parse_args()
     logging.getLogger("distributed").setLevel(logging.ERROR)
@@ -86,25 +136,36 @@ def main():
           f"{settings.batch['prescore']} candidates pre-scored")
     add_rate, add_stories = run_add(arts, settings)
     print(f"add (one process + its prepare worker): {add_rate:.2f} articles/s, {len(add_stories)} stories")
-    rates = {}
-    for w in [int(x) for x in args.workers.split(",")]:
-        rate, got, run, work = run_batch(arts, settings, w)
-        rates[w] = rate
-        same = got == add_stories
-        print(f"batch, {w} worker(s): {rate:.2f} articles/s ({rate / add_rate:.2f}x add); same stories as add: "
-              f"{'yes' if same else f'no ({len(got ^ add_stories)} stories differ)'}; {run.pairs} pairs scored on "
-              f"the cluster ({run.pairs_full} full), {run.writer_pairs} by the writer")
-        here = ("write", "candidates", "caller cpu")
-        total = sum(v for k, v in run.seconds.items() if k not in here)
-        split = ", ".join(f"{k} {v / total:.0%}" for k, v in sorted(run.seconds.items(), key=lambda kv: -kv[1])
-                          if k not in here)
-        print(f"  worker time {total:.1f} s ({total / max(run.wall, 1e-9) / w:.0%} of the workers' wall): {split}; "
-              f"the caller: candidates {run.seconds['candidates']:.1f} s, write {run.seconds['write']:.1f} s, "
-              f"CPU {run.seconds['caller cpu']:.1f} s ({run.seconds['caller cpu'] / run.wall:.0%} of a core); wall {run.wall:.1f} s")
-        last = (work, run.partitions)
-    if len(rates) > 1:
-        ws = sorted(rates)
-        print(f"scaling {ws[0]} -> {ws[-1]} workers: {rates[ws[-1]] / rates[ws[0]]:.2f}x")
+    ws = [int(x) for x in args.workers.split(",")]
+    rates, plain = {w: [] for w in ws}, {w: [] for w in ws}
+    for _ in range(args.repeat):
+        for w in ws:
+            rate, got, run, work = run_batch(arts, settings, w)
+            rates[w].append(rate)
+            same = got == add_stories
+            print(f"batch, {w} worker(s): {rate:.2f} articles/s ({rate / add_rate:.2f}x add); same stories as add: "
+                  f"{'yes' if same else f'no ({len(got ^ add_stories)} stories differ)'}; {run.pairs} pairs scored on "
+                  f"the cluster ({run.pairs_full} full), {run.writer_pairs} by the writer")
+            here = ("write", "candidates", "caller cpu")
+            total = sum(v for k, v in run.seconds.items() if k not in here)
+            split = ", ".join(f"{k} {v / total:.0%}" for k, v in sorted(run.seconds.items(), key=lambda kv: -kv[1])
+                              if k not in here)
+            print(f"  worker time {total:.1f} s ({total / max(run.wall, 1e-9) / w:.0%} of the workers' wall): {split}; "
+                  f"the caller: candidates {run.seconds['candidates']:.1f} s, write {run.seconds['write']:.1f} s, "
+                  f"CPU {run.seconds['caller cpu']:.1f} s ({run.seconds['caller cpu'] / run.wall:.0%} of a core); wall {run.wall:.1f} s")
+            last = (work, run.partitions)
+        for w in ws:
+            plain[w].append(run_plain(arts, settings, w))
+        print("the prepare stage in plain processes, no Dask: " +
+              ", ".join(f"{w}: {plain[w][-1]:.2f} articles/s" for w in ws))
+    if len(ws) > 1:
+        lo, hi = ws[0], ws[-1]
+        cluster = [b / a for a, b in zip(rates[lo], rates[hi])]
+        machine = [b / a for a, b in zip(plain[lo], plain[hi])]
+        print(f"scaling {lo} -> {hi} workers: {statistics.median(cluster):.2f}x (runs: "
+              f"{', '.join(f'{x:.2f}' for x in cluster)}); the machine on the same work, side by side: "
+              f"{statistics.median(machine):.2f}x ({', '.join(f'{x:.2f}' for x in machine)}); the cluster path keeps "
+              f"{statistics.median(c / m for c, m in zip(cluster, machine)):.0%} of the machine's scaling")
     rate, scored_here = writer_rate(*last, settings)
     print(f"the single writer alone on pre-scored candidates: {rate:.1f} articles/s ({scored_here} pairs it had to score)")
 
