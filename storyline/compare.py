@@ -340,33 +340,36 @@ def _same_story(scores: Mapping[str, float], settings: Mapping, margin: float = 
 
 
 def _apart(scores: Mapping[str, float], ev: Evidence, settings: Mapping) -> str:
-    """Another story: "related" when it has the same actors and thread, by the predicted Entities
-    and Narrative (``related_by = "scores"``), by shared people, organisations and cities, a
-    country not counting (``"specific"``), or by two shared keys of any kind (``"shared"``)."""
-    if settings["related_by"] == "scores":
-        near = scores["entities"] <= settings["related_max_entities"] and scores["narrative"] <= settings["related_max_narrative"]
-    else:
-        near = len(_counted(ev, settings)) >= settings[f"related_min_{settings['related_by']}"]
-    return "related" if near else "unrelated"
+    """Another story: "related" when it has the same actors and thread (``related_because`` says why)."""
+    return "related" if related_because(scores, ev, settings) else "unrelated"
 
 
-def _counted(ev: Evidence, settings: Mapping) -> list[str]:
-    """The shared names a key rule counts; for "specific" a country does not count ("US" and
-    "China" are shared by most of a single-domain stream)."""
+def _near_by_scores(scores: Mapping[str, float], settings: Mapping) -> str:
+    if scores["entities"] <= settings["related_max_entities"] and scores["narrative"] <= settings["related_max_narrative"]:
+        return (f"predicted entities {scores['entities']:.2f} <= {settings['related_max_entities']} and "
+                f"narrative {scores['narrative']:.2f} <= {settings['related_max_narrative']}")
+    return ""
+
+
+def _near_by_keys(ev: Evidence, by: str, minimum: int) -> str:
+    """Enough shared names: for "specific" a country does not count ("US" and "China" are shared
+    by most of a single-domain stream)."""
     places = ev.shared_places
-    if settings["related_by"] == "specific":
+    if by == "specific":
         places = [p for p in places if not (len(p) == 2 and p.isupper())]
-    return ev.shared_people + ev.shared_orgs + places
+    shared = ev.shared_people + ev.shared_orgs + places
+    if len(shared) < minimum:
+        return ""
+    kind = "cities" if by == "specific" else "places"
+    return f"{len(shared)} shared people, organisations or {kind}: {', '.join(shared[:6])}"
 
 
 def related_because(scores: Mapping[str, float], ev: Evidence, settings: Mapping) -> str:
-    """What made a pair "related", in words for ``why`` and ``compare``."""
-    if settings["related_by"] == "scores":
-        return (f"predicted entities {scores['entities']:.2f} <= {settings['related_max_entities']} and "
-                f"narrative {scores['narrative']:.2f} <= {settings['related_max_narrative']}")
-    shared = _counted(ev, settings)
-    kind = "cities" if settings["related_by"] == "specific" else "places"
-    return f"{len(shared)} shared people, organisations or {kind}: {', '.join(shared[:6])}"
+    """What makes another event "related", in words for ``why`` and ``compare`` ("" if nothing
+    does): the predicted Entities and Narrative (``related_by = "scores"``), shared people,
+    organisations and cities (``"specific"``), or any two shared keys (``"shared"``)."""
+    by = settings["related_by"]
+    return _near_by_scores(scores, settings) if by == "scores" else _near_by_keys(ev, by, settings[f"related_min_{by}"])
 
 
 def unclear(scores: Mapping[str, float], ev: Evidence, same_lang: bool, settings: Mapping) -> bool:

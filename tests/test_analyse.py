@@ -157,3 +157,15 @@ def test_signals_say_how_an_ambiguous_place_was_resolved():
     assert moscow.label == "Moscow (RU)" and moscow.why.endswith("the one in RU, a country the article names")
     (athens,) = name_signals("The storm hit Athens on Tuesday.", "en")
     assert not athens.resolved and "places of that name, none clearly meant" in athens.why
+
+
+def test_a_peoples_adjective_is_no_city_and_a_country_parts_the_names_around_it():
+    """GeoNames lists "Kazakh" among Petropavl's other names; "Repubblica" of "Repubblica del
+    Kazakistan Kassym-Zhomart Tokayev" is not part of his name."""
+    from storyline.analyse.names import name_signals
+
+    en = {(s.type, s.label) for s in name_signals("Vladimir Putin hosted Kazakh leader Kassym-Jomart Tokayev in Moscow.", "en")}
+    assert en == {("person", "Vladimir Putin"), ("person", "Kassym-Jomart Tokayev"), ("place", "Moscow (RU)")}
+    it = {(s.type, s.label) for s in name_signals(
+        "Vladimir Putin ha ricevuto il presidente della Repubblica del Kazakistan Kassym-Zhomart Tokayev.", "it")}
+    assert it == {("person", "Vladimir Putin"), ("place", "KZ"), ("person", "Kassym-Zhomart Tokayev")}

@@ -89,7 +89,8 @@ def test_related_by_shared_keys_or_by_predicted_scores(pipeline, seeds_prepared)
     far = near | {"narrative": by_scores["related_max_narrative"] + 0.1}
     assert relation(near, s.evidence, False, by_scores) == "related"
     assert relation(far, s.evidence, False, by_scores) == "unrelated"
-    assert relation(far, s.evidence, False, base) == "related"  # the default rule ignores the scores
+    by_keys = base | {"related_by": "specific"}
+    assert relation(far, s.evidence, False, by_keys) == "related"  # the key rule ignores the scores
 
 
 def test_countries_alone_do_not_make_other_events_related_by_specific_keys(pipeline, seeds_prepared):
@@ -112,6 +113,5 @@ def test_countries_alone_do_not_make_other_events_related_by_specific_keys(pipel
 
 def test_a_related_pair_says_why(scores):
     s = scores[("002", "003")]
-    assert s.relation == "related" and "shared people, organisations or cities: " in s.because
-    assert "Vladimir Putin" in s.because
+    assert s.relation == "related" and s.because.startswith("predicted entities ") and " <= 2.9" in s.because
     assert all(not x.because for x in scores.values() if x.relation != "related")

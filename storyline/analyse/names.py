@@ -186,17 +186,19 @@ def _sequence(text: str, tokens: list[tuple[str, int]], titled: bool, initial: b
     if pm:
         found.append(pm)
         return
-    rest = []
+    parts: list[list[tuple[str, int]]] = [[]]  # a place parts the names around it ("Repubblica del Kazakistan Kassym-Zhomart Tokayev")
     every_place = all(lookup(t.rstrip("'"), inflect) for t, _ in tokens)
     for i, (tok, pos) in enumerate(tokens):  # countries inside a sequence ("Russia Kazakhstan talks"), Ankara'da
         placeish = every_place or _country_of(tok) or tok.endswith("'")
         pm = _place(tok, pos, art_countries, inflect, min_pop(i)) if placeish else None
         if pm:
             found.append(pm)
+            parts.append([])
         else:
-            rest.append((tok.rstrip("'"), pos))
-    if rest:
-        pending.append((rest, titled))
+            parts[-1].append((tok.rstrip("'"), pos))
+    for k, part in enumerate(parts):
+        if part:
+            pending.append((part, titled and k == 0))
 
 
 def find_names(text: str, lang: str | None = None) -> list[Mention]:

