@@ -5,9 +5,9 @@ whatever the time: gold Entities <= 2 and Narrative <= 2 (1 = very similar, 4 = 
 dissimilar). storyline links a pair when its relation is anything but "unrelated". The old rule
 calls a pair of other events "related" when they share two people, organisations or places;
 "scores" when the predicted Entities and Narrative are both at or below thresholds; "specific"
-when they share k people, organisations or cities, countries not counting; and here
-"combined": either of these says so (the scores, or k specific keys). Dev uses out-of-fold predictions (grouped
-5-fold); test the shipped scorer. A rule is eligible when it keeps the seeds' 002 (the same two
+when they share k people, organisations or cities, countries not counting; and, here only,
+"combined" when either says so (the scores, or k specific keys). Dev uses out-of-fold
+predictions (grouped 5-fold); test the shipped scorer. A rule is eligible when it keeps the seeds' 002 (the same two
 leaders at another meeting) related to the other four, scored as ``add`` scores them. Prints
 precision and recall of "linked" and of "related" alone, today's rule beside the others, and the
 ceiling: the same-story calls alone, plus a perfect "related" that adds only true links until
@@ -113,7 +113,7 @@ def main(dev_cache, test_cache):
         (p, r), _ = figures(relations(oof, evs, same, c), gold)
         if r >= 0.9 * base_recall and keeps_002(seeds, c) and (name[0] not in best or p > best[name[0]][0]):
             best[name[0]] = (p, r, name)
-    for family, (p, r, name) in sorted(best.items(), key=lambda kv: -kv[1][0]):
+    for family, (_, _, name) in sorted(best.items(), key=lambda kv: -kv[1][0]):
         print(f"  best {family} rule keeping 002 related, recall >= 0.9 of today's: {name}")
         show(f"    {name}", relations(oof, evs, same, rules[name]), gold)
     chosen = {family: rules[name] for family, (_, _, name) in best.items()}
