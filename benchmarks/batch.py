@@ -80,7 +80,7 @@ def _prepare_alone(settings, parts, ready, go, out):
         go.wait()
         t = time.perf_counter()
         for part in parts:
-            prepared = pipe.embed(pipe.clean_and_analyse(part)[0])
+            prepared, _ = pipe.prepare(part)
             if pipe.second_encoder is not None:
                 pipe.with_second(prepared)
         out.put(time.perf_counter() - t)

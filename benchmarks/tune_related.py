@@ -7,8 +7,9 @@ calls a pair of other events "related" when they share two people, organisations
 "scores" when the predicted Entities and Narrative are both at or below thresholds; "specific"
 when they share k people, organisations or cities, countries not counting; and, here only,
 "combined" when either says so (the scores, or k specific keys). Dev uses out-of-fold
-predictions (grouped 5-fold); test the shipped scorer. A rule is eligible when it keeps the seeds' 002 (the same two
-leaders at another meeting) related to the other four, scored as ``add`` scores them. Prints
+predictions (grouped 5-fold); test the shipped scorer. A rule is eligible when it keeps the
+seeds' 002 (the same two leaders at another meeting) related to the other four, scored as
+``add`` scores them. Prints
 precision and recall of "linked" and of "related" alone, today's rule beside the others, and the
 ceiling: the same-story calls alone, plus a perfect "related" that adds only true links until
 the recall reaches 0.9 of today's; no rule for "related" can do better than that precision.

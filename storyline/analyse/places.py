@@ -64,8 +64,9 @@ def cities() -> dict[str, list[tuple[City, bool]]]:
         main = plain(c["name"])
         names = {main}
         if city.population >= _MIN_ALT_POP:
-            names.update(plain(n) for n in c.get("alternatenames", [])
-                         if len(n) >= 4 and (n[:1].isupper() or not n[:1].isascii()) and plain(n) not in languages)
+            alternates = (plain(n) for n in c.get("alternatenames", [])
+                          if len(n) >= 4 and (n[:1].isupper() or not n[:1].isascii()))
+            names.update(k for k in alternates if k not in languages)
         for key in names:
             if len(key) >= 3 and key not in country_names:
                 out.setdefault(key, []).append((city, key == main))
