@@ -69,13 +69,13 @@ def main(n: int = 300) -> None:
     shared.encoder.encode(sentences)
     use_s = time.perf_counter() - t
     e = shared.settings.embed
-    chunks = [c for a in cleaned for c in chunk_text(a, 100, e["second_chunks"], e["max_chunk_chars"])]
+    by_article = [chunk_text(a, 100, e["second_chunks"], e["max_chunk_chars"]) for a in cleaned]
+    chunks = [c for cs in by_article for c in cs]
     t = time.perf_counter()
     shared.second_encoder.encode(chunks)
     e5_s = time.perf_counter() - t
-    tokens = shared.second_encoder._model.token_count
-    firsts = [chunk_text(a, 100, 1, e["max_chunk_chars"])[0] for a in cleaned]
-    first_tokens, all_tokens = sum(map(tokens, firsts)), sum(map(tokens, chunks))
+    tokens = [[shared.second_encoder._model.token_count(c) for c in cs] for cs in by_article]
+    first_tokens, all_tokens = sum(n[0] for n in tokens), sum(map(sum, tokens))
 
     per_article = []
     lemma.cache_clear()  # the adds looked these words up already: time them as first seen
