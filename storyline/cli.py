@@ -565,9 +565,11 @@ def feeds_list(settings, db, fmt):
     if fmt == "csv":
         buf = io.StringIO()
         w = csv.writer(buf)
-        w.writerow(["url", "kind", "interval_s", "last_success", "last_error", "errors", "articles"])
+        w.writerow(["url", "kind", "interval_s", "last_success", "last_error", "errors", "articles", "failing_pages",
+                    "last_page_error"])
         for f in items:
-            w.writerow([f.url, f.kind, f.interval_s, f.last_success or "", f.last_error or "", f.errors, f.articles])
+            w.writerow([f.url, f.kind, f.interval_s, f.last_success or "", f.last_error or "", f.errors, f.articles,
+                        f.failing_pages, f.last_page_error or ""])
         return click.echo(buf.getvalue(), nl=False)
     for f in items:
         state = f"failing ({f.errors}x)" if f.errors else "ok" if f.last_success else "not polled yet"
@@ -576,6 +578,8 @@ def feeds_list(settings, db, fmt):
             click.echo(f"  last success {f.last_success}")
         if f.last_error:
             click.echo(f"  last error {f.last_error}")
+        if f.last_page_error:
+            click.echo(f"  {f.failing_pages} pages failing in the last poll; last page error {f.last_page_error}")
     if not items:
         click.echo("no feeds registered; add some with: storyline feeds add URL", err=True)
 

@@ -135,17 +135,59 @@ def _html_article(html: str, stem: str, where: str, url: str | None = None) -> A
 
 def parse_page(page: Page) -> Article:
     """A fetched or archived page as an article whose id is its normalised URL; the feed's date
-    and title win over the page's, the capture date is the last resort."""
+    and title win over the page's, the capture date is the last resort.
+
+    Raises:
+        InputError: for any failure to read the page (a hostile charset label, markup the
+            extractor chokes on): one page's problem never escapes as another exception.
+    """
     where = page.where or page.url
-    charset = re.search(r"charset=[\"']?([\w.-]+)", page.content_type)
-    text = None
-    if charset:
+    try:
+        return _page_article(page, where)
+    except InputError:
+        raise
+    except (RecursionError, MemoryError):
+        raise InputError(where, "cannot read the page: nested or large beyond what the parser takes") from None
+    except Exception as exc:  # any parser's bug or limit on one page costs that page only
+        first = (str(exc).splitlines() or [""])[0][:200]
+        raise InputError(where, f"cannot read the page ({type(exc).__name__}{': ' + first if first else ''})") from None
+
+
+def decode_labelled(body: bytes, content_type: str, where: str) -> str:
+    """A page's text: by its charset label unless the label is unknown, wrong for the bytes, or a
+    single-byte code page over bytes that are valid multi-byte UTF-8 (a UTF-8 page served as
+    iso-8859-1 would otherwise be read as mojibake); else ``decode``'s detection."""
+    charset = re.search(r"charset=[\"']?([\w.-]+)", content_type)
+    if charset and not (_is_single_byte(charset.group(1)) and _is_utf8_beyond_ascii(body)):
         try:
-            text = page.body.decode(charset.group(1))
-        except (LookupError, UnicodeDecodeError):
-            text = None
-    if text is None:
-        text = decode(page.body, where)
+            return body.decode(charset.group(1))
+        except (LookupError, UnicodeError, ValueError):  # "undefined" and "punycode" raise plain UnicodeError
+            pass
+    return decode(body, where)
+
+
+def _is_single_byte(charset: str) -> bool:
+    import codecs
+
+    try:
+        name = codecs.lookup(charset).name
+    except LookupError:
+        return False
+    return name in ("latin-1", "iso8859-1", "ascii") or name.startswith(("cp125", "iso8859", "cp437", "mac-", "koi8"))
+
+
+def _is_utf8_beyond_ascii(body: bytes) -> bool:
+    if body.isascii():
+        return False
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _page_article(page: Page, where: str) -> Article:
+    text = decode_labelled(page.body, page.content_type, where)
     url = normalise(page.url)
     if "html" in page.content_type or "<html" in text[:2000].lower():
         art = _html_article(text, url_id(url), where, url)

@@ -193,11 +193,13 @@ def create_app(db: str = "storyline.db", settings: Settings | None = None, token
     service = Storyline(open_store(db, settings.store["busy_timeout_s"]), settings)
     write_lock = threading.Lock()
     watcher = Watcher(service, lock=write_lock)
+    watching = WatchState()
 
     @contextlib.asynccontextmanager
     async def lifespan(_):
-        thread = threading.Thread(target=_watch, args=(watcher,), name="storyline-watch", daemon=True) if watch else None
+        thread = threading.Thread(target=_watch, args=(watcher, watching), name="storyline-watch", daemon=True) if watch else None
         if thread:
+            watching.thread = thread
             thread.start()
         yield
         watcher.halt()
@@ -240,7 +242,9 @@ def create_app(db: str = "storyline.db", settings: Settings | None = None, token
 
     @app.get("/health")
     def health() -> dict:
-        return {"status": "ok", "articles": service.count(), "stories": service.store.count_stories()}
+        """Counts; with ``watching`` (and ``watch_error`` while it is failing) when the server polls feeds."""
+        return ({"status": "ok", "articles": service.count(), "stories": service.store.count_stories()}
+                | (watching.to_dict() if watch else {}))
 
     @app.get("/stats")
     def stats() -> dict:
@@ -291,7 +295,7 @@ def create_app(db: str = "storyline.db", settings: Settings | None = None, token
     @app.get("/feeds")
     def list_feeds() -> dict:
         """The registered feeds and their health (last success, last error, failures in a row, articles added)."""
-        return {"feeds": [f.to_dict() for f in service.store.feeds()], "watching": watch}
+        return {"feeds": [f.to_dict() for f in service.store.feeds()]} | watching.to_dict()
 
     @app.post("/feeds", dependencies=[Security(bearer)], responses=WRITE_ERRORS)
     def post_feed(body: FeedIn) -> dict:
@@ -350,14 +354,30 @@ def create_app(db: str = "storyline.db", settings: Settings | None = None, token
     return app
 
 
-def _watch(watcher: Watcher) -> None:
-    """The server's watcher: a store error is logged and the poll retried a minute later."""
+class WatchState:
+    """Whether the server's watcher is polling: its thread alive and its last run not failed."""
+
+    def __init__(self):
+        self.thread: threading.Thread | None = None
+        self.error: str | None = None  # the failure it is waiting out, with its time
+
+    def to_dict(self) -> dict:
+        alive = self.thread is not None and self.thread.is_alive()
+        return {"watching": alive and self.error is None} | ({"watch_error": self.error} if self.error else {})
+
+
+def _watch(watcher: Watcher, state: WatchState, retry_s: float = 60.0) -> None:
+    """The server's watcher: any failure (a store error, a bug one input found) is logged,
+    reported by /feeds and /health, and the watcher restarted a minute later."""
     while not watcher.stop.is_set():
         try:
-            watcher.run(on_poll=lambda p: log.info("watch: %d feeds polled, %d added", p.feeds, p.added))
-        except StorylineError as exc:
-            log.warning("watch: %s; polling again in a minute", exc)
-            watcher.stop.wait(60)
+            watcher.run(on_poll=lambda p: (setattr(state, "error", None),
+                                           log.info("watch: %d feeds polled, %d added", p.feeds, p.added)))
+        except Exception as exc:
+            state.error = f"{dt.datetime.now(dt.timezone.utc).isoformat(timespec='seconds')} {type(exc).__name__}: {exc}"
+            log.warning("watch: %s; polling again in a minute", state.error,
+                        exc_info=None if isinstance(exc, StorylineError) else exc)
+            watcher.stop.wait(retry_s)
 
 
 def _docs(app: FastAPI) -> None:

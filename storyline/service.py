@@ -344,6 +344,11 @@ class Storyline:
         return art
 
     def why(self, article_id: str) -> dict:
+        """Why an article is in its story; for a page the watcher could not read, why not."""
+        if self.store.get_article(article_id) is None:
+            status, tries = self.store.seen([article_id]).get(article_id, ("", 0))
+            if status.startswith("error: "):
+                raise StorylineError(f"no article {article_id!r}: the page failed {tries} times, last with {status[7:]}")
         self.article(article_id)
         dec = self.store.decision(article_id)
         return {"article": article_id, "story": dec[0] if dec else None, **((dec[1] or {}) if dec else {})}

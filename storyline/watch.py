@@ -87,6 +87,7 @@ class Watcher:
         self.lock = lock or contextlib.nullcontext()
         self.on_decision = on_decision
         self.stop = threading.Event()  # set by ``halt``: the run ends after the article in hand
+        self._retry_at: dict[str, float] = {}  # failed page -> when it may be fetched again (back-off)
         self._wake = threading.Event()  # a feed registered, or halt: stop waiting for the next due feed
 
     def halt(self) -> None:
@@ -188,6 +189,8 @@ class Watcher:
             return parsed, r
         except InputError as err:
             return err, None
+        except Exception as exc:  # a parser's failure on one feed costs that feed's poll only
+            return _unexpected(feed.url, exc), None
 
     def _update(self, feed: Feed, got, now: float, result: Poll) -> None:
         """The feed's health after a poll; a failure backs it off (interval x 2^failures)."""
@@ -198,7 +201,7 @@ class Watcher:
             feed.next_poll = now + min(feed.interval_s * 2 ** feed.errors, self.s["max_backoff_s"])
             result.failed.append(str(got))
             return
-        feed.errors, feed.last_success = 0, feed.last_poll
+        feed.errors, feed.last_success, feed.failing_pages = 0, feed.last_poll, 0
         feed.next_poll = now + feed.interval_s
         if got is not None:
             feed.entries = len(got.entries)
@@ -206,9 +209,13 @@ class Watcher:
     def _add_new(self, found: dict[str, tuple[Entry, Feed]], pool: ThreadPoolExecutor, result: Poll) -> None:
         seen = self.store.seen(list(found))
         todo = []
+        now = time.time()
         for u, (entry, feed) in found.items():
             status, tries = seen.get(u, ("", 0))
             if status in FINAL or tries >= self.s["page_tries"]:
+                self._retry_at.pop(u, None)
+                continue
+            if self._retry_at.get(u, 0.0) > now:  # failed lately: backing off
                 continue
             if self.store.article_hash(url_id(u)) is not None:  # stored by `storyline add URL`
                 self.store.mark_seen(u, "added", url_id(u))
@@ -231,9 +238,8 @@ class Watcher:
                     r = fut.result()
                     art = parse_page(Page(r.url, r.body, r.content_type, published=entry.published, title=entry.title,
                                           captured=dt.date.today().isoformat(), where=u))
-                except InputError as err:
-                    self.store.mark_seen(u, f"error: {err.problem}")
-                    result.skipped.append(str(err))
+                except Exception as exc:  # whatever one page does, the next entries are read
+                    self._page_failed(u, feed, exc if isinstance(exc, InputError) else _unexpected(u, exc), result)
                     continue
                 art.content_hash = content_hash(art)
                 twin = hashes.get(art.content_hash) or self.store.article_with_hash(art.content_hash)
@@ -268,3 +274,21 @@ class Watcher:
             return
         for aid, (u, _) in pending.items():  # read but not added: stored before (unchanged), or rejected
             self.store.mark_seen(u, "added" if self.store.article_hash(aid) else "rejected", aid)
+
+    def _page_failed(self, u: str, feed: Feed, err: InputError, result: Poll) -> None:
+        """A page that could not be fetched or read: counted against it (given up after
+        ``ingest.page_tries``), retried no sooner than ``page_retry_s`` x 2^(tries - 1), and shown
+        on its feed (``failing_pages``, ``last_page_error``)."""
+        self.store.mark_seen(u, f"error: {err.problem}")
+        tries = self.store.seen([u]).get(u, ("", 1))[1]
+        self._retry_at[u] = time.time() + self.s["page_retry_s"] * 2 ** (tries - 1)
+        feed.failing_pages += 1
+        feed.last_page_error = f"{_now_iso(time.time())} {u}: {err.problem}"
+        result.skipped.append(str(err))
+
+
+def _unexpected(where: str, exc: Exception) -> InputError:
+    """An exception no reader meant to raise, as the one-line error of the page or feed it hit."""
+    first = (str(exc).splitlines() or [""])[0][:200]
+    log.warning("watch: %s: unexpected %s", where, type(exc).__name__, exc_info=exc)
+    return InputError(where, f"cannot read ({type(exc).__name__}{': ' + first if first else ''})")

@@ -20,8 +20,9 @@ from .site import Site, article_html, atom, json_feed, news_sitemap, rss
 
 DATES = {"000": "2022-02-10", "001": "2022-02-10", "002": "2021-08-21", "003": "2022-02-10", "004": "2022-02-10"}
 LANGS = {"000": "it", "001": "de", "002": "it", "003": "en", "004": "it"}
-LOOPBACK = {"allow_networks": ["127.0.0.0/8"], "per_host_interval_s": 0.0, "timeout_s": 2, "max_page_bytes": 300_000}
-CONFIG = '[ingest]\nallow_networks = ["127.0.0.0/8"]\nper_host_interval_s = 0.0\n'
+LOOPBACK = {"allow_networks": ["127.0.0.0/8"], "per_host_interval_s": 0.0, "timeout_s": 2, "max_page_bytes": 300_000,
+            "page_retry_s": 0}
+CONFIG = '[ingest]\nallow_networks = ["127.0.0.0/8"]\nper_host_interval_s = 0.0\npage_retry_s = 0\n'
 
 
 @pytest.fixture(scope="module")

@@ -51,6 +51,8 @@ class Feed:
     next_poll: float = 0.0  # epoch seconds
     entries: int = 0  # entries seen in the last successful poll
     articles: int = 0  # articles added from it so far
+    failing_pages: int = 0  # pages it listed that could not be fetched or read in its last poll
+    last_page_error: str | None = None  # when, which page, why
 
     def to_dict(self) -> dict:
         return asdict(self)

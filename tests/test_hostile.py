@@ -1,0 +1,107 @@
+"""Hostile input against a local server of our own: charset labels Python chokes on, trickled
+headers, stacked content encodings, DNS rebinding, orphaned workers, scripts without spaces, a
+full disk, id clashes between writers. Each case costs itself only: what was stored stays."""
+import contextlib
+import gzip
+import threading
+import time
+
+import pytest
+
+from storyline.errors import InputError, StorylineError
+from storyline.ingest import Fetcher
+from storyline.model import Page
+from storyline.read import parse_page
+from storyline.settings import load_settings
+
+from .site import Site, article_html, rss
+from .test_ingest import LOOPBACK, due_now, new_watcher, seed_pages
+
+PAGE = article_html("Storm closes the harbour", "The storm closed the harbour on Monday. " * 20)
+
+
+@pytest.fixture(scope="module")
+def site():
+    s = Site()
+    yield s
+    s.stop()
+
+
+def fetcher(**ingest):
+    return Fetcher(load_settings(ingest=LOOPBACK | ingest).ingest)
+
+
+# 1. a page Python cannot decode costs that page only -------------------------------------------
+@pytest.mark.parametrize("charset", ["undefined", "punycode", "idna", "utf-7", "nonsense-42"])
+def test_a_charset_python_chokes_on_is_read_by_detection_or_one_line_error(charset):
+    page = Page("http://news.example/a.html", PAGE.encode(), f"text/html; charset={charset}")
+    try:
+        art = parse_page(page)
+    except InputError as err:  # one line naming the page, never another exception
+        assert str(err).startswith("http://news.example/a.html: ") and "\n" not in str(err)
+    else:
+        assert "storm closed the harbour" in art.text
+
+
+def test_a_utf8_page_labelled_latin1_is_read_as_utf8_and_a_real_latin1_page_as_latin1():
+    text = "Ça coûte très cher à Zürich, déclare le maire. " * 10
+    utf8 = parse_page(Page("http://news.example/u.txt", text.encode(), "text/plain; charset=iso-8859-1"))
+    latin = parse_page(Page("http://news.example/l.txt", text.encode("latin-1"), "text/plain; charset=iso-8859-1"))
+    assert utf8.text == text and latin.text == text
+
+
+def test_a_parser_bug_on_one_page_becomes_its_one_line_error(monkeypatch):
+    import storyline.read as read
+
+    def broken(*_a, **_k):
+        raise ValueError("the extractor's own bug\nsecond line")
+    monkeypatch.setattr(read, "_html_article", broken)
+    with pytest.raises(InputError) as err:
+        parse_page(Page("http://news.example/b.html", PAGE.encode(), "text/html"))
+    assert str(err.value) == "http://news.example/b.html: cannot read the page (ValueError: the extractor's own bug)"
+
+
+@pytest.mark.slow
+def test_the_watcher_records_a_bad_page_backs_off_and_reads_the_entries_after_it(site, tmp_path, pipeline):
+    items = seed_pages(site, "/cs")
+    site.put("/cs/undefined.html", PAGE, "text/html; charset=undefined")  # read by detection
+    site.put("/cs/punycode.html", b"\xff\xfe<html>" + b"\x00" * 50, "text/html; charset=punycode")
+    entries = [(site.url + "/cs/punycode.html", "Bad", "2022-02-10"), (site.url + "/cs/undefined.html", "Odd", "2022-02-10")]
+    site.put("/cs/feed.xml", rss(entries + items[:2]), "application/rss+xml")
+    with new_watcher(tmp_path / "cs.db", pipeline) as w:
+        w.s = dict(w.s, page_retry_s=3600)
+        w.register(site.url + "/cs/feed.xml")
+        p = w.poll()
+        assert p.added == 3 and len(p.skipped) == 1 and "punycode.html" in p.skipped[0]
+        [feed] = w.store.feeds()
+        assert feed.failing_pages == 1 and "/cs/punycode.html: " in feed.last_page_error
+        with pytest.raises(StorylineError, match="the page failed 1 times, last with"):
+            w.sl.why(site.url + "/cs/punycode.html")
+        due_now(w.store)
+        hits = site.hits["/cs/punycode.html"]
+        again = w.poll()  # backing off: not fetched again within page_retry_s
+        assert site.hits["/cs/punycode.html"] == hits and again.skipped == []
+        assert w.sl.count() == 3  # nothing stored was lost
+
+
+def test_a_watcher_that_fails_is_restarted_and_never_reported_watching_meanwhile():
+    from storyline.serve import WatchState, _watch
+
+    class Failing:
+        stop = threading.Event()
+        runs = 0
+
+        def run(self, on_poll):
+            Failing.runs += 1
+            raise RuntimeError("a bug one input found")
+
+    state = WatchState()
+    state.thread = threading.Thread(target=_watch, args=(Failing(), state, 0.05), daemon=True)
+    state.thread.start()
+    time.sleep(0.3)
+    report = state.to_dict()
+    Failing.stop.set()
+    state.thread.join(5)
+    assert report["watching"] is False and "RuntimeError: a bug one input found" in report["watch_error"]
+    assert Failing.runs >= 2  # restarted
+    assert state.to_dict()["watching"] is False  # the thread ended: not watching
