@@ -146,3 +146,31 @@ if __name__ == "__main__":  # python -m tests.site ROOT N: N sites serving ROOT,
     sites = [Site(sys.argv[1]) for _ in range(int(sys.argv[2]))]
     print(" ".join(s.url for s in sites), flush=True)
     sys.stdin.read()  # until the parent closes our stdin
+
+
+def gzip_bomb(layers: int, size: int) -> bytes:
+    """``size`` zero bytes gzipped ``layers`` times, built in 1 MB pieces (never held whole)."""
+    import zlib
+
+    c = zlib.compressobj(9, zlib.DEFLATED, 31)
+    block = b"\0" * (1 << 20)
+    body = b"".join(c.compress(block[:min(len(block), size - i)]) for i in range(0, size, len(block))) + c.flush()
+    for _ in range(layers - 1):
+        c = zlib.compressobj(9, zlib.DEFLATED, 31)
+        body = c.compress(body) + c.flush()
+    return body
+
+
+def trickle_headers(handler, seconds: float = 30.0, every: float = 0.2):
+    """A status line, then one header byte every ``every`` seconds: a slowloris on the client's side."""
+    try:
+        handler.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nX-Slow: ")
+        handler.wfile.flush()
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            handler.wfile.write(b"a")
+            handler.wfile.flush()
+            time.sleep(every)
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+    handler.close_connection = True

@@ -14,7 +14,7 @@ from storyline.model import Page
 from storyline.read import parse_page
 from storyline.settings import load_settings
 
-from .site import Site, article_html, rss
+from .site import Site, article_html, gzip_bomb, rss, trickle_headers
 from .test_ingest import LOOPBACK, due_now, new_watcher, seed_pages
 
 PAGE = article_html("Storm closes the harbour", "The storm closed the harbour on Monday. " * 20)
@@ -105,3 +105,62 @@ def test_a_watcher_that_fails_is_restarted_and_never_reported_watching_meanwhile
     assert report["watching"] is False and "RuntimeError: a bug one input found" in report["watch_error"]
     assert Failing.runs >= 2  # restarted
     assert state.to_dict()["watching"] is False  # the thread ended: not watching
+
+
+# 2. one deadline for connect, headers and body ------------------------------------------------
+def test_a_server_trickling_headers_is_cut_at_the_timeout(site):
+    site.routes["/trickle.html"] = trickle_headers
+    with fetcher(timeout_s=1) as f:
+        t0 = time.monotonic()
+        with pytest.raises(InputError, match=r"/trickle.html: timed out after 1 s \(ingest.timeout_s\)$"):
+            f.get(site.url + "/trickle.html")
+        assert time.monotonic() - t0 < 10  # not the trickle's 30 s (benchmarks/hostile.py prints the figure)
+
+
+def test_robots_txt_trickled_is_cut_too_and_the_host_is_not_fetched():
+    slow = Site()
+    slow.routes["/robots.txt"] = trickle_headers
+    slow.put("/page.html", PAGE)
+    try:
+        with fetcher(timeout_s=1, robots=True) as f:
+            t0 = time.monotonic()
+            with pytest.raises(InputError, match="timed out after 1 s"):
+                f.get(slow.url + "/page.html")
+            assert time.monotonic() - t0 < 10 and slow.hits["/page.html"] == 0
+    finally:
+        slow.stop()
+
+
+# 3. decoded bytes bounded after every layer, while inflating ------------------------------------
+def test_stacked_gzip_is_bounded_while_inflating_and_honest_layers_are_read(site):
+    text = PAGE.encode()
+    site.put("/bomb.html", gzip_bomb(2, 50_000_000), "text/html", Content_Encoding="gzip, gzip")
+    site.put("/two.html", gzip.compress(gzip.compress(text)), "text/html", Content_Encoding="gzip, gzip")
+    site.put("/raw-deflate.html", zlib_raw(text), "text/html", Content_Encoding="deflate")
+    site.put("/odd.html", text, "text/html", Content_Encoding="compress")
+    with fetcher() as f:
+        with pytest.raises(InputError, match=r"/bomb.html: over the 300,000-byte limit after decoding layer \d of 2"):
+            f.get(site.url + "/bomb.html")
+        assert f.get(site.url + "/two.html").body == text
+        assert f.get(site.url + "/raw-deflate.html").body == text
+        with pytest.raises(InputError, match="content encoding 'compress'"):
+            f.get(site.url + "/odd.html")
+
+
+def zlib_raw(data: bytes) -> bytes:
+    import zlib
+
+    c = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    return c.compress(data) + c.flush()
+
+
+def test_inflating_a_bomb_holds_pieces_never_the_whole():
+    from storyline.ingest.bounded import STEP, TooLarge, inflate
+
+    wire = gzip_bomb(3, 50_000_000)
+    seen = 0
+    with pytest.raises(TooLarge):
+        for piece in inflate([wire[i:i + 4096] for i in range(0, len(wire), 4096)], ["gzip"] * 3, 5_000_000):
+            assert len(piece) <= STEP
+            seen += len(piece)
+    assert seen <= 5_000_000

@@ -3,9 +3,10 @@ concurrency, conditional GET, timeouts, size and redirect limits, content-type c
 
 Every hop of a redirect is checked like the first URL: its scheme, the addresses its host
 resolves to (public only, unless ``ingest.allow_networks`` names others), and robots.txt. A body
-is read as it streams, so an oversized or endless page costs ``max_page_bytes``, never more, and
-a server that trickles bytes is cut off at ``timeout_s`` for the whole response. Nothing fetched
-is executed: bodies are bytes handed to the parsers.
+is read as it streams and inflated layer by layer in bounded pieces (``bounded.inflate``), so an
+oversized, endless or stacked-gzip page costs ``max_page_bytes``, never more; a server that
+trickles bytes, headers included, is cut off at ``timeout_s`` for the whole response, robots.txt
+too (``bounded.DeadlineBackend``). Nothing fetched is executed: bodies are bytes handed to the parsers.
 """
 from __future__ import annotations
 
@@ -18,9 +19,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
+import httpcore
 import httpx
 
 from ..errors import InputError
+from .bounded import DeadlineBackend, Malformed, TooLarge, codings, deadline, inflate
 
 PAGE_TYPES = ("text/html", "application/xhtml+xml", "text/plain")
 FEED_TYPES = ("xml", "rss", "atom", "json", "text/html", "text/plain")  # substrings; html: a home page to discover feeds on
@@ -74,10 +77,15 @@ class Fetcher:
         self.s = settings
         self.allowed = [ipaddress.ip_network(n, strict=False) for n in settings["allow_networks"]]
         timeout = float(settings["timeout_s"])
+        limits = httpx.Limits(max_connections=settings["concurrency"], max_keepalive_connections=settings["concurrency"])
+        transport = httpx.HTTPTransport(limits=limits, trust_env=False)
+        transport._pool = httpcore.ConnectionPool(  # httpx takes no network backend: its pool, with ours
+            ssl_context=httpx.create_ssl_context(trust_env=False), max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections, keepalive_expiry=limits.keepalive_expiry,
+            network_backend=DeadlineBackend())
         self.client = httpx.Client(
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)), follow_redirects=False, trust_env=False,
-            headers={"User-Agent": settings["user_agent"], "Accept-Encoding": "gzip, deflate"},
-            limits=httpx.Limits(max_connections=settings["concurrency"], max_keepalive_connections=settings["concurrency"]))
+            headers={"User-Agent": settings["user_agent"], "Accept-Encoding": "gzip, deflate"}, transport=transport)
         self._hosts: dict[str, _Host] = {}
         self._lock = threading.Lock()
 
@@ -186,9 +194,9 @@ class Fetcher:
 
     def _request(self, url: str, current: str, headers: Mapping[str, str]) -> Response:
         """One GET, read as it streams; a redirect's Location travels in ``body``."""
-        limit, deadline = self.s["max_page_bytes"], time.monotonic() + float(self.s["timeout_s"])
+        limit, timeout = self.s["max_page_bytes"], float(self.s["timeout_s"])
         try:
-            with self.client.stream("GET", current, headers=headers) as r:
+            with deadline(timeout), self.client.stream("GET", current, headers=headers) as r:
                 if r.status_code in REDIRECTS:
                     return Response(current, r.status_code, r.headers.get("location", "").encode("latin-1", "replace"))
                 if r.status_code != 200:
@@ -197,12 +205,16 @@ class Fetcher:
                 if size.isdigit() and int(size) > limit:
                     raise FetchError(url, f"{int(size):,} bytes, over the {limit:,}-byte limit (ingest.max_page_bytes)")
                 body = bytearray()
-                for part in r.iter_bytes():  # decoded: the limit counts what a gzip bomb would inflate to
-                    body += part
-                    if len(body) > limit:
-                        raise FetchError(url, f"over the {limit:,}-byte limit (ingest.max_page_bytes)")
-                    if time.monotonic() > deadline:
-                        raise FetchError(url, f"timed out after {self.s['timeout_s']} s (ingest.timeout_s)")
+                try:  # decoded here, layer by layer: the limit counts what a gzip bomb would inflate to
+                    for part in inflate(r.iter_raw(), codings(r.headers.get("content-encoding", "")), limit):
+                        body += part
+                        if len(body) > limit:
+                            raise TooLarge(1, 1)
+                except TooLarge as big:
+                    layer = f" after decoding layer {big.layer} of {big.layers}" if big.layers > 1 else ""
+                    raise FetchError(url, f"over the {limit:,}-byte limit{layer} (ingest.max_page_bytes)") from None
+                except Malformed as bad:
+                    raise FetchError(url, str(bad)) from None
                 return Response(current, 200, bytes(body), r.headers.get("content-type", "").lower(),
                                 r.headers.get("etag"), r.headers.get("last-modified"))
         except httpx.TimeoutException:
