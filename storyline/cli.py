@@ -651,7 +651,7 @@ def serve(settings, host, port, db, watch):
 
     from .serve import create_app
 
-    app = create_app(db, settings, watch=watch)
+    app = create_app(db, settings, watch=watch, host=host)
     uvicorn.run(app, host=host or settings.serve["host"], port=port or settings.serve["port"], log_level="warning")
 
 

@@ -1,14 +1,17 @@
 """Serve stage: the HTTP API and the web UI over one store, in one process (FastAPI + uvicorn).
 
-Every unsafe request passes one gate (``Gate``) before any of its body is read: cross-site
-browser requests are refused, writes need the token when one is set, and the body is counted as
-it streams in and cut off with 413 at ``serve.max_body_bytes``, whatever Content-Length says.
+Every unsafe request passes one gate (``Gate``) before any of its body is read: a Host the server
+is not configured for is refused (DNS rebinding: a name the attacker owns resolving to this
+machine), cross-site browser requests are refused, writes need the token when one is set, and
+the body is counted as it streams in and cut off with 413 at ``serve.max_body_bytes``, whatever
+Content-Length says. The UI's pages pass the same Host check.
 """
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
 import hmac
+import ipaddress
 import logging
 import os
 import threading
@@ -40,6 +43,7 @@ WEB = Path(__file__).parent / "web"
 MAX_OFFSET = 1_000_000_000  # stories skipped at most by a page (the store counts in 64-bit integers)
 WRITES = {"/articles", "/files", "/urls", "/feeds"}  # POST routes that change the store: they need the token when one is set
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+UI_PATHS = ("/ui/", "/static/", "/docs")  # and "/": pages a rebinding site could frame or script
 HEADERS = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer"),
            (b"x-frame-options", b"DENY")]
 CSP = b"default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
@@ -107,22 +111,24 @@ READ_ERRORS: dict[int | str, dict[str, Any]] = {
     413: {"model": Error, "description": "body over serve.max_body_bytes"},
     422: {"model": Invalid, "description": "a field is missing or malformed"}}
 WRITE_ERRORS = READ_ERRORS | {401: {"model": Error, "description": "missing or wrong token"},
-                              403: {"model": Error, "description": "a cross-site request from a browser"}}
+                              403: {"model": Error, "description": "a cross-site request from a browser, or a Host not in serve.allowed_hosts"}}
 
 
 class Gate:
     """ASGI middleware: origin, token and body size, checked before the app reads a byte."""
 
-    def __init__(self, app, token: str | None, max_body: int):
-        self.app, self.token, self.max_body = app, token, max_body
+    def __init__(self, app, token: str | None, max_body: int, hosts: frozenset[str] = frozenset()):
+        self.app, self.token, self.max_body, self.hosts = app, token, max_body, hosts
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         send = _with_headers(send, scope["path"])
-        if scope["method"] in SAFE_METHODS:
-            return await self.app(scope, receive, send)
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        if scope["method"] in SAFE_METHODS:
+            if (scope["path"] == "/" or scope["path"].startswith(UI_PATHS)) and not self._host_allowed(headers):
+                return await _json(send, 403, self._foreign_host(headers))
+            return await self.app(scope, receive, send)
         refusal = self._refuse(scope, headers)
         if refusal:
             return await _json(send, *refusal)
@@ -152,7 +158,25 @@ class Gate:
     def _too_big(self) -> str:
         return f"request body over {self.max_body:,} bytes (serve.max_body_bytes)"
 
+    def _host_allowed(self, headers: dict[str, str]) -> bool:
+        """An IP literal (no name to rebind), a missing Host (no browser), or a configured name."""
+        host = host_name(headers.get("host", ""))
+        if not host or host in self.hosts or "*" in self.hosts:
+            return True
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            return False
+        return True
+
+    @staticmethod
+    def _foreign_host(headers: dict[str, str]) -> str:
+        return (f"Host {host_name(headers.get('host', ''))!r} is not one this server answers for; "
+                "add it to serve.allowed_hosts if it is yours")
+
     def _refuse(self, scope, headers: dict[str, str]) -> tuple[int, str] | None:
+        if not self._host_allowed(headers):
+            return 403, self._foreign_host(headers)
         site = headers.get("sec-fetch-site")
         origin = headers.get("origin")
         if site in ("cross-site", "same-site") or (origin and urlsplit(origin).netloc != headers.get("host")):
@@ -162,6 +186,19 @@ class Gate:
             if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), self.token.encode()):
                 return 401, "missing or wrong token (Authorization: Bearer $STORYLINE_TOKEN)"
         return None
+
+
+def host_name(host: str) -> str:
+    """A Host header's name, lower-cased, without port or IPv6 brackets."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[1:].partition("]")[0]
+    return host.rpartition(":")[0] if host.count(":") == 1 else host
+
+
+def allowed_hosts(settings: Settings, bound: str | None = None) -> frozenset[str]:
+    """serve.allowed_hosts, the address bound and localhost (IP literals always pass)."""
+    return frozenset(h.lower() for h in [*settings.serve["allowed_hosts"], bound or settings.serve["host"], "localhost"])
 
 
 def _with_headers(send, path: str):
@@ -185,9 +222,10 @@ async def _json(send, status: int, detail: str) -> None:
 
 
 def create_app(db: str = "storyline.db", settings: Settings | None = None, token: str | None = None,
-               watch: bool = False) -> FastAPI:
+               watch: bool = False, host: str | None = None) -> FastAPI:
     """The app; ``token`` (default $STORYLINE_TOKEN) guards every write; ``watch`` polls the
-    registered feeds in this process (taking turns with requests that write)."""
+    registered feeds in this process (taking turns with requests that write); ``host``, the
+    address served on, is a Host name writes and the UI are answered for (``allowed_hosts``)."""
     settings = settings or load_settings()
     token = token if token is not None else os.environ.get("STORYLINE_TOKEN") or None
     service = Storyline(open_store(db, settings.store["busy_timeout_s"]), settings)
@@ -209,7 +247,7 @@ def create_app(db: str = "storyline.db", settings: Settings | None = None, token
 
     app = FastAPI(title="storyline", version="0.1.0", docs_url=None, redoc_url=None, lifespan=lifespan,
                   description="Which news articles report the same story, across languages.")
-    app.add_middleware(Gate, token=token, max_body=settings.serve["max_body_bytes"])
+    app.add_middleware(Gate, token=token, max_body=settings.serve["max_body_bytes"], hosts=allowed_hosts(settings, host))
     bearer = HTTPBearer(auto_error=False, description="needed for writes when the server sets STORYLINE_TOKEN")
 
     def public(message: str) -> str:
