@@ -96,7 +96,7 @@ def _stories_out(stories, fmt: str) -> None:
     else:
         for s in stories:
             span = f"{s.first_seen or '?'} .. {s.last_seen or '?'}"
-            click.echo(f"{s.id}  {len(s.article_ids)} articles  [{', '.join(s.languages)}]  {span}")
+            click.echo(f"{s.id}  {_n(len(s.article_ids), 'article')}  [{', '.join(s.languages)}]  {span}")
             click.echo(f"  {s.headline}")
             if s.people or s.places:
                 click.echo(f"  people: {', '.join(s.people[:4]) or '-'}; places: {', '.join(s.places[:4]) or '-'}")
@@ -104,6 +104,11 @@ def _stories_out(stories, fmt: str) -> None:
                 fold = f" (translation/duplicate of {t['duplicate_of']})" if t["duplicate_of"] else ""
                 click.echo(f"    {t['date'] or '----------'}  {t['lang'] or '??'}  {t['id']}  {t['title'][:70]}{fold}")
             click.echo("")
+
+
+def _n(count: int, word: str, plural: str | None = None) -> str:
+    """"1 article", "2 articles"."""
+    return f"{count:,} {word if count == 1 else plural or word + 's'}"
 
 
 def _echo_decision(d) -> None:
@@ -267,7 +272,7 @@ def stories(settings, db, lang, since, until, entity, query, limit, offset, stor
             return _echo_json({"story": story.id, "related": links})
         for r in links:
             span = f"{r['first_seen'] or '?'} .. {r['last_seen'] or '?'}"
-            click.echo(f"{r['story']}  {r['size']} articles  [{', '.join(r['languages'])}]  {span}\n  {r['headline']}\n"
+            click.echo(f"{r['story']}  {_n(r['size'], 'article')}  [{', '.join(r['languages'])}]  {span}\n  {r['headline']}\n"
                        f"  related via {r['article']} ~ {r['other']} (overall {r['overall']}): {r['evidence']}\n")
         if not links:
             click.echo(f"no related stories found for {story.id}", err=True)
@@ -287,10 +292,10 @@ def stats(settings, db, fmt):
     if fmt == "json":
         return _echo_json(info)
     ix = info["index"]
-    click.echo(f"{info['articles']:,} articles in {info['stories']:,} stories; {info['bytes'] / 1e6:,.1f} MB "
+    click.echo(f"{_n(info['articles'], 'article')} in {_n(info['stories'], 'story', 'stories')}; {info['bytes'] / 1e6:,.1f} MB "
                f"(schema {info['schema_version']})")
     click.echo("languages: " + ", ".join(f"{k} {v:,}" for k, v in info["languages"].items()))
-    click.echo(f"index: {ix['vectors']:,} vectors up to key {ix['last_key']:,} in {ix['segments']} segments, "
+    click.echo(f"index: {ix['vectors']:,} vectors up to key {ix['last_key']:,} in {_n(ix['segments'], 'segment')}, "
                f"{ix['bytes'] / 1e6:,.1f} MB")
     click.echo(f"profile: {info['profile']}")
 
@@ -303,7 +308,7 @@ def recluster(settings, db):
     """Rebuild every story of the store in batch (deterministic)."""
     sl = _service(db, settings)
     moved = sl.recluster()
-    click.echo(f"{sl.count()} articles in {sl.store.count_stories()} stories; {moved} moved")
+    click.echo(f"{_n(sl.count(), 'article')} in {_n(sl.store.count_stories(), 'story', 'stories')}; {moved} moved")
 
 
 @main.command()
@@ -573,7 +578,7 @@ def feeds_list(settings, db, fmt):
         return click.echo(buf.getvalue(), nl=False)
     for f in items:
         state = f"failing ({f.errors}x)" if f.errors else "ok" if f.last_success else "not polled yet"
-        click.echo(f"{f.url}  [{f.kind}]  every {f.interval_s} s  {state}  {f.articles} articles added")
+        click.echo(f"{f.url}  [{f.kind}]  every {f.interval_s} s  {state}  {_n(f.articles, 'article')} added")
         if f.last_success:
             click.echo(f"  last success {f.last_success}")
         if f.last_error:
@@ -640,19 +645,19 @@ def _echo_poll(p) -> None:
 
 @main.command()
 @click.option("--host", default=None, help="Interface (default 127.0.0.1).")
-@click.option("--port", type=int, default=None, help="Port (default 8000).")
+@click.option("--port", type=int, default=None, help="Port (default 8000; 0: any free port).")
 @db_option
 @click.option("--watch", is_flag=True, help="Also poll the registered feeds in this process (as storyline watch).")
+@click.option("-v", "--verbose", is_flag=True, help="Log a line per request.")
 @click.pass_obj
 @handle_errors
-def serve(settings, host, port, db, watch):
+def serve(settings, host, port, db, watch, verbose):
     """Serve the HTTP API and the web UI over a store."""
-    import uvicorn
-
-    from .serve import create_app
+    from .serve import create_app, run
 
     app = create_app(db, settings, watch=watch, host=host)
-    uvicorn.run(app, host=host or settings.serve["host"], port=port or settings.serve["port"], log_level="warning")
+    run(app, host or settings.serve["host"], settings.serve["port"] if port is None else port, verbose,
+        announce=lambda line: click.echo(line, err=True))
 
 
 if __name__ == "__main__":

@@ -430,3 +430,26 @@ def _docs(app: FastAPI) -> None:
                                    swagger_js_url="/docs-assets/swagger-ui-bundle.js",
                                    swagger_css_url="/docs-assets/swagger-ui.css",
                                    swagger_favicon_url="/docs-assets/favicon-32x32.png")
+
+
+def run(app: FastAPI, host: str, port: int, verbose: bool = False, announce=print) -> None:
+    """Serve ``app`` until Ctrl-C or SIGTERM: one line once it listens (the address, the store and
+    its article count), and a line per request only when ``verbose``."""
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets=None):
+            await super().startup(sockets)
+            if self.should_exit:  # the port was taken: uvicorn said so
+                return
+            bound_port = self.servers[0].sockets[0].getsockname()[1] if self.servers else port
+            shown = f"[{host}]" if ":" in host else host
+            service = app.state.service
+            n = service.count()
+            announce(f"storyline: serving http://{shown}:{bound_port}/ over {service.store.path} "
+                     f"({n} article{'' if n == 1 else 's'}); Ctrl-C stops")
+
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=verbose)
+    if verbose:  # uvicorn's access lines only; its start-up chatter stays at warning
+        logging.getLogger("uvicorn.access").setLevel(logging.INFO)
+    Server(config).run()

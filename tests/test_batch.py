@@ -17,7 +17,7 @@ from storyline.service import Storyline
 from storyline.settings import load_settings
 from storyline.store import open_store
 
-from .conftest import PAIRS, SEEDS, semeval_sample
+from .conftest import SEEDS, need_pairs, semeval_sample
 
 pytestmark = [pytest.mark.slow, pytest.mark.cluster]
 FAST = load_settings(profile="fast")
@@ -39,8 +39,7 @@ def client():
 
 @pytest.fixture(scope="module")
 def sample():
-    if not PAIRS.exists():
-        pytest.skip(f"{PAIRS} is not on this machine")
+    need_pairs()
     return semeval_sample(300)
 
 

@@ -35,7 +35,7 @@ def test_cluster_csv_and_table():
     assert out.returncode == 0 and out.stdout.splitlines()[0] == "story_id,headline,article_id,lang,date,title"
     assert len(out.stdout.splitlines()) == 6
     table = cli("cluster", str(SEEDS), "--format", "table")
-    assert "4 articles" in table.stdout and "1 articles" in table.stdout
+    assert "4 articles" in table.stdout and "1 article  [" in table.stdout
 
 
 def test_add_stories_why_and_the_env_db(tmp_path):

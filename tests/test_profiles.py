@@ -13,7 +13,7 @@ from storyline.service import Storyline
 from storyline.settings import load_settings
 from storyline.store import open_store
 
-from .conftest import PAIRS, SEEDS, semeval_sample
+from .conftest import SEEDS, need_pairs, semeval_sample
 from .test_cluster import EXPECTED
 
 DIMS = ("overall", "time", "narrative", "geography", "entities", "style", "tone")
@@ -127,8 +127,7 @@ def test_cli_shows_the_profile(tmp_path):
 def test_prepared_ahead_or_in_process_the_same_stories(pipeline, tmp_path, profile):
     """The seeds and 100 real articles, in the same order, with and without the worker that
     prepares the next chunk: the same stories (chunks of 16, so the worker prepares six)."""
-    if not PAIRS.exists():
-        pytest.skip(f"{PAIRS} is not on this machine")
+    need_pairs()
     items = list(read_paths([str(SEEDS)])) + semeval_sample(100)
     runs = []
     for workers in (0, 1):

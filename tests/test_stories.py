@@ -14,7 +14,7 @@ from storyline.model import Evidence, PairScore
 from storyline.read import read_paths
 from storyline.settings import load_settings
 
-from .conftest import PAIRS, ROOT, open_test_store, seed
+from .conftest import ROOT, need_pairs, open_test_store, seed
 
 SAME = {"000", "003"}, {"001", "003"}  # the bridge: 003 is the same story as 000 and as 001, which are apart
 
@@ -160,8 +160,7 @@ def test_a_process_killed_mid_merge_leaves_the_store_consistent(store_address, t
 def test_twenty_arrival_orders_give_the_batch_stories(pipeline):
     """200 real articles (the first of the SemEval pairs) in 20 random orders: each online run's
     same-story pairs against batch clustering's, F1 >= 0.95 on average (fast profile)."""
-    if not PAIRS.exists():
-        pytest.skip(f"{PAIRS} is not on this machine")
+    need_pairs()
     from storyline.pipeline import Pipeline
 
     from .conftest import semeval_sample
