@@ -290,3 +290,65 @@ def test_the_worker_of_serve_dies_with_it_after_a_multi_chunk_post(tmp_path, sig
             assert store.stats()["articles"] == 8
     finally:
         srv.proc.kill()
+
+
+# 6. scripts without spaces: cleaned by characters, read and clustered ---------------------------
+def spaceless():
+    import json
+    from pathlib import Path
+
+    from storyline.model import Article
+
+    lines = (Path(__file__).parent / "data" / "spaceless.jsonl").read_text("utf-8").splitlines()
+    return [Article(**json.loads(line)) for line in lines]
+
+
+BANNERS = {"zh": ("首页 | 新闻", "登录", "分享到微信"), "ja": ("ホーム", "ログイン", "シェアする"),
+           "th": ("หน้าแรก", "เข้าสู่ระบบ", "แชร์")}
+
+
+@pytest.mark.parametrize("lang", ["zh", "ja", "th"])
+def test_an_article_without_spaces_keeps_its_paragraphs_and_loses_its_banners(lang):
+    from storyline.clean import Cleaner
+
+    for art in (a for a in spaceless() if a.id.endswith(lang)):
+        paragraphs = art.text.splitlines()
+        top, login, share = BANNERS[lang]
+        scraped = "\n".join([top, login, art.title, *paragraphs, share])
+        art.text, title, art.title = scraped, art.title, ""
+        clean = Cleaner().transform(art)
+        assert (clean.title, clean.paragraphs) == (title, paragraphs)
+
+
+@pytest.mark.parametrize("lang", ["zh", "ja", "th"])
+def test_a_one_line_article_without_spaces_is_one_paragraph_with_a_short_title(lang):
+    from storyline.clean import Cleaner
+
+    art = next(a for a in spaceless() if a.id == f"quake-{lang}")
+    one_line = art.text = "".join(art.text.splitlines())
+    art.title = ""
+    clean = Cleaner().transform(art)
+    assert clean.paragraphs == [one_line] and one_line.startswith(clean.title.removesuffix(" …"))
+    assert 20 < len(clean.title) <= 42  # at most 40 characters and " …"
+
+
+@pytest.mark.slow
+def test_chinese_japanese_and_thai_articles_are_read_and_clustered(tmp_path, pipeline):
+    from storyline.service import Storyline
+    from storyline.settings import load_settings
+    from storyline.store import open_store
+
+    with contextlib.closing(Storyline(open_store(str(tmp_path / "z.db")), load_settings(), pipeline)) as sl:
+        report, _ = sl.add(spaceless())
+        assert report.skipped == []
+        assert {a: sl.article(a).lang for a in ("quake-zh", "quake-ja", "quake-th")} == {
+            "quake-zh": "zh", "quake-ja": "ja", "quake-th": "th"}
+        stories = {frozenset(s.article_ids) for s in sl.stories()}
+    assert stories == {frozenset({"quake-zh", "quake-ja", "quake-th"}), frozenset({"rates-zh", "rates-ja", "rates-th"})}
+
+
+def test_a_relative_date_inside_chinese_text_is_found_without_word_bounds():
+    from storyline.analyse.dates import date_signals
+
+    signals, event = date_signals("据报道，昨天北海道发生地震", "zh", "2024-03-12")
+    assert event == "2024-03-11" and signals[0].forms == ["昨天"]

@@ -81,11 +81,14 @@ def _lookup(lang: str) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
     return tuple({_norm(k): v for k, v in table.items()} for table in _names(lang))
 
 
+SPACELESS = frozenset({"zh", "ja", "th", "lo", "km", "my"})  # languages written without spaces between words
+
+
 @lru_cache(maxsize=None)
 def _patterns(lang: str) -> list[tuple[str, re.Pattern]]:
     months, days, rel = _names(lang)
     m, d = _alts(months), _alts(days)
-    b, e = r"(?<![\w])", r"(?![\w])"
+    b, e = (r"(?<!\d)", r"(?!\d)") if lang in SPACELESS else (r"(?<![\w])", r"(?![\w])")  # no word bounds there
     pats = [
         ("iso", re.compile(r"\b(?P<y>(?:19|20)\d\d)-(?P<m>0[1-9]|1[0-2])-(?P<d>[0-2]\d|3[01])\b")),
         ("dmy_num", re.compile(r"\b(?P<d>[0-2]?\d|3[01])\.(?P<m>0?[1-9]|1[0-2])\.(?P<y>(?:19|20)\d\d)\b")),
