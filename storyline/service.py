@@ -71,7 +71,7 @@ class Storyline:
         try:
             if self._index is not None:
                 self._index.ann_.save()
-        except OSError as exc:
+        except (OSError, StorylineError) as exc:
             log.warning("the index was not saved (%s); the next run catches it up from the store", exc)
 
     def close(self) -> None:

@@ -352,3 +352,79 @@ def test_a_relative_date_inside_chinese_text_is_found_without_word_bounds():
 
     signals, event = date_signals("据报道，昨天北海道发生地震", "zh", "2024-03-12")
     assert event == "2024-03-11" and signals[0].forms == ["昨天"]
+
+
+# 7. a full disk: one line, nothing left behind, nothing lost ------------------------------------
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 4 MB tmpfs (root only, where the machine allows mounting)."""
+    import os
+    import subprocess
+
+    where = tmp_path / "disk"
+    where.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(where)], capture_output=True, text=True)
+    if done.returncode:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+    yield where
+    subprocess.run(["umount", "-l", str(where)], check=False)
+
+
+def fill(where) -> "Path":
+    """Write zeros until the disk is full; the filler's path (remove it to free the space)."""
+    filler = where / "filler"
+    with open(filler, "wb") as fh:
+        with contextlib.suppress(OSError):
+            while True:
+                fh.write(b"\0" * 65536)
+                fh.flush()
+    return filler
+
+
+def test_an_index_that_cannot_be_saved_on_a_full_disk_is_one_error_and_leaves_no_temporary_file(small_disk):
+    import numpy as np
+
+    from storyline.index import UsearchIndex
+
+    rng = np.random.default_rng(0)
+    index = UsearchIndex(16, small_disk / "ix", "test", 1000)
+    index.add(np.arange(1, 11), rng.normal(size=(10, 16)), np.zeros(10, int))
+    index.save()
+    filler = fill(small_disk)
+    index.add(np.arange(11, 21), rng.normal(size=(10, 16)), np.zeros(10, int))
+    for write in (index.save, lambda: index.add(np.arange(21, 2021), rng.normal(size=(2000, 16)), np.zeros(2000, int))):
+        with pytest.raises(StorylineError, match=r"cannot write the index \(the disk is full\)") as err:
+            write()
+        assert "\n" not in str(err.value)
+    assert not list((small_disk / "ix").glob("*.tmp"))
+    filler.unlink()
+    assert len(UsearchIndex(16, small_disk / "ix", "test", 1000)) == 10  # the last good save
+
+
+@pytest.mark.slow
+def test_add_on_a_full_disk_prints_one_line_and_keeps_what_was_stored(small_disk, tmp_path):
+    import subprocess
+    import sys
+
+    from storyline.store import open_store
+
+    from .conftest import SEEDS
+
+    db = str(small_disk / "full.db")
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('profile = "fast"\n')
+
+    def add(*paths):
+        return subprocess.run([sys.executable, "-m", "storyline.cli", "--config", str(cfg), "add", *map(str, paths),
+                               "--db", db], capture_output=True, text=True, timeout=600)
+    assert add(SEEDS).returncode == 0
+    filler = fill(small_disk)
+    full = add(articles_file(tmp_path, 10))
+    assert full.returncode == 1 and "Traceback" not in full.stderr, full.stderr
+    assert "the disk is full" in full.stderr
+    assert not [p.name for p in small_disk.rglob("*.tmp")]
+    filler.unlink()
+    with contextlib.closing(open_store(db)) as store:
+        assert store.count() == 5

@@ -12,6 +12,7 @@ import functools
 import json
 import logging
 import os
+import shutil
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from pathlib import Path
 import numpy as np
 from usearch.index import Index
 
+from ..errors import StorylineError
 from .base import UNDATED, AnnIndex
 
 log = logging.getLogger("storyline")
@@ -156,8 +158,21 @@ class UsearchIndex(AnnIndex):
 
     def _write(self, index: Index, name: str) -> None:
         tmp = self.path / (name + ".tmp")
-        index.save(str(tmp))
-        os.replace(tmp, self.path / name)
+        try:
+            index.save(str(tmp))
+            os.replace(tmp, self.path / name)
+        except (OSError, RuntimeError) as exc:  # usearch reports a full disk as "Failed to serialize into stream"
+            tmp.unlink(missing_ok=True)
+            raise self._write_error(exc) from None
+
+    def _write_error(self, exc: Exception) -> StorylineError:
+        try:
+            full = shutil.disk_usage(self.path).free < 1 << 20
+        except OSError:
+            full = False
+        why = "the disk is full" if full else f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0]}"
+        return StorylineError(f"{self.path}: cannot write the index ({why}); what the store committed is kept, "
+                              "and the next run catches the index up from it")
 
     @_one_thread
     def search(self, vector: np.ndarray, k: int, day: int | None = None, window: int | None = None) -> list[int]:
@@ -220,8 +235,12 @@ class UsearchIndex(AnnIndex):
             manifest = {"format": FORMAT, "encoder": self.encoder, "dim": self.dim, "params": PARAMS,
                         "last_key": self.last_key, "sealed": [s.meta() for s in self.sealed], "tail": self.tail.meta()}
             tmp = self.path / "manifest.json.tmp"
-            tmp.write_text(json.dumps(manifest))
-            os.replace(tmp, self.path / "manifest.json")
+            try:
+                tmp.write_text(json.dumps(manifest))
+                os.replace(tmp, self.path / "manifest.json")
+            except OSError as exc:
+                tmp.unlink(missing_ok=True)
+                raise self._write_error(exc) from None
             for f in self.path.glob("tail-*.usearch"):  # what an older manifest or a killed save left
                 if f.name != self.tail.file:
                     f.unlink(missing_ok=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import shutil
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -90,7 +91,7 @@ def store_error(path: str, exc: sqlite3.Error, timeout: float = 30) -> Storyline
     if "readonly" in msg or "read-only" in msg:
         return StorylineError(f"{path}: the store is read-only (check the file's and its directory's "
                               "permissions); nothing was written")
-    if "full" in msg:
+    if "full" in msg or ("disk I/O error" in msg and _disk_full(path)):  # WAL's shared memory on a full disk: I/O error
         return StorylineError(f"{path}: the disk is full; the article in hand was not stored, "
                               "everything committed before it is kept")
     if "unable to open" in msg:
@@ -100,6 +101,13 @@ def store_error(path: str, exc: sqlite3.Error, timeout: float = 30) -> Storyline
     if isinstance(exc, sqlite3.OperationalError):
         return StorylineError(f"{path}: database error: {msg}")
     return StorylineError(f"{path}: not a storyline store ({msg})")
+
+
+def _disk_full(path: str) -> bool:
+    try:
+        return shutil.disk_usage(Path(path).parent).free < 1 << 20
+    except OSError:
+        return False
 
 
 class SQLiteStore(SQLStore):
