@@ -175,7 +175,8 @@ class Storyline:
                 bar.update(1)
                 continue
             item.content_hash = content_hash(item)
-            known = self.store.article_hash(item.id) or pending.get(item.id)
+            stored = self.store.article_hash(item.id)
+            known = stored or pending.get(item.id)
             if known == item.content_hash and (item.id, known) in ours and item.id not in pending:
                 known = None
             if known == item.content_hash:
@@ -183,7 +184,8 @@ class Storyline:
                 bar.update(1)
                 continue
             if known is not None:
-                err = InputError(item.path or item.id, f"duplicate id {item.id!r} with different content; give it another id")
+                err = _clash(item) if stored else InputError(
+                    item.path or item.id, f"duplicate id {item.id!r} with different content; give it another id")
                 if strict:
                     raise err
                 report.skipped.append(str(err))
@@ -229,8 +231,15 @@ class Storyline:
             prep = prep if prep.embedding is not None else self._stored(prep.article)
             art = prep.article
             with self.store.writer():  # one assigning process at a time, each seeing all the others wrote
-                if self.store.article_hash(art.id) == art.content_hash:  # a resumed batch stored it before
+                stored = self.store.article_hash(art.id)
+                if stored == art.content_hash:  # a resumed batch, or another writer, stored it before
                     report.unchanged += 1
+                    bar.update(1)
+                    continue
+                if stored is not None:  # another writer stored this id meanwhile, with other content
+                    if strict:
+                        raise _clash(art)
+                    report.skipped.append(str(_clash(art)))
                     bar.update(1)
                     continue
                 self._catch_up()
@@ -366,6 +375,11 @@ class Storyline:
         fresh = iter(prepared)
         pa, pb = (next(fresh) if isinstance(x, Article) else self._cached_load(x) for x in (a, b))
         return self._compare_many(pa, [pb])[0]
+
+
+def _clash(art: Article) -> InputError:
+    return InputError(art.path or art.id, f"id {art.id!r} is already stored with other content; "
+                                          "use a new id or delete it first")
 
 
 class _NoBar:

@@ -428,3 +428,29 @@ def test_add_on_a_full_disk_prints_one_line_and_keeps_what_was_stored(small_disk
     filler.unlink()
     with contextlib.closing(open_store(db)) as store:
         assert store.count() == 5
+
+
+# 8. two writers, one id, two contents -----------------------------------------------------------
+@pytest.mark.slow
+def test_an_id_another_writer_stored_meanwhile_with_other_content_is_one_error_and_the_rest_is_added(
+        pipeline, store_address, tmp_path):
+    from storyline.model import Article
+    from storyline.pipeline import content_hash
+    from storyline.service import Storyline
+
+    from .conftest import open_test_store, semeval_sample
+
+    one, two, three = semeval_sample(3)
+    mine = Storyline(open_test_store(store_address, tmp_path / "a"), pipeline.settings, pipeline)
+    theirs = Storyline(open_test_store(store_address, tmp_path / "b"), pipeline.settings, pipeline)
+
+    def items():
+        yield Article(id="same", text=one.text)
+        theirs.add([Article(id="same", text=two.text)])  # the other writer commits the id while this run reads on
+        yield Article(id="next", text=three.text)
+    with contextlib.closing(mine), contextlib.closing(theirs):
+        report, _ = mine.add(items())
+        assert report.skipped == ["same: id 'same' is already stored with other content; use a new id or delete it first"]
+        assert report.added == 1
+        assert mine.store.article_hash("same") == content_hash(Article(id="same", text=two.text))  # theirs, kept
+        assert mine.store.article_hash("next") == content_hash(Article(id="next", text=three.text))

@@ -42,7 +42,7 @@ def test_duplicate_id_with_other_content_is_refused(service, tmp_path):
     other = tmp_path / "003_3ca7ee8777bd1d77.txt"
     other.write_text("A completely different article text about football results in Madrid on Sunday.")
     report, _ = service.add(read_paths([str(other)]))
-    assert report.added == 0 and "duplicate id" in report.skipped[0]
+    assert report.added == 0 and "is already stored with other content; use a new id or delete it first" in report.skipped[0]
     assert "Tokayev" in service.article("003_3ca7ee8777bd1d77").text
 
 
