@@ -21,7 +21,6 @@ from urllib.parse import quote, urlsplit
 
 from fastapi import FastAPI, File, HTTPException, Query, Security, UploadFile
 from fastapi.exceptions import RequestValidationError
-from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.security import HTTPBearer
 from fastapi.staticfiles import StaticFiles
@@ -47,7 +46,6 @@ UI_PATHS = ("/ui/", "/static/", "/docs")  # and "/": pages a rebinding site coul
 HEADERS = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer"),
            (b"x-frame-options", b"DENY")]
 CSP = b"default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
-DOCS_CSP = b"default-src 'self'; script-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'"
 
 
 class ArticleIn(BaseModel):
@@ -123,7 +121,7 @@ class Gate:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        send = _with_headers(send, scope["path"])
+        send = _with_headers(send)
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         if scope["method"] in SAFE_METHODS:
             if (scope["path"] == "/" or scope["path"].startswith(UI_PATHS)) and not self._host_allowed(headers):
@@ -201,12 +199,10 @@ def allowed_hosts(settings: Settings, bound: str | None = None) -> frozenset[str
     return frozenset(h.lower() for h in [*settings.serve["allowed_hosts"], bound or settings.serve["host"], "localhost"])
 
 
-def _with_headers(send, path: str):
-    csp = DOCS_CSP if path == "/docs" else CSP
-
+def _with_headers(send):
     async def wrapped(message):
         if message["type"] == "http.response.start":
-            message["headers"] = list(message.get("headers", [])) + HEADERS + [(b"content-security-policy", csp)]
+            message["headers"] = list(message.get("headers", [])) + HEADERS + [(b"content-security-policy", CSP)]
         await send(message)
     return wrapped
 
@@ -383,6 +379,10 @@ def create_app(db: str = "storyline.db", settings: Settings | None = None, token
     _docs(app)
     app.mount("/static", StaticFiles(directory=WEB), name="static")
 
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> FileResponse:
+        return FileResponse(WEB / "favicon.svg", media_type="image/svg+xml")
+
     @app.get("/", include_in_schema=False)
     @app.get("/ui/{rest:path}", include_in_schema=False)
     def ui(rest: str = "") -> FileResponse:
@@ -419,17 +419,15 @@ def _watch(watcher: Watcher, state: WatchState, retry_s: float = 60.0) -> None:
 
 
 def _docs(app: FastAPI) -> None:
-    """Swagger UI from the swagger-ui-bundle package: the docs work offline, like the UI."""
-    import swagger_ui_bundle
+    """Swagger UI 5 (reads OpenAPI 3.1) from the fastapi-offline package: the docs work offline,
+    like the UI, and under the same Content-Security-Policy (the page starts it from a file)."""
+    import fastapi_offline
 
-    app.mount("/docs-assets", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs-assets")
+    app.mount("/docs-assets", StaticFiles(directory=Path(fastapi_offline.__file__).parent / "static"), name="docs-assets")
 
     @app.get("/docs", include_in_schema=False)
-    def docs() -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url="/openapi.json", title="storyline API",
-                                   swagger_js_url="/docs-assets/swagger-ui-bundle.js",
-                                   swagger_css_url="/docs-assets/swagger-ui.css",
-                                   swagger_favicon_url="/docs-assets/favicon-32x32.png")
+    def docs() -> FileResponse:
+        return FileResponse(WEB / "docs.html")
 
 
 def run(app: FastAPI, host: str, port: int, verbose: bool = False, announce=print) -> None:

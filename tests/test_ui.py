@@ -22,6 +22,23 @@ def browser_type_launch_args(browser_type_launch_args):
                      "--disable-sync", "--no-first-run"]}
 
 
+@pytest.fixture(autouse=True)
+def no_console_errors(page):
+    """Every page of every test, under the server's Content-Security-Policy: not one console error
+    (a blocked inline style, a failed script, a missing asset such as the favicon)."""
+    errors = []
+    page.on("console", lambda m: errors.append(f"{page.url}: {m.text}") if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(f"{page.url}: {e}"))
+    yield errors  # a test that provokes an error response takes the one line it expects out
+    assert not errors, errors
+
+
+def take_refusal(errors: list, status: str) -> None:
+    """The browser logs an error response the test provoked: take that one line out, and only it."""
+    assert [e.split(": ", 1)[1] for e in errors] == [f"Failed to load resource: the server responded with a status of {status}"], errors
+    errors.clear()
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     srv = Server(tmp_path_factory.mktemp("ui") / "ui.db")
@@ -69,8 +86,51 @@ def test_upload_seeds_browse_stories_and_compare(server, page):
     page.wait_for_selector("#relation", timeout=120_000)
     assert page.inner_text("#relation") == "translation"
     assert len(page.query_selector_all("table.align tr")) >= 3
-    assert len(page.query_selector_all(".scores .bar")) == 7
+    bars = page.query_selector_all(".scores .bar")
+    assert len(bars) == 7
+    for b in bars:  # each bar as long as its score says (1 = full, 4 = empty), drawn by the stylesheet
+        score = float(b.evaluate("e => e.nextElementSibling.textContent"))
+        share = b.evaluate("e => parseFloat(getComputedStyle(e.firstElementChild).width) / parseFloat(getComputedStyle(e).width)")
+        assert abs(share - (4 - score) / 3) < 0.01, (score, share)
     page.screenshot(path=str(ARTIFACTS / "compare.png"), full_page=True)
+
+    page.goto(server.url + "/?entity=Nobody+Known")
+    page.wait_for_selector("#empty")
+    assert page.inner_text("#empty") == "No stories match these filters. Show all stories."
+    page.goto(server.url + "/ui/add")
+    page.wait_for_selector("#paste")
+    title, form = (page.eval_on_selector(s, "e => e.getBoundingClientRect().width") for s in ("#paste input[name=title]", "#paste"))
+    assert title > 0.8 * form  # the title box spans its form (a class, not a blocked style attribute)
+    page.goto(server.url + "/ui/feeds")
+    page.wait_for_selector("#feed-form")
+    assert "0 feeds; polled by storyline watch" in page.inner_text("main")
+
+
+def test_docs_show_one_operation_per_route(server, page):
+    """/docs renders offline, under the same Content-Security-Policy, every operation the API has."""
+    import httpx
+
+    schema = httpx.get(server.url + "/openapi.json").json()
+    operations = {(m.upper(), path) for path, ops in schema["paths"].items() for m in ops}
+    page.goto(server.url + "/docs")
+    page.wait_for_selector(".opblock")
+    shown = {(b.query_selector(".opblock-summary-method").inner_text(), b.query_selector(".opblock-summary-path").get_attribute("data-path"))
+             for b in page.query_selector_all(".opblock")}
+    assert shown == operations and len(operations) >= 12
+    page.screenshot(path=str(ARTIFACTS / "docs.png"), full_page=True)
+
+
+def test_empty_store_says_so_and_has_a_favicon(tmp_path, page):
+    srv = Server(tmp_path / "empty.db")
+    try:
+        page.goto(srv.url + "/")
+        page.wait_for_selector("#empty")
+        assert page.inner_text("#empty") == "No stories yet. Add articles."
+        assert page.inner_text("#health") == "0 articles · 0 stories"
+        icon = page.request.get(srv.url + "/favicon.ico")
+        assert icon.status == 200 and icon.headers["content-type"] == "image/svg+xml"
+    finally:
+        srv.stop()
 
 
 def test_compare_highlighter_keeps_entities_whole(server, page):
@@ -79,7 +139,7 @@ def test_compare_highlighter_keeps_entities_whole(server, page):
     assert page.evaluate("highlight(\"Putin's 39 talks\", \"39 Putin\")") == "<mark>Putin</mark>&#39;s <mark>39</mark> talks"
 
 
-def test_add_page_sends_the_token(tmp_path, page):
+def test_add_page_sends_the_token(tmp_path, page, no_console_errors):
     srv = Server(tmp_path / "tok.db", token="ui-s3cret")
     try:
         page.goto(srv.url + "/ui/add")
@@ -87,6 +147,7 @@ def test_add_page_sends_the_token(tmp_path, page):
         page.click("#paste button")
         page.wait_for_selector("#added .err", timeout=60_000)
         assert "token" in page.inner_text("#added")
+        take_refusal(no_console_errors, "401 (Unauthorized)")
         page.fill("#token", "ui-s3cret")
         page.click("#paste button")
         page.wait_for_selector("#added-msg", timeout=300_000)
@@ -95,7 +156,7 @@ def test_add_page_sends_the_token(tmp_path, page):
         srv.stop()
 
 
-def test_feeds_page_registers_a_feed_and_shows_its_health(tmp_path, page):
+def test_feeds_page_registers_a_feed_and_shows_its_health(tmp_path, page, no_console_errors):
     from .site import Site, article_html, rss
 
     site = Site()
@@ -112,6 +173,7 @@ def test_feeds_page_registers_a_feed_and_shows_its_health(tmp_path, page):
         page.click("#feed-form button")
         page.wait_for_selector("#feed-msg .err")
         assert "HTTP 404" in page.inner_text("#feed-msg")
+        take_refusal(no_console_errors, "400 (Bad Request)")
         page.fill("#feed-url", site.url + "/rss")
         page.click("#feed-form button")
         page.wait_for_selector("#feed-added")

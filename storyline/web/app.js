@@ -15,7 +15,11 @@ async function api(path, opts = {}) {
 }
 function badges(langs) { return (langs || []).map(l => `<span class="badge">${esc(l)}</span>`).join(""); }
 function chips(items) { return (items || []).map(x => `<span class="chip">${esc(x)}</span>`).join("") || '<span class="muted">–</span>'; }
-function plural(n, word) { return `${n} ${word}${n === 1 ? "" : "s"}`; }
+function plural(n, word, many = word + "s") { return `${n} ${n === 1 ? word : many}`; }
+// A bar's length (0..1) goes in data-fill; fill() sets it through the CSSOM, which the server's
+// Content-Security-Policy allows (a style="" attribute it blocks). Any page may use <div class="bar" data-fill>.
+function bar(share) { return `<div class="bar" data-fill="${Math.max(0, Math.min(1, share)).toFixed(3)}"><span></span></div>`; }
+function fill(root = main) { root.querySelectorAll(".bar[data-fill]").forEach(b => b.style.setProperty("--fill", b.dataset.fill)); }
 function go(url) { history.pushState({}, "", url); route(); }
 
 document.addEventListener("click", e => {
@@ -27,12 +31,13 @@ document.addEventListener("click", e => {
 window.addEventListener("popstate", route);
 
 async function health() {
-  try { const h = await api("/health"); $("#health").textContent = `${h.articles} articles · ${h.stories} stories`; } catch (e) {}
+  try { const h = await api("/health"); $("#health").textContent = `${plural(h.articles, "article")} · ${plural(h.stories, "story", "stories")}`; } catch (e) {}
 }
 
 async function storiesPage() {
   const params = new URLSearchParams(location.search);
   const data = await api("/stories?" + params.toString());
+  const filtered = ["q", "entity", "lang", "since", "until"].some(k => params.get(k));
   main.innerHTML = `
     <h1>Stories</h1>
     <form class="filters" id="filters">
@@ -41,7 +46,7 @@ async function storiesPage() {
       <input name="lang" placeholder="Language (e.g. de)" size="8" value="${esc(params.get("lang") || "")}">
       <button>Filter</button>
     </form>
-    <p class="muted">${data.total} stories, newest first</p>
+    ${data.total ? `<p class="muted">${plural(data.total, "story", "stories")}${filtered ? " match these filters" : ""}, newest first</p>` : ""}
     <div id="list">${data.stories.map(s => `
       <div class="card story" data-story="${esc(s.id)}">
         <a class="title" href="/ui/story/${encodeURIComponent(s.id)}">${esc(s.headline || "(untitled)")}</a>
@@ -52,7 +57,8 @@ async function storiesPage() {
           <span>last seen ${esc(s.last_seen || "unknown")}</span>
           <span>${esc((s.people || []).slice(0, 3).join(", "))}</span>
         </div>
-      </div>`).join("") || '<p class="muted">No stories yet. <a href="/ui/add">Add articles</a>.</p>'}
+      </div>`).join("") || (filtered ? '<p class="muted" id="empty">No stories match these filters. <a href="/">Show all stories</a>.</p>'
+        : '<p class="muted" id="empty">No stories yet. <a href="/ui/add">Add articles</a>.</p>')}
     </div>`;
   $("#filters").addEventListener("submit", e => {
     e.preventDefault();
@@ -189,7 +195,7 @@ async function comparePage() {
           <span>event dates ${esc(ev.event_dates[0] || "?")} / ${esc(ev.event_dates[1] || "?")}${ev.date_gap_days != null ? ` (gap ${ev.date_gap_days} d)` : ""}</span></div>
         <h2>Scores <span class="muted">(1 = very similar … 4 = very dissimilar)</span></h2>
         <div class="scores">${Object.entries(r.scores).map(([k, v]) => `
-          <span>${esc(k)}</span><div class="bar"><span style="width:${((4 - v) / 3 * 100).toFixed(0)}%"></span></div><b>${v.toFixed(2)}</b>`).join("")}</div>
+          <span>${esc(k)}</span>${bar((4 - v) / 3)}<b>${v.toFixed(2)}</b>`).join("")}</div>
       </div>
       <div class="grid2">
         <div class="card"><h2>Shared</h2>
@@ -220,14 +226,14 @@ function addPage() {
         <p class="muted">.txt, .html, .json, .jsonl or .csv — several at once.</p>
         <input type="file" name="files" id="files" multiple><p><button>Upload</button></p></form>
       <form class="card" id="paste"><h2>Paste an article</h2>
-        <p><input name="title" placeholder="Title" style="width:100%"></p>
+        <p><input name="title" placeholder="Title" class="wide"></p>
         <p><textarea name="text" placeholder="Article text" required></textarea></p>
         <p><input name="lang" placeholder="Language (optional)" size="10"> <input name="published" placeholder="Published YYYY-MM-DD" size="20"></p>
         <button>Add</button></form>
     </div>
     <form class="card" id="urls"><h2>Fetch pages</h2>
       <p class="muted">One URL a line; each page is fetched (robots.txt obeyed) and added.</p>
-      <p><textarea name="urls" id="url-list" placeholder="https://…" style="min-height:70px" required></textarea></p>
+      <p><textarea name="urls" id="url-list" placeholder="https://…" class="short" required></textarea></p>
       <button>Fetch and add</button></form>
     ${TOKEN_FORM}
     <div id="added"></div>`;
@@ -265,7 +271,7 @@ async function feedsPage() {
     : f.last_success ? '<span class="rel-same-story">ok</span>' : '<span class="muted">not polled yet</span>';
   main.innerHTML = `
     <h1>Feeds</h1>
-    <p class="muted">${data.feeds.length} feeds; ${data.watching ? "this server polls them" : "polled by <code>storyline watch</code> (or <code>serve --watch</code>)"}.</p>
+    <p class="muted">${plural(data.feeds.length, "feed")}; ${data.watching ? "this server polls them" : "polled by <code>storyline watch</code> (or <code>serve --watch</code>)"}.</p>
     <table class="feeds" id="feed-table"><tr><th>Feed</th><th>Health</th><th>Last success</th><th>Last error</th><th>Articles added</th><th>Every</th></tr>
       ${data.feeds.map(f => `<tr class="feed"><td><a href="${esc(f.url)}" rel="noreferrer noopener" target="_blank">${esc(f.title || f.url)}</a>
         <div class="muted">${esc(f.kind || "")} · ${esc(f.url)}</div></td><td>${state(f)}</td><td>${esc(f.last_success || "–")}</td>
@@ -301,6 +307,7 @@ async function route() {
     else if (p.startsWith("/ui/feeds")) await feedsPage();
     else await storiesPage();
   } catch (err) { main.innerHTML = `<div class="msg err">${esc(err.message)}</div>`; }
+  fill();
   health();
 }
 route();
