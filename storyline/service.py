@@ -4,9 +4,11 @@ from __future__ import annotations
 import functools
 import logging
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 
+from . import metrics
 from .cluster import Decision, StoryIndex, day_of, summarise
 from .index import open_index
 from .errors import InputError, StorylineError
@@ -56,15 +58,20 @@ class Storyline:
                 index = self.new_index(ann=ann, catalog=self.store, get=self._cached_load)
                 self._catch_up(index)
                 self._index = index
+                metrics.STORE_ARTICLES.set(self.store.count())
         return self._index
 
     def _catch_up(self, index: StoryIndex | None = None) -> None:
-        """Bring the index level with the store: forget keys the store never committed, add the
-        articles it lacks (written by another process, or before a kill)."""
+        """Bring the index level with the store: forget the keys the store deleted since and those it
+        never committed, add the articles it lacks (written by another process, or before a kill)."""
         ann, last = (index or self.index).ann_, self.store.last_seq()
+        for mark, keys in self.store.dropped_since(ann.drop_mark):
+            ann.drop(keys, mark)
         ann.drop_after(last)
         for keys, vectors, days in self.store.vectors_since(self.pipeline.encoder.name, ann.last_key):
             ann.add(keys, vectors, days)
+            metrics.STORE_ARTICLES.inc(len(keys))  # another writer's (before the count at open: counted anew there)
+        metrics.INDEX_VECTORS.set(len(ann))
 
     def save_index(self) -> None:
         """An index that cannot be saved costs a catch-up on the next open, not the run."""
@@ -171,6 +178,7 @@ class Storyline:
             if isinstance(item, InputError):
                 if strict:
                     raise item
+                metrics.ARTICLES.labels("rejected").inc()
                 report.skipped.append(str(item))
                 bar.update(1)
                 continue
@@ -180,6 +188,7 @@ class Storyline:
             if known == item.content_hash and (item.id, known) in ours and item.id not in pending:
                 known = None
             if known == item.content_hash:
+                metrics.ARTICLES.labels("unchanged").inc()
                 report.unchanged += 1
                 bar.update(1)
                 continue
@@ -188,6 +197,7 @@ class Storyline:
                     item.path or item.id, f"duplicate id {item.id!r} with different content; give it another id")
                 if strict:
                     raise err
+                metrics.ARTICLES.labels("rejected").inc()
                 report.skipped.append(str(err))
                 bar.update(1)
                 continue
@@ -224,21 +234,25 @@ class Storyline:
         if bad and strict:
             raise bad[0]
         report.skipped += [str(e) for e in bad]
+        metrics.ARTICLES.labels("rejected").inc(len(bad))
         bar.update(len(bad))
         self.store.put_vectors((p.article.content_hash, self._vectors_of(p)) for p in good if p.embedding is not None)
         index = self.index
         for prep in good:
             prep = prep if prep.embedding is not None else self._stored(prep.article)
             art = prep.article
+            started = time.perf_counter()
             with self.store.writer():  # one assigning process at a time, each seeing all the others wrote
                 stored = self.store.article_hash(art.id)
                 if stored == art.content_hash:  # a resumed batch, or another writer, stored it before
+                    metrics.ARTICLES.labels("unchanged").inc()
                     report.unchanged += 1
                     bar.update(1)
                     continue
                 if stored is not None:  # another writer stored this id meanwhile, with other content
                     if strict:
                         raise _clash(art)
+                    metrics.ARTICLES.labels("rejected").inc()
                     report.skipped.append(str(_clash(art)))
                     bar.update(1)
                     continue
@@ -253,6 +267,12 @@ class Storyline:
                 summary = self._summary(decision.story_id, fresh=(prep, decision.duplicate_of), merged=merged)
                 seq = self.store.commit_assignment(art, decision.story_id, record, summary, merged)
                 index.remember(seq, prep)
+            metrics.ADD_SECONDS.observe(time.perf_counter() - started)
+            metrics.ARTICLES.labels("added").inc()
+            metrics.STORE_ARTICLES.inc()
+            metrics.INDEX_VECTORS.inc()
+            metrics.STORIES_CREATED.inc(decision.new_story)
+            metrics.STORIES_MERGED.inc(len(merged))
             if seq % self.settings.index["save_every"] == 0:
                 self.save_index()
             report.added += 1
@@ -264,10 +284,12 @@ class Storyline:
         return {self.pipeline.encoder.name: prep.embedding, SECOND_KEY: prep.second}
 
     def _summary(self, story_id: str, prefer_lang: str | None = None,
-                 fresh: tuple[Prepared, str | None] | None = None, merged: Sequence[str] = ()) -> Story:
+                 fresh: tuple[Prepared, str | None] | None = None, merged: Sequence[str] = (),
+                 without: Set[str] = frozenset()) -> Story:
         """The story as its stored members make it, with ``fresh``, a member being committed (and
-        the article it duplicates), and the members of the stories it bridged into this one."""
-        members = self.store.members(story_id)
+        the article it duplicates), and the members of the stories it bridged into this one;
+        ``without`` the members being deleted."""
+        members = {aid: dup for aid, dup in self.store.members(story_id).items() if aid not in without}
         for gone in merged:
             members |= self.store.members(gone)
         items = [self._cached_load(i) for i in members]

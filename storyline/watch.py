@@ -18,6 +18,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from . import metrics
 from .cluster import Decision
 from .errors import InputError
 from .ingest import FEED_TYPES, Entry, Feed, Fetcher, Parsed, Response, discover, is_html, normalise, parse, url_id
@@ -25,9 +26,10 @@ from .model import Page
 from .pipeline import content_hash
 from .read import parse_page
 from .service import Storyline
+from .store.removal import FORBIDDEN
 
 log = logging.getLogger("storyline")
-FINAL = ("added", "duplicate", "rejected")  # a page in one of these states is never fetched again
+FINAL = ("added", "duplicate", "rejected", FORBIDDEN)  # a page in one of these states is never fetched again
 MAX_CHILD_SITEMAPS = 20  # sitemaps of a sitemap index read per poll (an index lists the newest first)
 MAX_DISCOVERED = 10  # feeds a home page may register
 
@@ -142,7 +144,9 @@ class Watcher:
                 on_poll(result)
             if cycles is not None and done >= cycles:
                 return
-            due = min((f.next_poll for f in self.store.feeds()), default=time.time() + 30)
+            feeds, now = self.store.feeds(), time.time()
+            metrics.FEEDS_DUE.set(sum(f.next_poll <= now for f in feeds))  # more than a few: the watcher is behind
+            due = min((f.next_poll for f in feeds), default=now + 30)
             self._wake.wait(min(max(due - time.time(), 1.0), 30.0))  # feeds registered by another process: within 30 s
             self._wake.clear()
 
@@ -200,7 +204,9 @@ class Watcher:
             feed.last_error = f"{feed.last_poll} {got.problem}"
             feed.next_poll = now + min(feed.interval_s * 2 ** feed.errors, self.s["max_backoff_s"])
             result.failed.append(str(got))
+            metrics.FEED_POLLS.labels("failed").inc()
             return
+        metrics.FEED_POLLS.labels("new" if got is not None and got.entries else "unchanged").inc()
         feed.errors, feed.last_success, feed.failing_pages = 0, feed.last_poll, 0
         feed.next_poll = now + feed.interval_s
         if got is not None:
@@ -236,9 +242,12 @@ class Watcher:
                     return
                 try:  # read here, not in the threads: trafilatura holds the GIL the adding thread needs
                     r = fut.result()
+                    metrics.PAGES_FETCHED.labels("ok").inc()
                     art = parse_page(Page(r.url, r.body, r.content_type, published=entry.published, title=entry.title,
                                           captured=dt.date.today().isoformat(), where=u))
                 except Exception as exc:  # whatever one page does, the next entries are read
+                    if fut.done() and fut.exception() is not None:
+                        metrics.PAGES_FETCHED.labels("error").inc()
                     self._page_failed(u, feed, exc if isinstance(exc, InputError) else _unexpected(u, exc), result)
                     continue
                 art.content_hash = content_hash(art)

@@ -15,7 +15,7 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, db, token=None, max_body=None, tmp=None, config="", extra=()):
+    def __init__(self, db, token=None, max_body=None, tmp=None, config="", extra=(), pre=(), stderr=None, env_extra=None):
         self.port = free_port()
         self.tmp = tmp or os.path.dirname(str(db))
         self.url = f"http://127.0.0.1:{self.port}"
@@ -23,7 +23,8 @@ class Server:
         env.pop("STORYLINE_TOKEN", None)
         if token:
             env["STORYLINE_TOKEN"] = token
-        args = [sys.executable, "-m", "storyline.cli"]
+        env |= env_extra or {}
+        args = [sys.executable, "-m", "storyline.cli", *pre]
         if max_body:
             config = f"[serve]\nmax_body_bytes = {max_body}\n" + config
         if config:
@@ -31,7 +32,8 @@ class Server:
             with open(cfg, "w") as fh:
                 fh.write(config)
             args += ["--config", cfg]
-        self.proc = subprocess.Popen(args + ["serve", "--port", str(self.port), "--db", str(db), *extra], env=env)
+        self.proc = subprocess.Popen(args + ["serve", "--port", str(self.port), "--db", str(db), *extra], env=env,
+                                     stderr=stderr)
         deadline = time.time() + 120
         while time.time() < deadline:
             try:

@@ -19,6 +19,7 @@ class AnnIndex(ABC):
 
     dim: int
     last_key: int  # watermark: the highest key added (0 when empty)
+    drop_mark: int = 0  # the store's deletion log applied up to here (``Store.dropped_since``)
 
     @abstractmethod
     def add(self, keys: np.ndarray, vectors: np.ndarray, days: np.ndarray) -> None:
@@ -32,6 +33,11 @@ class AnnIndex(ABC):
     @abstractmethod
     def drop_after(self, key: int) -> None:
         """Forget every key above ``key`` (what an index saved ahead of a rolled-back commit holds)."""
+
+    @abstractmethod
+    def drop(self, keys, mark: int | None = None) -> None:
+        """Forget these keys (deleted or pruned articles); ``mark`` is the store's deletion log
+        position they reach, kept so a reopened index replays only what came after."""
 
     @abstractmethod
     def save(self) -> None:

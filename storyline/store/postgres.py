@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ..errors import StorylineError
 from ..model import Story
+from .removal import LAST_SEQ
 from .sql import SCHEMA_VERSION, SQLStore
 
 SCHEMA = [
@@ -48,6 +49,10 @@ SCHEMA = [
     "article_id TEXT, at TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS story_aliases (id TEXT PRIMARY KEY, story_id TEXT NOT NULL, data TEXT)",
     "CREATE INDEX IF NOT EXISTS story_aliases_story ON story_aliases(story_id)",
+    # version 4: the deletion log the indexes replay and the day retention goes by (removal.py)
+    "CREATE TABLE IF NOT EXISTS dropped (n BIGSERIAL PRIMARY KEY, seq BIGINT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS dropped_seq ON dropped(seq)",
+    "CREATE INDEX IF NOT EXISTS articles_day ON articles((COALESCE(event_date, published)))",
 ]
 # Version 3: vectors keep each row's paragraph (owners) and pool doc and lead from the rows;
 # articles.title and embeddings.sentence_texts are no longer written (they stay in older stores).
@@ -112,7 +117,8 @@ class PostgresStore(SQLStore):
             if int(db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0]) < 3:
                 for stmt in MIGRATE_3:
                     db.execute(stmt)
-                db.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(SCHEMA_VERSION),))
+            db.execute("UPDATE meta SET value=? WHERE key='schema_version' AND value::int < ?",
+                       (str(SCHEMA_VERSION), SCHEMA_VERSION))
 
     def close(self) -> None:
         self.pool.close()
@@ -143,7 +149,7 @@ class PostgresStore(SQLStore):
 
     def _next_seq(self, db: _Tx) -> int:
         db.execute("SELECT pg_advisory_xact_lock(?)", (SEQ_LOCK,))  # held to the commit: seqs follow commit order
-        return db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM articles").fetchone()[0]
+        return db.execute(LAST_SEQ).fetchone()[0] + 1
 
     def _text_condition(self, column: str, text: str) -> tuple[str, list]:
         escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -160,6 +166,18 @@ class PostgresStore(SQLStore):
 
     def _bytes(self) -> int:
         return self._one("SELECT pg_database_size(current_database())")[0]
+
+    def reclaim(self) -> None:
+        """PostgreSQL's own: VACUUM makes the freed rows' space reusable (and returns trailing pages)."""
+        try:
+            with self.pool.connection() as conn:
+                conn.execute("VACUUM articles, members, embeddings, stories, story_langs, story_aliases, dropped")
+        except self._psycopg.Error as exc:
+            raise self._error(exc) from None
+
+    def backup(self, path: str) -> None:
+        raise StorylineError("back up a PostgreSQL store with pg_dump (docs/operations.md); "
+                             "its index is rebuilt from the store on open")
 
     @property
     def index_path(self) -> str:

@@ -23,8 +23,9 @@ from ..index import UNDATED
 from ..ingest import Feed
 from ..model import Article, Embedding, Story
 from .base import Store, StoryFilter, Vectors
+from .removal import LAST_SEQ, Removal
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 ORDER = "ORDER BY s.last_seen DESC, s.size DESC, s.id DESC"
 BIG = 2**62  # a bound past any real offset or limit that still fits a 64-bit integer
 
@@ -64,7 +65,7 @@ def unpack(data: bytes | str):
     return json.loads(zlib.decompress(data) if isinstance(data, (bytes, memoryview)) else data)
 
 
-class SQLStore(Store):
+class SQLStore(Removal, Store):
     """The statements both SQL backends run; subclasses supply the connection-level hooks."""
 
     path: str
@@ -334,7 +335,7 @@ class SQLStore(Store):
         return min(rows, key=lambda r: r[1])[0]
 
     def last_seq(self) -> int:
-        return self._one("SELECT COALESCE(MAX(seq), 0) FROM articles")[0]
+        return self._one(LAST_SEQ)[0]
 
     def vectors_since(self, encoder: str, seq: int, batch: int = 10_000) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         q = (f"SELECT a.seq, COALESCE(a.event_date, a.published), {', '.join('e.' + c for c in _EMBEDDING.split(', '))} FROM articles a "

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from ..errors import StorylineError
 from ..model import Story
+from .removal import LAST_SEQ
 from .sql import SCHEMA_VERSION, SQLStore, unpack
 
 SCHEMA = """
@@ -80,6 +81,14 @@ CREATE VIRTUAL TABLE story_entities USING fts5(entities, tokenize='trigram', det
 ALTER TABLE embeddings ADD COLUMN owners BLOB;
 ALTER TABLE embeddings ADD COLUMN lead_rows INTEGER
 """
+# Version 4: deletion and retention. A log of the sequence numbers taken out (the indexes replay
+# it; see removal.py) and an index on the day retention goes by. A new store gives freed pages
+# back to the disk on request (auto_vacuum incremental); an older one is converted by its first prune.
+MIGRATE_4 = """
+CREATE TABLE IF NOT EXISTS dropped (n INTEGER PRIMARY KEY, seq INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS dropped_seq ON dropped(seq);
+CREATE INDEX IF NOT EXISTS articles_day ON articles(COALESCE(event_date, published))
+"""
 
 
 def store_error(path: str, exc: sqlite3.Error, timeout: float = 30) -> StorylineError:
@@ -117,6 +126,7 @@ class SQLiteStore(SQLStore):
         self.path, self.timeout = str(path), timeout
         try:
             self.db = sqlite3.connect(self.path, timeout=timeout, check_same_thread=False, isolation_level=None)
+            self.db.execute("PRAGMA auto_vacuum=INCREMENTAL")  # takes effect on a new store only
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.executescript(SCHEMA)
@@ -130,12 +140,13 @@ class SQLiteStore(SQLStore):
         if self.schema_version >= SCHEMA_VERSION:
             return
         with self._tx() as db:
-            for version, script in ((2, MIGRATE_2), (3, MIGRATE_3)):
-                if self.schema_version < version:
+            before = self.schema_version
+            for version, script in ((2, MIGRATE_2), (3, MIGRATE_3), (4, MIGRATE_4)):
+                if before < version:
                     for stmt in script.strip().split(";\n"):
                         db.execute(stmt)
-            for (data,) in db.execute("SELECT data FROM stories").fetchall():  # columns and text index refilled
-                self._put_story(db, Story(**unpack(data)))
+            for (data,) in db.execute("SELECT data FROM stories").fetchall() if before < 3 else ():
+                self._put_story(db, Story(**unpack(data)))  # columns and text index refilled
             db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
 
     def close(self) -> None:
@@ -169,7 +180,7 @@ class SQLiteStore(SQLStore):
             raise store_error(self.path, exc, self.timeout) from None
 
     def _next_seq(self, db: sqlite3.Connection) -> int:
-        return db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM articles").fetchone()[0]  # by the seq index
+        return db.execute(LAST_SEQ).fetchone()[0] + 1  # by the seq indexes
 
     def _text_condition(self, column: str, text: str) -> tuple[str, list]:
         """LIKE over lower-cased text: the trigram index answers it from three characters; a text
@@ -199,6 +210,35 @@ class SQLiteStore(SQLStore):
     def _bytes(self) -> int:
         files = [Path(self.path + suffix) for suffix in ("", "-wal")] if self.path != ":memory:" else []
         return sum(f.stat().st_size for f in files if f.exists())
+
+    def reclaim(self) -> None:
+        """Give freed pages back to the disk: an incremental vacuum (a store made before schema 4
+        is converted by one full VACUUM), then the write-ahead log truncated."""
+        with self.lock:
+            try:
+                if self.db.execute("PRAGMA auto_vacuum").fetchone()[0] != 2:
+                    self.db.execute("PRAGMA auto_vacuum=INCREMENTAL")
+                    self.db.execute("VACUUM")
+                else:
+                    self.db.execute("PRAGMA incremental_vacuum").fetchall()
+                self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+            except sqlite3.Error as exc:
+                raise store_error(self.path, exc, self.timeout) from None
+
+    def backup(self, path: str) -> None:
+        """A consistent copy to ``path`` in one step of SQLite's online backup: other processes
+        go on writing meanwhile (WAL), this one's threads wait for it."""
+        if self.path == ":memory:":
+            raise StorylineError("an in-memory store has nothing to back up")
+        try:
+            dst = sqlite3.connect(path)
+            try:
+                with self.lock:
+                    self.db.backup(dst)
+            finally:
+                dst.close()
+        except sqlite3.Error as exc:
+            raise store_error(path, exc, self.timeout) from None
 
     @property
     def index_path(self) -> str | None:
