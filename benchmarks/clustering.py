@@ -49,6 +49,10 @@ class Synthetic:
     def event_dates(self, story_id):  # a synthetic article's event is its date
         return [dt.date.fromordinal(d) for d in self.by_story[story_id]]
 
+    def span(self, story_id):
+        days = self.by_story[story_id]
+        return (dt.date.fromordinal(min(days)), dt.date.fromordinal(max(days))) if days else None
+
 
 def pct(xs, q):
     return float(np.percentile(xs, q))

@@ -333,10 +333,19 @@ def why(settings, article_id, db, fmt):
             model = f", {o['model']} model" if o.get("model") else ""
             because = f": {o['because']}" if o.get("because") else ""
             click.echo(f"  {label}: story {o['story']} via {o['article']}: overall {o['overall']} ({o['relation']}{model}{because})")
+            if o.get("route"):
+                click.echo(f"    scored by the {o['route']}")
     for o in info.get("merged") or ():
         click.echo(f"  bridged story {o['story']} into it via {o['article']}: overall {o['overall']} ({o['relation']})")
     if info.get("vetoed"):
         click.echo(f"  vetoed by event date: {', '.join(info['vetoed'])}")
+    if dating := info.get("dating"):
+        bound = f" (captured {dating['bound']}: no later)" if dating.get("bound") else ""
+        click.echo(f"  date: {dating['date'] or 'unknown'}, {dating['how']}{bound}")
+    if info.get("continues"):
+        click.echo(f"  continues {', '.join(info['continues'])} (joining would stretch it past cluster.span_days)")
+    if info.get("unbridged"):
+        click.echo(f"  undated, so it could not bridge: {', '.join(info['unbridged'])}")
 
 
 def _read_one(path: str, settings):

@@ -31,13 +31,18 @@ class Decision:
     runner_up: dict | None = None
     vetoed: list[str] = field(default_factory=list)
     merged: list[dict] = field(default_factory=list)  # stories this article bridged, now part of ``story_id``
+    continues: list[str] = field(default_factory=list)  # stories of its thread it did not join: it would stretch
+    #   their dates past the story span; ``story_id`` continues them (linked, not grown)
+    unbridged: list[str] = field(default_factory=list)  # same-story stories an undated article could not bridge
+    dating: dict | None = None  # how the article's date is known: {"date", "how"[, "bound"]}
 
     @property
     def duplicate_of(self) -> str | None:
         """The article a translation or near-duplicate folds under in its story's timeline (a new
-        story never has one: its best link is no translation or near-duplicate)."""
+        story never has one, even when its best link is a copy in a story it continues)."""
         best = self.best or {}
-        return best.get("article") if best.get("relation") in ("translation", "near-duplicate") else None
+        copy = best.get("relation") in ("translation", "near-duplicate") and not self.new_story
+        return best.get("article") if copy else None
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -74,6 +79,9 @@ class Catalog(Protocol):
     def event_dates(self, story_id: str) -> list[dt.date]:
         """The event dates of a story's members."""
 
+    def span(self, story_id: str) -> tuple[dt.date, dt.date] | None:
+        """The first and last date (event, else publication) of a story's members; None if none is dated."""
+
     def oldest(self, story_ids: Sequence[str]) -> str:
         """Of these stories, the one whose first member was placed first: the id a merge keeps."""
 
@@ -107,6 +115,10 @@ class MemoryCatalog:
     def event_dates(self, story_id: str) -> list[dt.date]:
         return [d for m in self.members[story_id] if (d := self.dates[m][1])]
 
+    def span(self, story_id: str) -> tuple[dt.date, dt.date] | None:
+        days = [d for m in self.members[story_id] if (d := self.dates[m][0])]
+        return (min(days), max(days)) if days else None
+
     def oldest(self, story_ids: Sequence[str]) -> str:
         return min(story_ids, key=lambda s: self.born[s])
 
@@ -126,6 +138,9 @@ class StoryIndex:
         window_days: neighbours further apart in (event or publication) date are not candidates.
         event_window_days: a story whose dated members are all further than this from the
             article's event date is another event, whatever the text says.
+        span_days: a story's dates (event, else publication) stay within this many days: an
+            article that would stretch a story further starts a new one that ``continues`` it,
+            and no bridge or merge makes a longer story.
         get: loads a stored article by id (from the store); None keeps them all in memory.
         members_per_story / stories_per_article: how many of the nearest members, and of the
             nearest stories, are scored for a new article (the cost of one assignment).
@@ -136,7 +151,7 @@ class StoryIndex:
     def __init__(self, compare: Callable, candidates: int = 20,
                  window_days: int = 30, event_window_days: int = 4, dim: int = 512,
                  get: Callable | None = None, members_per_story: int = 2, stories_per_article: int = 6,
-                 ann: AnnIndex | None = None, catalog: Catalog | None = None):
+                 ann: AnnIndex | None = None, catalog: Catalog | None = None, span_days: int | None = None):
         self.compare = compare
         self.get = get  # loads a prepared article by id (from the store); None: keep them in memory
         self.members_per_story = members_per_story
@@ -144,6 +159,7 @@ class StoryIndex:
         self.candidates = candidates
         self.window_days = window_days
         self.event_window_days = event_window_days
+        self.span_days = span_days
         self.dim = dim
         self.ann_ = open_index(dim) if ann is None else ann  # (an empty index is falsy)
         self.catalog_ = MemoryCatalog() if catalog is None else catalog
@@ -153,7 +169,8 @@ class StoryIndex:
         """The index a ``Settings`` describes (its cluster section and the event window)."""
         c = settings.cluster
         return cls(compare, c["candidates"], c["window_days"], settings.compare["event_window_days"], dim,
-                   members_per_story=c["members_per_story"], stories_per_article=c["stories_per_article"], **where)
+                   members_per_story=c["members_per_story"], stories_per_article=c["stories_per_article"],
+                   span_days=c["span_days"], **where)
 
     def item(self, aid: str):
         return self.get(aid) if self.get is not None else self.catalog_.items[aid]
@@ -186,47 +203,79 @@ class StoryIndex:
         dates, others = set(dates), set(others)
         return bool(dates) and bool(others) and min(abs((a - b).days) for a in dates for b in others) > self.event_window_days
 
+    def _fits(self, spans: Sequence[tuple[dt.date, dt.date] | None], when: dt.date | None = None) -> bool:
+        """Whether stories of these spans (and an article of date ``when``) make one story no
+        longer than ``span_days``."""
+        days = [d for s in spans if s for d in s] + ([when] if when else [])
+        return self.span_days is None or not days or (max(days) - min(days)).days <= self.span_days
+
+    def _after(self, bound: dt.date | None, story_id: str) -> bool:
+        """An undated article captured on ``bound`` cannot report a story that began after it."""
+        span = self.catalog_.span(story_id) if bound else None
+        return bool(span) and (span[0] - bound).days > 1
+
     def decide(self, prepared) -> Decision:
-        """Which story one article joins (an existing one or a new one) and why; changes nothing."""
-        aid = prepared.article.id
+        """Which story one article joins (an existing one or a new one) and why; changes nothing.
+
+        An undated article (no event or publication date) joins at most its best story: it never
+        bridges stories, since nothing says their events are one.
+        """
+        art = prepared.article
+        aid, when = art.id, _date(art)
+        bound = day_of(art.captured) if when is None else None
         per_story: dict[str, list[str]] = {}
+        near: dict[str, list[dt.date]] = {}
+        undated: set[str] = set()  # members with no date: a dated article's link through one joins no dated story
         for nb in self.neighbours(prepared):
             per_story.setdefault(nb.story_id, [])
             if len(per_story[nb.story_id]) < self.members_per_story:
                 per_story[nb.story_id].append(nb.article_id)
+                if nb.when:
+                    near.setdefault(nb.story_id, []).append(nb.when)
+                else:
+                    undated.add(nb.article_id)
         options, vetoed, todo = [], [], []
         for sid, members in list(per_story.items())[:self.stories_per_article]:
-            if self._vetoed(prepared, sid):
+            if self._vetoed(prepared, sid) or self._after(bound, sid):
                 vetoed.append(sid)
             else:
                 todo += [(sid, m) for m in members]
         scored: list[PairScore] = self.compare(prepared, [self.item(m) for _, m in todo]) if todo else []
         best_of: dict[str, PairScore] = {}
-        for (sid, _), s in zip(todo, scored):
+        for (sid, m), s in zip(todo, scored):
+            if when and m in undated and sid in near and s.relation in SAME:
+                continue  # an undated member bridges nothing: not even a dated article into its story
             if sid not in best_of or (s.overall, s.b) < (best_of[sid].overall, best_of[sid].b):
                 best_of[sid] = s
         for sid, best in best_of.items():
             options.append({"story": sid, "article": best.b, "overall": round(best.overall, 3),
-                            "relation": best.relation, "model": best.model,
+                            "relation": best.relation, "model": best.model, "route": best.route,
                             **({"because": best.because} if best.because else {})})
         options.sort(key=lambda o: (o["overall"], o["story"]))
         ok = [o for o in options if o["relation"] in SAME]
-        join = self._bridged(ok)
+        spans = {o["story"]: self.catalog_.span(o["story"]) for o in ok} if self.span_days is not None else {}
+        fits = [o for o in ok if self._fits([spans.get(o["story"])], when)]
+        join = self._bridged(fits, spans, when) if when else fits[:1]
         sid = self.catalog_.oldest([o["story"] for o in join]) if join else story_id_for(aid)
         runner = next((o for o in options if o not in join), None)
-        return Decision(aid, sid, not join, ok[0] if ok else (options[0] if options else None), runner, vetoed,
-                        [o for o in join if o["story"] != sid])
+        best = join[0] if join else (ok[0] if ok else (options[0] if options else None))
+        return Decision(aid, sid, not join, best, runner, vetoed, [o for o in join if o["story"] != sid],
+                        continues=[o["story"] for o in ok if o not in fits],
+                        unbridged=[] if when else [o["story"] for o in fits[1:]],
+                        dating=_dating(art, [d for o in join for d in near.get(o["story"], [])]))
 
-    def _bridged(self, ok: list[dict]) -> list[dict]:
+    def _bridged(self, ok: list[dict], spans: Mapping[str, tuple | None], when: dt.date) -> list[dict]:
         """The stories an article joins: its best, and every other it is the same story with
-        whose event dates fit those already joined (a bridge never joins two events)."""
+        whose event dates fit those already joined (a bridge never joins two events) and whose
+        span leaves the whole within ``span_days``."""
         if len(ok) < 2:
             return ok
         join: list[dict] = []
         dates: list[dt.date] = []
         for o in ok:
             theirs = self.catalog_.event_dates(o["story"])
-            if not join or not self._far(theirs, dates):
+            joined = [spans.get(j["story"]) for j in join] + [spans.get(o["story"])]
+            if not join or (not self._far(theirs, dates) and self._fits(joined, when)):
                 join.append(o)
                 dates += theirs
         return join
@@ -263,19 +312,37 @@ class StoryIndex:
         scored: set[tuple[str, str]] = set()
         for aid in list(cat.order):  # arrival order: deterministic
             here = self.item(aid)
+            if _date(here.article) is None:  # an undated article merges nothing (as it bridges nothing), either side
+                continue
             for nb in self.neighbours(here):
                 sid, other = cat.story_of[aid], cat.story_of[nb.article_id]
-                if other == sid or (nb.article_id, aid) in scored or self._vetoed(here, other):
+                if other == sid or nb.when is None or (nb.article_id, aid) in scored or self._vetoed(here, other):
                     continue
                 scored.add((aid, nb.article_id))
                 (s,) = self.compare(here, [self.item(nb.article_id)])
-                if s.relation in SAME and not self._far(cat.event_dates(sid), cat.event_dates(other)):
+                if (s.relation in SAME and not self._far(cat.event_dates(sid), cat.event_dates(other))
+                        and self._fits([cat.span(sid), cat.span(other)])):
                     keep = cat.oldest([sid, other])
                     cat.merge(other if keep == sid else sid, keep)
 
     def stories(self) -> dict[str, list[str]]:
         """Story id -> member ids, after ``fit``."""
         return {sid: list(m) for sid, m in self.catalog_.members.items() if m}
+
+
+def _dating(art: Article, near: Sequence[dt.date]) -> dict:
+    """How an article's date is known, for ``why``: its publication date, its text's own full
+    dates, else the dates of the members it joined (inferred, shown, never used to bridge); a
+    capture date is only a bound."""
+    bound = {"bound": art.captured} if art.captured else {}
+    if art.published:
+        return {"date": art.published[:10], "how": "published"}
+    if art.event_date:
+        return {"date": art.event_date, "how": "inferred from the text's own dates"} | bound
+    if near:
+        mid = sorted(near)[len(near) // 2]
+        return {"date": mid.isoformat(), "how": "inferred from the nearest members of its story"} | bound
+    return {"date": None, "how": "undated"} | bound
 
 
 def summarise(story_id: str, articles: Sequence[Article], vectors: np.ndarray | None = None,

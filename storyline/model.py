@@ -20,7 +20,7 @@ class Page:
     content_type: str = "text/html"
     published: str | None = None  # ISO date from the feed entry or the archive record; else the page's own
     title: str | None = None  # the feed entry's title, when the page's cannot be found
-    captured: str | None = None  # ISO date it was fetched or archived: the date of last resort
+    captured: str | None = None  # ISO date it was fetched or archived: an upper bound on its date, never the date
     where: str = ""  # for messages: the URL, or the WARC file and record
 
 
@@ -47,6 +47,7 @@ class Article:
     lang: str | None = None
     published: str | None = None  # ISO 8601 date
     source: str | None = None
+    captured: str | None = None  # ISO date a page was fetched or archived: its date is no later (a bound, not the date)
     path: str | None = None  # where it was read from, for error messages
     paragraphs: list[str] = field(default_factory=list)
     paragraph_langs: list[str] = field(default_factory=list)
@@ -104,6 +105,8 @@ class Evidence:
     length_ratio: float = 1.0
     languages: tuple[str | None, str | None] = (None, None)
     notice: float = 0.0  # share of the more notice-like article's sentences that read like a cookie wall, captcha or paywall
+    particulars: float | None = None  # share of the particulars (names, places, numbers, days) of the article with
+    #   fewer found in the other; None when either has none. A copy needs them, not just shared sentence frames
 
 
 @dataclass
@@ -117,6 +120,7 @@ class PairScore:
     evidence: Evidence
     model: str = "full"  # "cheap": scored on the first encoder's views alone (see compare.compare_many)
     because: str = ""  # what made the pair "related" (empty for any other relation)
+    route: str = ""  # why that model scored the pair
 
     @property
     def overall(self) -> float:

@@ -136,7 +136,9 @@ def _html_article(html: str, stem: str, where: str, url: str | None = None) -> A
 
 def parse_page(page: Page) -> Article:
     """A fetched or archived page as an article whose id is its normalised URL; the feed's date
-    and title win over the page's, the capture date is the last resort.
+    and title win over the page's. The capture date is kept as a bound (``Article.captured``), never
+    taken as the publication date: a crawl or an archive read months later must not shift the
+    article's dates, nor resolve "yesterday" against the day of the crawl.
 
     Raises:
         InputError: for any failure to read the page (a hostile charset label, markup the
@@ -198,7 +200,8 @@ def _page_article(page: Page, where: str) -> Article:
         raise InputError(where, "empty page")
     art.url = url
     art.title = art.title or page.title or ""
-    art.published = page.published or art.published or page.captured
+    art.published = page.published or art.published
+    art.captured = page.captured
     return art
 
 

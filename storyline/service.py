@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 
 from . import metrics
-from .cluster import Decision, StoryIndex, day_of, summarise
+from .cluster import SAME, Decision, StoryIndex, day_of, summarise
 from .index import open_index
 from .errors import InputError, StorylineError
 from .model import Article, PairScore, Story
@@ -339,7 +339,8 @@ class Storyline:
 
     def related(self, story: str | Story, limit: int = 8, members: int = 3) -> list[dict]:
         """Stories with the same actors or thread but another event, nearest first: how an analyst
-        follows a thread over months.
+        follows a thread over months. A story the pair scorer calls the same story is a
+        "continuation" (kept apart by the story span, ``cluster.span_days``), the others "related".
 
         A few of the story's members (first, middle, last) look up their nearest articles in the
         whole index (no time window); the nearest member of each other story is scored against
@@ -359,8 +360,9 @@ class Storyline:
         out = []
         for sid, (rep, other) in list(found.items())[:2 * limit]:
             (s,) = self._compare_many(rep, [self._cached_load(other)])
-            if s.relation == "related" and (theirs := self.store.get_story(sid)) is not None:
-                out.append({"story": sid, "headline": theirs.headline, "size": len(theirs.article_ids),
+            if s.relation in ("related", *SAME) and (theirs := self.store.get_story(sid)) is not None:
+                out.append({"story": sid, "kind": "related" if s.relation == "related" else "continuation",
+                            "headline": theirs.headline, "size": len(theirs.article_ids),
                             "first_seen": theirs.first_seen, "last_seen": theirs.last_seen,
                             "languages": theirs.languages, "article": rep.article.id, "other": other,
                             "overall": round(s.overall, 3), "evidence": _thread_line(s, story, theirs)})

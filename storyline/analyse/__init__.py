@@ -27,6 +27,6 @@ class Analyser:
         detected, art.paragraph_langs = paragraph_languages(paragraphs, self.min_lang_chars)
         art.lang = check_language(art.lang, art.path or art.id) if art.lang else detected
         text = art.text
-        dates, art.event_date = date_signals(text, art.lang, art.published, self.max_date_gap_days)
+        dates, art.event_date = date_signals(text, art.lang, art.published, self.max_date_gap_days, art.captured)
         art.signals = name_signals(text, art.lang) + dates
         return art

@@ -185,17 +185,20 @@ def find_dates(text: str, lang: str | None, published: dt.date | None = None) ->
 _KIND_RANK = {"full": 3, "day-month": 2, "weekday": 1, "relative": 0}
 
 
-def event_date(mentions: list[Mention], published: dt.date | None, max_gap_days: int = 400) -> dt.date | None:
+def event_date(mentions: list[Mention], published: dt.date | None, max_gap_days: int = 400,
+               bound: dt.date | None = None) -> dt.date | None:
     """The date the reported event happened: explicit dates before weekdays, then the most mentioned.
 
-    With a publication date, only dates up to it (and not far before it) count; with none found,
-    the event date stays unknown rather than defaulting to publication.
+    With a publication date, only dates up to it (and not far before it) count; with none, only
+    full dates (day, month and year in the text), none after ``bound`` (the capture date: the
+    article existed then); with none found, the event date stays unknown rather than defaulting
+    to publication or capture.
     """
     dated = [m for m in mentions if m.date is not None]
     if published:
         dated = [m for m in dated if published - dt.timedelta(days=max_gap_days) <= m.date <= published + dt.timedelta(days=1)]
     else:
-        dated = [m for m in dated if m.kind == "full"]
+        dated = [m for m in dated if m.kind == "full" and (bound is None or m.date <= bound + dt.timedelta(days=1))]
     if not dated:
         return None
     counts = Counter(m.date for m in dated)
@@ -206,10 +209,14 @@ def event_date(mentions: list[Mention], published: dt.date | None, max_gap_days:
     return max(counts, key=lambda d: (rank[d], counts[d], -first[d]))
 
 
-def date_signals(text: str, lang: str | None, published: str | None, max_gap_days: int = 400) -> tuple[list[Signal], str | None]:
+def date_signals(text: str, lang: str | None, published: str | None, max_gap_days: int = 400,
+                 captured: str | None = None) -> tuple[list[Signal], str | None]:
+    """Date signals and the event date. Weekdays, "yesterday" and day-months without a year
+    resolve against ``published`` only, never against ``captured`` (a bound: the day a page was
+    crawled or archived says when it existed, not when it was written)."""
     pub = dt.date.fromisoformat(published[:10]) if published else None
     mentions = find_dates(text, lang, pub)
-    event = event_date(mentions, pub, max_gap_days)
+    event = event_date(mentions, pub, max_gap_days, dt.date.fromisoformat(captured[:10]) if captured and not pub else None)
     by_key: dict[str, Signal] = {}
     for m in mentions:
         if m.date:

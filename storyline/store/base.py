@@ -155,6 +155,10 @@ class Store(ABC):
         """The event dates of a story's members."""
 
     @abstractmethod
+    def span(self, story_id: str) -> tuple[dt.date, dt.date] | None:
+        """The first and last date (event, else publication) of a story's members; None if none is dated."""
+
+    @abstractmethod
     def oldest(self, story_ids: Sequence[str]) -> str:
         """Of these stories, the one whose first member was stored first: the id a merge keeps."""
 

