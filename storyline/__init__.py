@@ -1,11 +1,27 @@
-"""storyline: tell which news articles report the same story, across languages."""
+"""storyline: tell which news articles report the same story, across languages.
+
+The names below are imported on first use (PEP 562), so `storyline --help` and other light
+commands start without loading numpy, the stores or the models.
+"""
+from importlib import import_module
+
 from .errors import InputError, StorylineError
-from .model import Article, PairScore, Signal, Story
-from .pipeline import Pipeline
-from .service import Storyline, compare_articles
-from .settings import load_settings
-from .store import open_store
+
+_LAZY = {"Article": "model", "PairScore": "model", "Signal": "model", "Story": "model", "Pipeline": "pipeline",
+         "Storyline": "service", "compare_articles": "service", "load_settings": "settings", "open_store": "store"}
 
 __all__ = ["Article", "InputError", "PairScore", "Pipeline", "Signal", "Story", "Storyline",
            "StorylineError", "compare_articles", "load_settings", "open_store"]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'storyline' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(__all__ + ["__version__"])

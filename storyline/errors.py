@@ -5,6 +5,11 @@ class StorylineError(Exception):
     """Base class: the CLI and HTTP API turn these into one-line messages."""
 
 
+class UsageError(StorylineError):
+    """The command cannot run as given (an address of an unknown scheme, a store that is not
+    there for a command that only reads): the CLI exits 2."""
+
+
 class InputError(StorylineError):
     """An input file or record cannot be read as articles."""
 

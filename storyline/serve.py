@@ -14,6 +14,7 @@ import hmac
 import ipaddress
 import logging
 import os
+import sys
 import threading
 from dataclasses import asdict
 from pathlib import Path
@@ -274,7 +275,7 @@ def create_app(db: str = "storyline.db", settings: Settings | None = None, token
     address served on, is a Host name writes and the UI are answered for (``allowed_hosts``)."""
     settings = settings or load_settings()
     token = token if token is not None else os.environ.get("STORYLINE_TOKEN") or None
-    service = Storyline(open_store(db, settings.store["busy_timeout_s"]), settings)
+    service = Storyline(open_store(db, settings.store["busy_timeout_s"], connect_timeout=settings.store["connect_timeout_s"]), settings)
     write_lock = threading.Lock()
     watcher = Watcher(service, lock=write_lock)
     watching = WatchState()
@@ -537,6 +538,10 @@ def run(app: FastAPI, host: str, port: int, verbose: bool = False, announce=prin
                      f"({n} article{'' if n == 1 else 's'}); Ctrl-C stops")
 
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=verbose)
-    if verbose:  # uvicorn's access lines only; its start-up chatter stays at warning
-        logging.getLogger("uvicorn.access").setLevel(logging.INFO)
+    if verbose:  # uvicorn's access lines only (on stderr, beside the line above); its start-up chatter stays at warning
+        access = logging.getLogger("uvicorn.access")
+        access.setLevel(logging.INFO)
+        for handler in access.handlers:
+            if isinstance(handler, logging.StreamHandler):
+                handler.setStream(sys.stderr)
     Server(config).run()

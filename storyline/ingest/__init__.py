@@ -4,9 +4,20 @@
 normalisation), ``warc`` (web archives). Polling state lives in the store; the long-running
 watcher that ties these to the service is ``storyline.watch``.
 """
+from importlib import import_module
+
 from .feeds import Entry, Feed, Parsed, discover, is_html, normalise, parse, url_id
-from .fetch import FEED_TYPES, PAGE_TYPES, Fetcher, FetchError, Response
-from .warc import is_warc, read_warc
+
+_LAZY = {"FEED_TYPES": "fetch", "PAGE_TYPES": "fetch", "Fetcher": "fetch", "FetchError": "fetch", "Response": "fetch",
+         "is_warc": "warc", "read_warc": "warc"}  # httpx and warcio load when a page is fetched or an archive read
 
 __all__ = ["Entry", "FEED_TYPES", "Feed", "FetchError", "Fetcher", "PAGE_TYPES", "Parsed", "Response",
            "discover", "is_html", "is_warc", "normalise", "parse", "read_warc", "url_id"]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

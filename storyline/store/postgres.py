@@ -95,17 +95,24 @@ class PostgresStore(SQLStore):
         pool_size: connections at most in this process's pool.
     """
 
-    def __init__(self, address: str, timeout: float = 30, index_dir: str | None = None, pool_size: int = 4):
+    def __init__(self, address: str, timeout: float = 30, index_dir: str | None = None, pool_size: int = 4,
+                 connect_timeout: float = 5):
         import psycopg
         from psycopg_pool import ConnectionPool
 
         self.path, self.timeout, self._psycopg = safe_address(address), timeout, psycopg
         cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "storyline"
         self._index_dir = index_dir or str(cache / ("index-" + hashlib.blake2b(self.path.encode(), digest_size=8).hexdigest()))
+        wait = max(1, round(connect_timeout))  # libpq counts whole seconds
+        try:  # one attempt first: an unreachable server is one line within connect_timeout, not a pool's retries
+            psycopg.connect(address, connect_timeout=wait, autocommit=True).close()
+        except psycopg.Error as exc:
+            raise StorylineError(f"{self.path}: cannot connect to the store ({_first_line(exc)}; "
+                                 f"store.connect_timeout_s = {wait} s)") from None
         self.pool = ConnectionPool(address, min_size=1, max_size=pool_size, open=False, timeout=timeout,
-                                   kwargs={"autocommit": True, "connect_timeout": max(1, int(timeout))})
+                                   kwargs={"autocommit": True, "connect_timeout": wait})
         try:
-            self.pool.open(wait=True, timeout=timeout)
+            self.pool.open(wait=True, timeout=max(timeout, wait))
         except Exception as exc:
             self.pool.close()
             raise StorylineError(f"{self.path}: cannot connect to the store ({_first_line(exc)})") from None
