@@ -693,7 +693,7 @@ def delete(settings, article_ids, forbid, db):
     summarised anew (a story left empty is gone)."""
     from .ops import delete as delete_articles
 
-    sl = _service(db, settings)
+    sl = _service(db, settings, create=False)
     try:
         done = delete_articles(sl, article_ids, forbid)
     finally:
@@ -731,7 +731,7 @@ def prune(settings, before, batch, db):
     """Delete the articles older than a date (undated ones stay) and give the disk back."""
     from .ops import prune as prune_store
 
-    sl = _service(db, settings)
+    sl = _service(db, settings, create=False)
     try:
         done = prune_store(sl, before, batch, progress=_progress())
     finally:
@@ -749,7 +749,7 @@ def backup(settings, path, db):
     """Copy a SQLite store and its index to PATH while it runs (PATH must not exist)."""
     from .ops import backup as backup_store
 
-    sl = _service(db, settings)
+    sl = _service(db, settings, create=False)
     try:
         info = backup_store(sl, path)
     finally:
