@@ -21,6 +21,10 @@ class InputError(StorylineError):
         return type(self), (self.where, self.problem)
 
 
+class Unavailable(StorylineError):
+    """The store cannot be reached for now (a database restarting, a network cut): try again later."""
+
+
 class SettingsError(StorylineError):
     """A setting is out of range or unknown."""
 

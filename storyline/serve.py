@@ -13,6 +13,7 @@ import datetime as dt
 import hmac
 import ipaddress
 import logging
+import math
 import os
 import sys
 import threading
@@ -30,7 +31,7 @@ from pydantic import BaseModel, Field, field_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import metrics
-from .errors import InputError, StorylineError
+from .errors import InputError, StorylineError, Unavailable
 from .logs import REQUEST_ID
 from .model import Article
 from .ops import Retention
@@ -113,7 +114,9 @@ READ_ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": Error, "description": "the request cannot be served (e.g. a store error)"},
     404: {"model": Error, "description": "no such article or story"},
     413: {"model": Error, "description": "body over serve.max_body_bytes"},
-    422: {"model": Invalid, "description": "a field is missing or malformed"}}
+    414: {"model": Error, "description": "query string over serve.max_query_bytes"},
+    422: {"model": Invalid, "description": "a field is missing or malformed"},
+    503: {"model": Error, "description": "the store is unreachable for now; try again after Retry-After seconds"}}
 WRITE_ERRORS = READ_ERRORS | {401: {"model": Error, "description": "missing or wrong token"},
                               403: {"model": Error, "description": "a cross-site request from a browser, or a Host not in serve.allowed_hosts"}}
 
@@ -121,13 +124,16 @@ WRITE_ERRORS = READ_ERRORS | {401: {"model": Error, "description": "missing or w
 class Gate:
     """ASGI middleware: origin, token and body size, checked before the app reads a byte."""
 
-    def __init__(self, app, token: str | None, max_body: int, hosts: frozenset[str] = frozenset()):
-        self.app, self.token, self.max_body, self.hosts = app, token, max_body, hosts
+    def __init__(self, app, token: str | None, max_body: int, hosts: frozenset[str] = frozenset(),
+                 max_query: int = 8192):
+        self.app, self.token, self.max_body, self.hosts, self.max_query = app, token, max_body, hosts, max_query
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         send = _with_headers(send)
+        if len(scope.get("query_string", b"")) > self.max_query:  # before any parsing: a long one costs seconds
+            return await _json(send, 414, f"query string over {self.max_query:,} bytes (serve.max_query_bytes)")
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         if scope["method"] in SAFE_METHODS:
             if (scope["path"] == "/" or scope["path"].startswith(UI_PATHS)) and not self._host_allowed(headers):
@@ -276,6 +282,8 @@ def create_app(db: str = "storyline.db", settings: Settings | None = None, token
     settings = settings or load_settings()
     token = token if token is not None else os.environ.get("STORYLINE_TOKEN") or None
     service = Storyline(open_store(db, settings.store["busy_timeout_s"], connect_timeout=settings.store["connect_timeout_s"]), settings)
+    if hasattr(service.store, "wait_s"):  # a request waits this long for a connection, not the CLI's timeout
+        service.store.wait_s = settings.serve["store_wait_s"]
     write_lock = threading.Lock()
     watcher = Watcher(service, lock=write_lock)
     watching = WatchState()
@@ -300,7 +308,8 @@ def create_app(db: str = "storyline.db", settings: Settings | None = None, token
 
     app = FastAPI(title="storyline", version="0.1.0", docs_url=None, redoc_url=None, lifespan=lifespan,
                   description="Which news articles report the same story, across languages.")
-    app.add_middleware(Gate, token=token, max_body=settings.serve["max_body_bytes"], hosts=allowed_hosts(settings, host))
+    app.add_middleware(Gate, token=token, max_body=settings.serve["max_body_bytes"], hosts=allowed_hosts(settings, host),
+                       max_query=settings.serve["max_query_bytes"])
     app.add_middleware(Observed, routes=app.router.routes)
     bearer = HTTPBearer(auto_error=False, description="needed for writes when the server sets STORYLINE_TOKEN")
 
@@ -312,6 +321,11 @@ def create_app(db: str = "storyline.db", settings: Settings | None = None, token
     async def storyline_error(_, exc: StorylineError):
         status = 404 if str(exc).startswith("no ") else 400
         return JSONResponse({"detail": public(str(exc))}, status)
+
+    @app.exception_handler(Unavailable)
+    async def unavailable(_, exc: Unavailable):
+        return JSONResponse({"detail": public(str(exc))}, 503,
+                            headers={"Retry-After": str(math.ceil(settings.serve["store_wait_s"]))})
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_, exc: RequestValidationError):

@@ -29,9 +29,7 @@ class Postgres:
         self.port = free_port()
         data = os.path.join(self.dir, "data")
         self._run("initdb", "-D", data, "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8")
-        self._run("pg_ctl", "-D", data, "-w", "-l", os.path.join(self.dir, "log"), "-o",
-                  f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
-                  "-c max_connections=200", "start")
+        self.resume()
         self._names = itertools.count(1)
 
     def _run(self, tool: str, *args: str) -> None:
@@ -49,6 +47,15 @@ class Postgres:
         with psycopg.connect(self.address(), autocommit=True) as conn:
             conn.execute(f"CREATE DATABASE {name}")
         return self.address(name)
+
+    def halt(self) -> None:
+        """An outage: the server stops, its data stays (``resume`` starts it again on the same port)."""
+        self._run("pg_ctl", "-D", os.path.join(self.dir, "data"), "-m", "fast", "-w", "stop")
+
+    def resume(self) -> None:
+        self._run("pg_ctl", "-D", os.path.join(self.dir, "data"), "-w", "-l", os.path.join(self.dir, "log"), "-o",
+                  f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
+                  "-c max_connections=200", "start")
 
     def stop(self) -> None:
         self._run("pg_ctl", "-D", os.path.join(self.dir, "data"), "-m", "immediate", "stop")

@@ -454,3 +454,54 @@ def test_an_id_another_writer_stored_meanwhile_with_other_content_is_one_error_a
         assert report.added == 1
         assert mine.store.article_hash("same") == content_hash(Article(id="same", text=two.text))  # theirs, kept
         assert mine.store.article_hash("next") == content_hash(Article(id="next", text=three.text))
+
+
+# 9. a PostgreSQL outage, long query strings ------------------------------------------------------
+def test_a_postgresql_outage_is_503_with_retry_after_and_the_server_recovers(tmp_path):
+    import httpx
+
+    from .pg import Postgres, bindir
+    from .server import Server
+
+    if bindir() is None:
+        pytest.skip("no PostgreSQL server installed")
+    pg = Postgres()  # a cluster of its own: this test stops it
+    try:
+        srv = Server(pg.create_db(), tmp=str(tmp_path), config="[serve]\nstore_wait_s = 2\n")
+        try:
+            assert httpx.get(srv.url + "/stories").status_code == 200
+            pg.halt()
+            for call in (lambda: httpx.get(srv.url + "/stories", timeout=60),
+                         lambda: httpx.get(srv.url + "/health", timeout=60),
+                         lambda: httpx.post(srv.url + "/articles", json={"text": "x" * 100}, timeout=60)):
+                r = call()
+                assert r.status_code == 503 and r.headers["retry-after"] == "2", r.text
+                assert "try again shortly" in r.json()["detail"] and "\n" not in r.json()["detail"]
+            pg.resume()
+            assert wait_for(lambda: httpx.get(srv.url + "/stories", timeout=60).status_code == 200, 30)
+        finally:
+            srv.stop()
+    finally:
+        pg.stop()
+
+
+def test_a_long_query_string_is_refused_with_414_before_it_is_parsed(tmp_path):
+    import socket
+
+    import httpx
+
+    from .server import Server
+
+    srv = Server(tmp_path / "q.db")
+    try:
+        r = httpx.get(srv.url + "/stories", params={"q": "x" * 10_000})
+        assert r.status_code == 414 and "serve.max_query_bytes" in r.json()["detail"]
+        assert httpx.get(srv.url + "/stories", params={"q": "x" * 4_000}).status_code == 200
+        for size, answer in ((100_000, b"414"), (1_000_000, b"400")):  # 1 MB: past uvicorn's 16 KB buffer, refused by it
+            with socket.create_connection(("127.0.0.1", srv.port), timeout=30) as conn:
+                with contextlib.suppress(OSError):
+                    conn.sendall(b"GET /stories?q=" + b"x" * size + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+                status = conn.recv(64).split(b"\r\n")[0]
+            assert status.split()[1] == answer, (size, status)
+    finally:
+        srv.stop()

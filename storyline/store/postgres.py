@@ -12,10 +12,10 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
 
-from ..errors import StorylineError
+from ..errors import StorylineError, Unavailable
 from ..model import Story
 from .removal import LAST_SEQ
 from .sql import SCHEMA_VERSION, SQLStore
@@ -101,6 +101,7 @@ class PostgresStore(SQLStore):
         from psycopg_pool import ConnectionPool
 
         self.path, self.timeout, self._psycopg = safe_address(address), timeout, psycopg
+        self.wait_s = timeout  # longest wait for a connection from the pool (a server waits less: serve.store_wait_s)
         cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "storyline"
         self._index_dir = index_dir or str(cache / ("index-" + hashlib.blake2b(self.path.encode(), digest_size=8).hexdigest()))
         wait = max(1, round(connect_timeout))  # libpq counts whole seconds
@@ -136,6 +137,9 @@ class PostgresStore(SQLStore):
         if isinstance(exc, self._psycopg.errors.DiskFull):
             return StorylineError(f"{self.path}: the disk is full; the article in hand was not stored, "
                                   "everything committed before it is kept")
+        if isinstance(exc, self._psycopg.OperationalError) and (exc.sqlstate is None or exc.sqlstate[:2] in ("08", "57")):
+            return Unavailable(f"{self.path}: the store is unreachable ({_first_line(exc)}); nothing was written, "
+                               "try again shortly")
         return StorylineError(f"{self.path}: database error: {_first_line(exc)}")
 
     @contextmanager
@@ -143,10 +147,11 @@ class PostgresStore(SQLStore):
         from psycopg_pool import PoolTimeout
 
         try:
-            with self.pool.connection() as conn, conn.transaction():
+            with self.pool.connection(timeout=self.wait_s) as conn, conn.transaction():
                 yield _Tx(conn)
         except PoolTimeout:
-            raise StorylineError(f"{self.path}: no connection to the store within {self.timeout:g} s") from None
+            raise Unavailable(f"{self.path}: no connection to the store within {self.wait_s:g} s; "
+                              "nothing was written, try again shortly") from None
         except self._psycopg.Error as exc:
             raise self._error(exc) from None
 
@@ -193,12 +198,22 @@ class PostgresStore(SQLStore):
     @contextmanager
     def writer(self) -> Iterator[None]:
         """One assigning process at a time across every machine: a session advisory lock."""
-        with self.pool.connection() as conn:
-            conn.execute("SELECT pg_advisory_lock(%s)", (WRITER_LOCK,))
+        from psycopg_pool import PoolTimeout
+
+        with ExitStack() as stack:
+            try:
+                conn = stack.enter_context(self.pool.connection(timeout=self.wait_s))
+                conn.execute("SELECT pg_advisory_lock(%s)", (WRITER_LOCK,))
+            except PoolTimeout:
+                raise Unavailable(f"{self.path}: no connection to the store within {self.wait_s:g} s; "
+                                  "nothing was written, try again shortly") from None
+            except self._psycopg.Error as exc:
+                raise self._error(exc) from None
             try:
                 yield
             finally:
-                conn.execute("SELECT pg_advisory_unlock(%s)", (WRITER_LOCK,))
+                with suppress(self._psycopg.Error):  # a lost connection took the session's lock with it
+                    conn.execute("SELECT pg_advisory_unlock(%s)", (WRITER_LOCK,))
 
 
 def _first_line(exc: Exception) -> str:
