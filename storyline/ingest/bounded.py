@@ -111,7 +111,7 @@ def inflate(chunks: Iterable[bytes], encodings: list[str], limit: int) -> Iterat
     """
     stream: Iterable[bytes] = chunks
     for depth, coding in enumerate(reversed(encodings)):
-        stream = _layer(stream, coding, limit, len(encodings) - depth, len(encodings))
+        stream = _layer(stream, coding, limit, depth + 1, len(encodings))
     return iter(stream)
 
 
