@@ -142,6 +142,10 @@ class PostgresStore(SQLStore):
                                "try again shortly")
         return StorylineError(f"{self.path}: database error: {_first_line(exc)}")
 
+    def _no_connection(self) -> Unavailable:
+        return Unavailable(f"{self.path}: no connection to the store within {self.wait_s:g} s; "
+                           "nothing was written, try again shortly")
+
     @contextmanager
     def _tx(self) -> Iterator[_Tx]:
         from psycopg_pool import PoolTimeout
@@ -150,8 +154,7 @@ class PostgresStore(SQLStore):
             with self.pool.connection(timeout=self.wait_s) as conn, conn.transaction():
                 yield _Tx(conn)
         except PoolTimeout:
-            raise Unavailable(f"{self.path}: no connection to the store within {self.wait_s:g} s; "
-                              "nothing was written, try again shortly") from None
+            raise self._no_connection() from None
         except self._psycopg.Error as exc:
             raise self._error(exc) from None
 
@@ -205,8 +208,7 @@ class PostgresStore(SQLStore):
                 conn = stack.enter_context(self.pool.connection(timeout=self.wait_s))
                 conn.execute("SELECT pg_advisory_lock(%s)", (WRITER_LOCK,))
             except PoolTimeout:
-                raise Unavailable(f"{self.path}: no connection to the store within {self.wait_s:g} s; "
-                                  "nothing was written, try again shortly") from None
+                raise self._no_connection() from None
             except self._psycopg.Error as exc:
                 raise self._error(exc) from None
             try:
