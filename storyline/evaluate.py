@@ -239,9 +239,9 @@ def evaluate_semeval(file: str, split: str | None, settings: Settings, cache: st
                      progress: bool = False, scorer=None) -> dict:
     """Pearson of the scores ``add`` would give each pair (the profile's cascade included)."""
     from .pipeline import score_pairs
-    from .scorer import PairScorer
+    from .scorer import SCORERS
 
-    scorer = scorer or PairScorer.load()
+    scorer = scorer or SCORERS[settings.compare["scorer"]]()
     pairs = read_pairs(file, split)
     ready = prepare_pairs(pairs, settings, cache, with_second=_second(scorer, settings), progress=progress)
     keep, scored = [], []
@@ -311,9 +311,9 @@ def cluster_split(file: str, split: str | None, settings: Settings, cache: str |
 
     from .cluster import StoryIndex
     from .pipeline import score_pairs
-    from .scorer import PairScorer
+    from .scorer import SCORERS
 
-    scorer = scorer or PairScorer.load()
+    scorer = scorer or SCORERS[settings.compare["scorer"]]()
     pairs = read_pairs(file, split)
     ready = prepare_pairs(pairs, settings, cache, with_second=_second(scorer, settings), progress=progress)
     arts: dict[str, Prepared] = {}

@@ -90,9 +90,9 @@ class Pipeline:
     @property
     def scorer(self):
         if self._scorer is None:
-            from .scorer import PairScorer
+            from .scorer import SCORERS
 
-            self._scorer = PairScorer.load()
+            self._scorer = SCORERS[self.settings.compare["scorer"]]()
         return self._scorer
 
     @property

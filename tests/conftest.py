@@ -37,21 +37,66 @@ def seed(prefix: str) -> Path:
     return next(SEEDS.glob(f"{prefix}_*.txt"))
 
 
+FAKES = ROOT / "tests" / "fakes.toml"
+collect_ignore = ["without_models"]  # modules that hide the models, not tests
+
+
+def slow(request) -> bool:
+    return request.node.get_closest_marker("slow") is not None
+
+
+@pytest.fixture(autouse=True)
+def models_or_fakes(request, monkeypatch):
+    """Tests not marked slow run on the models' stand-ins (``tests/fakes.toml``: the hashed encoder
+    and the cosine scorer), in this process and in the ones they start; slow tests on the models.
+    Run them with the models made unimportable to check they need none:
+    ``PYTHONPATH=tests/without_models pytest -m "not slow"``."""
+    if not slow(request):
+        monkeypatch.setenv("STORYLINE_CONFIG", str(FAKES))
+
+
 @pytest.fixture(scope="session")
-def pipeline():
-    """One pipeline (encoders and scorer loaded once) for the whole test session."""
+def model_pipeline():
+    """One pipeline with the real encoders and scorer, loaded once for the session."""
     from storyline.pipeline import Pipeline
+    from storyline.settings import load_settings
 
-    return Pipeline()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("STORYLINE_CONFIG", raising=False)
+        return Pipeline(load_settings())
 
 
 @pytest.fixture(scope="session")
-def seeds_prepared(pipeline):
+def fake_pipeline():
+    from storyline.pipeline import Pipeline
+    from storyline.settings import load_settings
+
+    return Pipeline(load_settings(FAKES))
+
+
+@pytest.fixture
+def pipeline(request):
+    """The models' pipeline for a slow test, the stand-ins' otherwise."""
+    return request.getfixturevalue("model_pipeline" if slow(request) else "fake_pipeline")
+
+
+_SEEDS_PREPARED: dict = {}
+
+
+def prepared_seeds(pipeline) -> dict:
+    """The seeds prepared once per pipeline (the models' or the stand-ins'), by id prefix."""
     from storyline.read import read_paths
 
-    prepared, bad = pipeline.prepare(list(read_paths([str(SEEDS)])))
-    assert not bad
-    return {p.article.id[:3]: p for p in prepared}
+    if id(pipeline) not in _SEEDS_PREPARED:
+        prepared, bad = pipeline.prepare(list(read_paths([str(SEEDS)])))
+        assert not bad
+        _SEEDS_PREPARED[id(pipeline)] = {p.article.id[:3]: p for p in prepared}
+    return _SEEDS_PREPARED[id(pipeline)]
+
+
+@pytest.fixture
+def seeds_prepared(pipeline):
+    return prepared_seeds(pipeline)
 
 
 @pytest.fixture(scope="session")

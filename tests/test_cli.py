@@ -1,3 +1,5 @@
+import csv
+import io
 import json
 import os
 import subprocess
@@ -15,12 +17,9 @@ def cli(*args, env=None, stdin=None):
                           timeout=600, env=env, input=stdin)
 
 
-@pytest.fixture(scope="module")
-def clustered():
-    return cli("cluster", str(SEEDS), "--format", "json")
-
-
-def test_cluster_json(clustered):
+@pytest.mark.slow
+def test_cluster_json_and_table():
+    clustered = cli("cluster", str(SEEDS), "--format", "json")
     assert clustered.returncode == 0, clustered.stderr
     data = json.loads(clustered.stdout)
     groups = [{a["id"][:3] for a in s["articles"]} for s in data["stories"]]
@@ -28,16 +27,18 @@ def test_cluster_json(clustered):
     arts = {a["id"]: a for s in data["stories"] for a in s["articles"]}
     assert arts["003_3ca7ee8777bd1d77"]["lang"] == "en"
     assert arts["003_3ca7ee8777bd1d77"]["title"].startswith("Putin calls")
-
-
-def test_cluster_csv_and_table():
-    out = cli("cluster", str(SEEDS), "--format", "csv")
-    assert out.returncode == 0 and out.stdout.splitlines()[0] == "story_id,headline,article_id,lang,date,title"
-    assert len(out.stdout.splitlines()) == 6
     table = cli("cluster", str(SEEDS), "--format", "table")
     assert "4 articles" in table.stdout and "1 article  [" in table.stdout
 
 
+def test_cluster_csv():
+    out = cli("cluster", str(SEEDS), "--format", "csv")
+    assert out.returncode == 0 and out.stdout.splitlines()[0] == "story_id,headline,article_id,lang,date,title"
+    rows = list(csv.DictReader(io.StringIO(out.stdout)))
+    assert sorted(r["article_id"] for r in rows) == sorted(p.stem for p in SEEDS.glob("*.txt"))
+
+
+@pytest.mark.slow
 def test_add_stories_why_and_the_env_db(tmp_path):
     env = {"STORYLINE_DB": str(tmp_path / "env.db"), "PATH": "/usr/bin:/bin"}
     out = cli("add", str(SEEDS), env=env)
@@ -56,6 +57,7 @@ def test_add_stories_why_and_the_env_db(tmp_path):
     assert "002_db6ee38c665bce5b ~ " in line and "Vladimir Putin" in line and "173 days after" in line
 
 
+@pytest.mark.slow
 def test_compare_prints_scores_relation_and_evidence():
     out = cli("compare", str(SEEDS / "000_8021d23d65a94577.txt"), str(SEEDS / "003_3ca7ee8777bd1d77.txt"), "--format", "table")
     assert out.returncode == 0, out.stderr
@@ -64,9 +66,10 @@ def test_compare_prints_scores_relation_and_evidence():
         assert dim in out.stdout
     assert "aligned sentences:" in out.stdout
     js = json.loads(cli("compare", str(SEEDS / "002_db6ee38c665bce5b.txt"), str(SEEDS / "003_3ca7ee8777bd1d77.txt")).stdout)
-    assert js["relation"] in ("related", "unrelated") and js["evidence"]["date_gap_days"] == 173
+    assert js["relation"] == "related" and js["evidence"]["date_gap_days"] == 173
 
 
+@pytest.mark.slow
 def test_compare_names_a_blocked_page(tmp_path):
     wall = tmp_path / "wall.txt"
     wall.write_text("To use this website, cookies must be enabled in your browser.\n\n"
@@ -115,9 +118,10 @@ def without_training_extras(tmp_path):
     for name in ("catboost", "sklearn"):
         (tmp_path / "hidden" / name).mkdir(parents=True)
         (tmp_path / "hidden" / name / "__init__.py").write_text("raise ImportError('not installed')\n")
-    return {**os.environ, "PYTHONPATH": str(tmp_path / "hidden")}
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path / "hidden"), os.environ.get("PYTHONPATH", "")])}
 
 
+@pytest.mark.slow
 def test_scoring_needs_no_training_extras(tmp_path):
     a, b = sorted(SEEDS.glob("00[03]*"))
     out = cli("compare", str(a), str(b), "--format", "json", env=without_training_extras(tmp_path))
@@ -138,14 +142,15 @@ def test_eval_commands_on_a_small_labelled_file(tmp_path):
     report = json.loads(cli("eval", "semeval", str(path), "--split", "dev").stdout)
     assert report["n"] == 6 and set(report["pearson"]) == {"overall", "geography", "entities", "time", "narrative", "style", "tone"}
     assert report["pearson"]["overall"] > 0  # translations score closer than the other meeting
-    assert report["profile"] == "full" and 0 <= report["full_model_pairs"] <= 6
+    assert report["profile"] == "full" and report["full_model_pairs"] == 0  # the cosine scorer has no full model
     fast = json.loads(cli("--profile", "fast", "eval", "semeval", str(path), "--split", "dev").stdout)
     assert fast["profile"] == "fast" and fast["full_model_pairs"] == 0 and fast["n"] == 6
     stories = json.loads(cli("eval", "stories", str(path), "--split", "dev", "--order", "random", "--seeds", "3").stdout)
-    assert stories["positives"] == 3 and 0.0 <= stories["f1"] <= 1.0 and "cross_language" in stories
-    orders = stories["random_orders"]
-    assert orders["seeds"] == 3 and len(orders["f1"]) == 3 and 0.0 <= orders["spread_f1"] <= 1.0
-    assert orders["mean_f1"] == round(sum(orders["f1"]) / 3, 4) and 0.0 <= orders["batch_f1"] <= 1.0
+    # the stand-ins join 000 and 004 alone (one language, shared words): 1 of the 3 same-story
+    # pairs found, no wrong one; translations stay apart, in every order
+    assert (stories["positives"], stories["precision"], stories["recall"], stories["f1"]) == (3, 1.0, 0.3333, 0.5)
+    assert stories["cross_language"]["recall"] == 0.0
+    assert stories["random_orders"] == {"seeds": 3, "f1": [0.5, 0.5, 0.5], "mean_f1": 0.5, "spread_f1": 0.0, "batch_f1": 0.5}
     out = cli("train", str(path), "--split", "dev", "--out", str(tmp_path / "m.pkl"), env=without_training_extras(tmp_path))
     assert out.returncode == 1 and out.stderr.strip().splitlines() == ["storyline: training the scorer needs scikit-learn and CatBoost: pip install 'storyline[train]'"]
     assert not (tmp_path / "m.pkl").exists()

