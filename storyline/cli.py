@@ -66,8 +66,9 @@ def handle_errors(fn):
 
 
 def _service(db: str, settings=None, create: bool = True):
-    """The service over the store at ``db``; ``create=False`` for commands that only read (a
-    store that is not there is a usage error, and no file is left behind)."""
+    """The service over the store at ``db``, to use in a ``with`` (closing saves the index it caught
+    up); ``create=False`` for commands that only read (a store that is not there is a usage error,
+    and no file is left behind)."""
     from .service import Storyline
     from .settings import load_settings
     from .store import open_store
@@ -175,13 +176,12 @@ def main(ctx, config, profile, verbose, log_format):
 @handle_errors
 def cluster(settings, paths, strict, prefer_lang, fmt):
     """Read articles and print the stories they form (nothing is stored)."""
-    sl = _service(":memory:", settings)
-    with _inputs(settings, paths) as items:
+    with _service(":memory:", settings) as sl, _inputs(settings, paths) as items:
         report, _ = sl.add(items, strict=strict, progress=_progress(), total=_total(paths))
-    sl.recluster()
-    stories = sl.stories()
-    if prefer_lang:
-        stories = [sl.story(s.id, prefer_lang) for s in stories]
+        sl.recluster()
+        stories = sl.stories()
+        if prefer_lang:
+            stories = [sl.story(s.id, prefer_lang) for s in stories]
     _stories_out(stories, fmt)
     if report.failed:
         _report(report)
@@ -199,13 +199,9 @@ def add(settings, paths, strict, db):
     PATHS are files, directories, - (JSONL on stdin), web archives (.warc, .warc.gz: their HTML
     responses) or URLs (fetched politely: robots.txt, size and time limits).
     """
-    sl = _service(db, settings)
-    try:
-        with _inputs(settings, paths) as items:
-            report, _ = sl.add(items, strict=strict, progress=_progress(), on_decision=_echo_decision,
-                               keep_decisions=False, total=_total(paths))
-    finally:
-        sl.close()
+    with _service(db, settings) as sl, _inputs(settings, paths) as items:
+        report, _ = sl.add(items, strict=strict, progress=_progress(), on_decision=_echo_decision,
+                           keep_decisions=False, total=_total(paths))
     _report(report)
 
 
@@ -281,7 +277,11 @@ def stories(settings, db, lang, since, until, entity, query, limit, offset, stor
     """List the stored stories, newest first."""
     from .store import StoryFilter
 
-    sl = _service(db, settings, create=False)
+    with _service(db, settings, create=False) as sl:
+        _stories(sl, StoryFilter(lang, since, until, entity, query), limit, offset, story_id, related, fmt)
+
+
+def _stories(sl, where, limit, offset, story_id, related, fmt) -> None:
     if story_id or related:
         story = sl.story(story_id or related)
         if story.requested:
@@ -298,7 +298,7 @@ def stories(settings, db, lang, since, until, entity, query, limit, offset, stor
         if not links:
             click.echo(f"no related stories found for {story.id}", err=True)
         return
-    _, page = sl.query_stories(StoryFilter(lang, since, until, entity, query), offset, limit)
+    _, page = sl.query_stories(where, offset, limit)
     _stories_out(page, fmt)
 
 
@@ -309,7 +309,8 @@ def stories(settings, db, lang, since, until, entity, query, limit, offset, stor
 @handle_errors
 def stats(settings, db, fmt):
     """Show what the store holds: articles, stories, languages, bytes on disk, index state."""
-    info = _service(db, settings, create=False).stats()
+    with _service(db, settings, create=False) as sl:
+        info = sl.stats()
     if fmt == "json":
         return _echo_json(info)
     ix = info["index"]
@@ -327,9 +328,9 @@ def stats(settings, db, fmt):
 @handle_errors
 def recluster(settings, db):
     """Rebuild every story of the store in batch (deterministic)."""
-    sl = _service(db, settings, create=False)
-    moved = sl.recluster()
-    click.echo(f"{_n(sl.count(), 'article')} in {_n(sl.store.count_stories(), 'story', 'stories')}; {moved} moved")
+    with _service(db, settings, create=False) as sl:
+        moved = sl.recluster()
+        click.echo(f"{_n(sl.count(), 'article')} in {_n(sl.count_stories(), 'story', 'stories')}; {moved} moved")
 
 
 @main.command()
@@ -340,7 +341,8 @@ def recluster(settings, db):
 @handle_errors
 def why(settings, article_id, db, fmt):
     """Explain which story an article joined, the runner-up and their scores."""
-    info = _service(db, settings, create=False).why(article_id)
+    with _service(db, settings, create=False) as sl:
+        info = sl.why(article_id)
     if fmt == "json":
         return _echo_json(info)
     click.echo(f"{info['article']} -> {info['story']}" + (" (new story)" if info.get("new_story") else "")
@@ -387,7 +389,8 @@ def _read_one(path: str, settings):
 def compare(settings, a, b, db, fmt):
     """Score two articles on the SemEval scale (1 = very similar ... 4 = very dissimilar)."""
     if db and not os.path.exists(a):
-        score = _service(db, settings, create=False).compare(a, b)
+        with _service(db, settings, create=False) as sl:
+            score = sl.compare(a, b)
     else:
         from .pipeline import Pipeline
         from .service import compare_articles
@@ -594,7 +597,8 @@ def _url_lines(name: str) -> list:
 @handle_errors
 def feeds_list(settings, db, fmt):
     """The registered feeds and their health: last success, last error, articles added."""
-    items = _service(db, settings, create=False).store.feeds()
+    with _service(db, settings, create=False) as sl:
+        items = sl.feeds()
     if fmt == "json":
         return _echo_json({"feeds": [f.to_dict() for f in items]})
     if fmt == "csv":
@@ -626,13 +630,17 @@ def feeds_list(settings, db, fmt):
 @handle_errors
 def feeds_remove(settings, urls, db):
     """Stop polling feeds (their articles stay in the store)."""
-    from .ingest import normalise
+    from .errors import NotFoundError
 
-    store = _service(db, settings, create=False).store
-    missing = [u for u in urls if not (store.remove_feed(u) or store.remove_feed(normalise(u)))]
-    for u in missing:
-        click.echo(f"storyline: skipped {u}: not a registered feed", err=True)
-    click.echo(f"removed {len(urls) - len(missing)}", err=True)
+    missing = 0
+    with _service(db, settings, create=False) as sl:
+        for u in urls:
+            try:
+                sl.remove_feed(u)
+            except NotFoundError as err:
+                click.echo(f"storyline: skipped {err}", err=True)
+                missing += 1
+    click.echo(f"removed {len(urls) - missing}", err=True)
     if missing:
         sys.exit(1)
 
@@ -651,7 +659,7 @@ def watch(settings, db, once):
     from .watch import Watcher
 
     watcher = Watcher(_service(db, settings), on_decision=_echo_decision)
-    if not watcher.store.feeds():
+    if not watcher.sl.feeds():
         watcher.sl.close()
         _fail("no feeds registered; add some with: storyline feeds add URL", 2)
     for sig in (signal.SIGTERM, signal.SIGINT):

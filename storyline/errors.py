@@ -25,6 +25,10 @@ class Unavailable(StorylineError):
     """The store cannot be reached for now (a database restarting, a network cut): try again later."""
 
 
+class NotFoundError(StorylineError):
+    """A story, article or feed the store does not hold."""
+
+
 class SettingsError(StorylineError):
     """A setting is out of range or unknown."""
 

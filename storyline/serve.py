@@ -31,7 +31,7 @@ from pydantic import BaseModel, Field, field_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import metrics
-from .errors import InputError, StorylineError, Unavailable
+from .errors import InputError, MissingExtraError, NotFittedError, NotFoundError, SettingsError, StorylineError, Unavailable
 from .logs import REQUEST_ID
 from .model import Article
 from .ops import Retention
@@ -53,6 +53,19 @@ UI_PATHS = ("/ui/", "/static/", "/docs")  # and "/": pages a rebinding site coul
 HEADERS = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer"),
            (b"x-frame-options", b"DENY")]
 CSP = b"default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+STATUS = {  # the library's errors as HTTP statuses; a subclass not listed takes its base class's
+    NotFoundError: 404,
+    InputError: 400,
+    SettingsError: 400,
+    NotFittedError: 503,  # the server has no scorer to answer with
+    MissingExtraError: 503,
+    Unavailable: 503,  # with Retry-After (its own handler)
+    StorylineError: 400,  # the store's errors (locked, read-only, disk full) and any other the library names
+}
+
+
+def status_of(exc: StorylineError) -> int:
+    return next(STATUS[cls] for cls in type(exc).__mro__ if cls in STATUS)
 
 
 class ArticleIn(BaseModel):
@@ -319,8 +332,7 @@ def create_app(db: str = "storyline.db", settings: Settings | None = None, token
 
     @app.exception_handler(StorylineError)
     async def storyline_error(_, exc: StorylineError):
-        status = 404 if str(exc).startswith("no ") else 400
-        return JSONResponse({"detail": public(str(exc))}, status)
+        return JSONResponse({"detail": public(str(exc))}, status_of(exc))
 
     @app.exception_handler(Unavailable)
     async def unavailable(_, exc: Unavailable):
@@ -349,7 +361,7 @@ def create_app(db: str = "storyline.db", settings: Settings | None = None, token
     @app.get("/health")
     def health() -> dict:
         """Counts; with ``watching`` (and ``watch_error`` while it is failing) when the server polls feeds."""
-        return ({"status": "ok", "articles": service.count(), "stories": service.store.count_stories()}
+        return ({"status": "ok", "articles": service.count(), "stories": service.count_stories()}
                 | (watching.to_dict() if watch else {}))
 
     @app.get("/metrics", response_class=PlainTextResponse)
@@ -409,7 +421,7 @@ def create_app(db: str = "storyline.db", settings: Settings | None = None, token
     @app.get("/feeds")
     def list_feeds() -> dict:
         """The registered feeds and their health (last success, last error, failures in a row, articles added)."""
-        return {"feeds": [f.to_dict() for f in service.store.feeds()]} | watching.to_dict()
+        return {"feeds": [f.to_dict() for f in service.feeds()]} | watching.to_dict()
 
     @app.post("/feeds", dependencies=[Security(bearer)], responses=WRITE_ERRORS)
     def post_feed(body: FeedIn) -> dict:
@@ -421,7 +433,7 @@ def create_app(db: str = "storyline.db", settings: Settings | None = None, token
     def get_article(article_id: str) -> dict:
         art = service.article(article_id)
         d = art.to_dict()
-        d["story_id"] = (service.store.decision(article_id) or (None,))[0]
+        d["story_id"] = service.story_of(article_id)
         return d
 
     @app.delete("/articles/{article_id:path}", dependencies=[Security(bearer)], responses=WRITE_ERRORS)

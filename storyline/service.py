@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from . import metrics
 from .cluster import SAME, Decision, StoryIndex, day_of, summarise
 from .index import open_index
-from .errors import InputError, StorylineError
+from .errors import InputError, NotFoundError
 from .model import Article, PairScore, Story
 from .pipeline import SECOND_KEY, Pipeline, Prepared, Report, content_hash
 from .settings import Settings, load_settings
@@ -88,6 +88,12 @@ class Storyline:
         self.save_index()
         self.store.close()
 
+    def __enter__(self) -> "Storyline":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
     def _stored(self, art: Article) -> Prepared | None:
         """The article with the vectors stored for its content (and the second encoder's views if
         any were computed), or None if the first encoder's are missing."""
@@ -103,6 +109,9 @@ class Storyline:
 
     def count(self) -> int:
         return self.store.count()
+
+    def count_stories(self) -> int:
+        return self.store.count_stories()
 
     def stats(self) -> dict:
         """What the store holds and the state of its index."""
@@ -330,7 +339,7 @@ class Storyline:
         if s is None and (now := self.store.resolve(story_id)) is not None:
             s = self.store.get_story(now)
         if s is None:
-            raise StorylineError(f"no story {story_id!r}")
+            raise NotFoundError(f"no story {story_id!r}")
         if prefer_lang:
             s = self._summary(s.id, prefer_lang=prefer_lang)
         s.aliases = self.store.aliases(s.id)
@@ -373,8 +382,27 @@ class Storyline:
     def article(self, article_id: str) -> Article:
         art = self.store.get_article(article_id)
         if art is None:
-            raise StorylineError(f"no article {article_id!r}")
+            raise NotFoundError(f"no article {article_id!r}")
         return art
+
+    def story_of(self, article_id: str) -> str | None:
+        """The id of the story a stored article is in."""
+        return (self.store.decision(article_id) or (None,))[0]
+
+    def feeds(self) -> list:
+        """The registered feeds and their health."""
+        return self.store.feeds()
+
+    def remove_feed(self, url: str) -> None:
+        """Stop polling a feed, given as registered or as written before normalising.
+
+        Raises:
+            NotFoundError: if no such feed is registered.
+        """
+        from .ingest import normalise
+
+        if not (self.store.remove_feed(url) or self.store.remove_feed(normalise(url))):
+            raise NotFoundError(f"{url}: not a registered feed")
 
     def why(self, article_id: str) -> dict:
         """Why an article is in its story; for a page the watcher could not read, why not."""
