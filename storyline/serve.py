@@ -446,7 +446,7 @@ def create_app(db: str = "storyline.db", settings: Settings | None = None, token
         with write_lock:
             done = delete(service, [article_id], forbid)
         if done.missing:
-            raise StorylineError(f"no article {article_id!r}")
+            raise NotFoundError(f"no article {article_id!r}")
         return asdict(done)
 
     @app.get("/stories", responses=READ_ERRORS)

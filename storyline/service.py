@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from . import metrics
 from .cluster import SAME, Decision, StoryIndex, day_of, summarise
 from .index import open_index
-from .errors import InputError, NotFoundError
+from .errors import InputError, NotFoundError, StorylineError
 from .model import Article, PairScore, Story
 from .pipeline import SECOND_KEY, Pipeline, Prepared, Report, content_hash
 from .settings import Settings, load_settings
@@ -409,7 +409,7 @@ class Storyline:
         if self.store.get_article(article_id) is None:
             status, tries = self.store.seen([article_id]).get(article_id, ("", 0))
             if status.startswith("error: "):
-                raise StorylineError(f"no article {article_id!r}: the page failed {tries} times, last with {status[7:]}")
+                raise NotFoundError(f"no article {article_id!r}: the page failed {tries} times, last with {status[7:]}")
         self.article(article_id)
         dec = self.store.decision(article_id)
         return {"article": article_id, "story": dec[0] if dec else None, **((dec[1] or {}) if dec else {})}
