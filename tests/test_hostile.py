@@ -505,3 +505,30 @@ def test_a_long_query_string_is_refused_with_414_before_it_is_parsed(tmp_path):
             assert status.split()[1] == answer, (size, status)
     finally:
         srv.stop()
+
+
+@pytest.mark.parametrize("charset", ["undefined", "punycode"])
+def test_add_url_and_post_urls_give_a_bad_charset_page_one_line(site, tmp_path, charset):
+    import subprocess
+    import sys
+
+    import httpx
+
+    from .server import Server
+    from .test_ingest import CONFIG
+
+    bad = site.put(f"/cli/{charset}.html", b"<html><body><p>short</p></body></html>", f"text/html; charset={charset}")
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(CONFIG)
+    done = subprocess.run([sys.executable, "-m", "storyline.cli", "--config", str(cfg), "add", bad, "--db",
+                           str(tmp_path / "u.db")], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    [line] = [line for line in done.stderr.splitlines() if bad in line]
+    assert line.startswith(f"storyline: skipped {bad}: ")  # read by detection: too little text, said in one line
+    srv = Server(tmp_path / "s.db", tmp=str(tmp_path), config=CONFIG)
+    try:
+        r = httpx.post(srv.url + "/urls", json={"urls": [bad]}, timeout=120)
+        [skipped] = r.json()["skipped"]
+        assert r.status_code == 200 and skipped == line.removeprefix("storyline: skipped ")
+    finally:
+        srv.stop()
