@@ -261,8 +261,8 @@ def batch(settings, paths, db, scheduler, workers, work_dir, keep_work):
 @main.command()
 @db_option
 @click.option("--lang", default=None, help="Only stories with an article in this language.")
-@click.option("--since", default=None, help="Only stories seen on or after this date (YYYY-MM-DD).")
-@click.option("--until", default=None, help="Only stories seen on or before this date.")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Only stories seen on or after this date (YYYY-MM-DD).")
+@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Only stories seen on or before this date.")
 @click.option("--entity", default=None, help="Only stories naming this person, organisation or place.")
 @click.option("--query", "-q", default=None, help="Only stories whose headlines contain this text.")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="At most this many stories (default: all).")
@@ -278,7 +278,8 @@ def stories(settings, db, lang, since, until, entity, query, limit, offset, stor
     from .store import StoryFilter
 
     with _service(db, settings, create=False) as sl:
-        _stories(sl, StoryFilter(lang, since, until, entity, query), limit, offset, story_id, related, fmt)
+        dates = (d and d.date().isoformat() for d in (since, until))
+        _stories(sl, StoryFilter(lang, *dates, entity, query), limit, offset, story_id, related, fmt)
 
 
 def _stories(sl, where, limit, offset, story_id, related, fmt) -> None:

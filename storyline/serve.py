@@ -46,6 +46,7 @@ log = logging.getLogger("storyline")
 access = logging.getLogger("storyline.access")
 
 WEB = Path(__file__).parent / "web"
+LANG = Query(None, pattern=r"^[A-Za-z]{2,3}(-[A-Za-z]{2,4})?$", description="an ISO 639-1 code (de, zh-tw)")
 MAX_OFFSET = 1_000_000_000  # stories skipped at most by a page (the store counts in 64-bit integers)
 WRITES = {"/articles", "/files", "/urls", "/feeds"}  # POST routes that change the store: they need the token when one is set
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -450,19 +451,22 @@ def create_app(db: str = "storyline.db", settings: Settings | None = None, token
         return asdict(done)
 
     @app.get("/stories", responses=READ_ERRORS)
-    def list_stories(lang: str | None = None, since: str | None = None, until: str | None = None,
-                     entity: str | None = None, q: str | None = None, offset: int = Query(0, ge=0, le=MAX_OFFSET),
-                     limit: int = Query(50, ge=1, le=500)) -> dict:
-        total, page = service.query_stories(StoryFilter(lang, since, until, entity, q), offset, limit)
+    def list_stories(lang: str | None = LANG, since: dt.date | None = Query(None, description="last seen on or after, YYYY-MM-DD"),
+                     until: dt.date | None = Query(None, description="first seen on or before, YYYY-MM-DD"),
+                     entity: str | None = Query(None, max_length=200, description="a person, organisation or place, in any spelling or script"),
+                     q: str | None = Query(None, max_length=200, description="words of a headline or title"),
+                     offset: int = Query(0, ge=0, le=MAX_OFFSET), limit: int = Query(50, ge=1, le=500)) -> dict:
+        dates = [d.isoformat() if d else None for d in (since, until)]
+        total, page = service.query_stories(StoryFilter(lang and lang.lower(), *dates, entity, q), offset, limit)
         # plain JSON types already: straight to the response, without FastAPI's per-value encoder
         return JSONResponse({"total": total, "offset": offset, "limit": limit, "stories": [s.to_dict() for s in page]})
 
     @app.get("/stories/{story_id:path}", responses=READ_ERRORS)
-    def get_story(story_id: str, lang: str | None = None, related: bool = True) -> JSONResponse:
+    def get_story(story_id: str, lang: str | None = LANG, related: bool = True) -> JSONResponse:
         """One story, by its id or an id it had before a merge (then ``requested`` is that id and
         Content-Location names the story's own address); with the related stories unless
         ``related=false``."""
-        story = service.story(story_id, lang)
+        story = service.story(story_id, lang and lang.lower())
         body = story.to_dict() | ({"related": service.related(story)} if related else {})
         headers = {"Content-Location": f"/stories/{quote(story.id, safe='')}"} if story.requested else None
         return JSONResponse(body, headers=headers)

@@ -221,7 +221,7 @@ def test_a_store_of_a_previous_schema_is_migrated(tmp_path, made_by):
     total, page = store.query_stories(StoryFilter(lang="de"))
     assert total == 1 and "001_ad8f6df6e894e106" in page[0].article_ids
     assert store.query_stories(StoryFilter(key="tokay"))[0] == 2  # the text index was filled from the old rows
-    assert store.query_stories(StoryFilter(key="TOKAY"))[0] == 2 and store.query_stories(StoryFilter(key="ТОКА"))[0] == 0
+    assert store.query_stories(StoryFilter(key="TOKAY"))[0] == 2 and store.query_stories(StoryFilter(key="ТОКА"))[0] == 2  # folded as the keys are
     story = page[0].id
     assert store.members(story)["001_ad8f6df6e894e106"] == "000_8021d23d65a94577"
     assert [p.article_id for p in store.placed([5, 1])] == ["004_ed581dd32eb4ea3f", "000_8021d23d65a94577"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import zlib
 from abc import abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -63,6 +64,14 @@ def pack(value) -> bytes:
 def unpack(data: bytes | str):
     """What ``pack`` wrote, or the plain JSON text of a store written before it."""
     return json.loads(zlib.decompress(data) if isinstance(data, (bytes, memoryview)) else data)
+
+
+def folded(label: str) -> str:
+    """A label word by word as the signal keys fold names (``analyse.fold``): "Kassym-Jomart
+    Tokayev" -> "kasim yomart tokaev", which "Tokajew" and "Токаев" find as "tokaev"."""
+    from ..analyse.fold import fold  # on first use: the analyse package loads its gazetteers
+
+    return " ".join(w for w in (fold(part) for part in re.split(r"[\s\-‐‑]+", label.replace("\0", ""))) if w)
 
 
 class SQLStore(Removal, Store):
@@ -199,8 +208,9 @@ class SQLStore(Removal, Store):
         db.execute("DELETE FROM story_langs WHERE story_id=?", (story.id,))
         for lang in story.languages:
             db.execute("INSERT INTO story_langs (story_id, lang) VALUES (?,?)", (story.id, lang))
+        labels = story.people + story.orgs + story.places
         self._index_text(db, story, "\n".join([story.headline] + [t["title"] or "" for t in story.timeline]),
-                         "\n".join(story.people + story.orgs + story.places))
+                         "\n".join(labels + [folded(x) for x in labels]))
 
     # articles and vectors --------------------------------------------------------------------
     def article_hash(self, article_id: str) -> str | None:
@@ -244,6 +254,9 @@ class SQLStore(Removal, Store):
         for column, text in (("entities", where.key), ("titles", where.query)):
             if text:
                 cond, more = self._text_condition(column, text.replace("\0", ""))  # no backend takes a NUL
+                if column == "entities" and (key := folded(text)) and key != text.lower():
+                    also, more_args = self._text_condition(column, key)  # Tokajew, Токаев: the labels' folded forms
+                    cond, more = f"({cond} OR {also})", more + more_args
                 conds.append(cond)
                 args += more
         sql = "FROM stories s" + (" WHERE " + " AND ".join(conds) if conds else "")
