@@ -434,6 +434,7 @@ def create_app(db: str = "storyline.db", settings: Settings | None = None, token
     def get_article(article_id: str) -> dict:
         art = service.article(article_id)
         d = art.to_dict()
+        d.pop("path", None)  # where the server read it: no server path in a response
         d["story_id"] = service.story_of(article_id)
         return d
 

@@ -70,13 +70,29 @@ def test_upload_seeds_browse_stories_and_compare(server, page):
     assert {h.inner_text().split()[0].lower() for h in page.query_selector_all(".lang-group h3")} <= {"it", "de", "en"}
     assert "Tokayev" in page.inner_text("main")
     bars = page.query_selector_all(".life-chart rect")  # articles per day by language, drawn by the page
-    assert bars and {b.query_selector("title").text_content().split(": ")[0] for b in bars} == {"2022-02-10"}
+    assert sorted(b.query_selector("title").text_content() for b in bars) == ["2022-02-10: 1 en", "undated: 1 de", "undated: 2 it"]
     legend = [x.inner_text() for x in page.query_selector_all(".legend span")]
-    assert legend == ["en", "per day; 3 undated not shown"]  # only 003 is dated: the others say "Thursday"
+    assert legend == ["de", "en", "it", "per day; 3 undated articles apart, at the right"]  # only 003 is dated: the others say "Thursday"
+    places = {c.inner_text(): c.get_attribute("title") for c in page.query_selector_all(".chip.place")}
+    assert places["Kazakhstan"] == "KZ" and places["Moscow, Russia"] == "Moscow (RU)"  # names in the UI's language, codes on hover
+    compare = page.query_selector(".lang-group .article a.compare")
+    other = compare.get_attribute("href").split("&b=")[1]
+    assert compare.inner_text().startswith("compare with “") and other in [a.get_attribute("href").rsplit("/", 1)[1]
+                                                                          for a in page.query_selector_all(".lang-group a.title")]
     page.wait_for_selector(".related .rel")
     (rel,) = page.query_selector_all(".related .rel")
     assert "173 days before" in rel.inner_text() and "Putin" in rel.inner_text()
     page.screenshot(path=str(ARTIFACTS / "story.png"), full_page=True)
+    page.click(".lang-group a.title >> text=Spazio, armi e proteste")  # the reader view
+    page.wait_for_selector(".reader")
+    assert page.inner_text(".reader h1") == "Spazio, armi e proteste: di cosa hanno parlato Putin e Tokayev"
+    assert len(page.query_selector_all(".reader .text p")) >= 3 and "Tokayev" in page.inner_text(".reader .text")
+    assert "Kassym-Jomart Tokayev" in [c.inner_text() for c in page.query_selector_all(".reader .chip")]
+    assert page.query_selector(".reader a.source") is None  # read from a file: no source to link
+    page.screenshot(path=str(ARTIFACTS / "article.png"), full_page=True)
+    page.click(".reader a >> text=its story")
+    page.wait_for_selector(".related .rel")
+    rel = page.query_selector(".related .rel")
     rel.query_selector("a.title").click()  # along the thread: the meeting of August 2021, and back
     page.wait_for_selector("h1:has-text('Incontro')")
     assert "173 days after" in page.inner_text(".related")
@@ -198,6 +214,7 @@ def test_story_life_chart_counts_articles_per_day_and_language(tmp_path, page):
     texts = {p.name[:3]: (p.stem, p.read_text("utf-8")) for p in sorted(SEEDS.glob("*.txt"))}
     days = {"000": "2022-02-10", "001": "2022-02-11", "002": "2021-08-21", "003": "2022-02-10", "004": "2022-02-12"}
     items = [{"id": texts[k][0], "text": texts[k][1], "published": d} for k, d in days.items()]
+    items[3]["url"] = "https://news.example/world/putin-kazakhstan"  # 003: its reader view links to it
     items += [{"id": f"003-update-{i}", "text": texts["003"][1] + f"\n\nUpdated at {10 + i}:00.", "published": f"2022-02-1{i}"}
               for i in range(4)]  # copies posted together: not each other's boilerplate
     srv = Server(tmp_path / "life.db", tmp=str(tmp_path))
@@ -215,5 +232,9 @@ def test_story_life_chart_counts_articles_per_day_and_language(tmp_path, page):
         assert [x.inner_text() for x in page.query_selector_all(".legend span")][:3] == ["de", "en", "it"]
         page.wait_for_selector(".related .rel")
         page.screenshot(path=str(ARTIFACTS / "story-life.png"), full_page=True)
+        page.goto(f"{srv.url}/ui/article/{texts['003'][0]}")
+        source = page.wait_for_selector(".reader a.source")
+        assert source.get_attribute("href") == "https://news.example/world/putin-kazakhstan"
+        assert source.get_attribute("rel") == "noreferrer noopener"
     finally:
         srv.stop()

@@ -15,6 +15,18 @@ async function api(path, opts = {}) {
 }
 function badges(langs) { return (langs || []).map(l => `<span class="badge">${esc(l)}</span>`).join(""); }
 function chips(items) { return (items || []).map(x => `<span class="chip">${esc(x)}</span>`).join("") || '<span class="muted">–</span>'; }
+// Places come as ISO country codes ("KZ") or "City (CC)": shown by name in the reader's language
+// (the browser's CLDR names), the code on hover.
+const REGIONS = (() => { try { return new Intl.DisplayNames([navigator.language, "en"], {type: "region"}); } catch (e) { return null; } })();
+function country(code) { try { return (REGIONS && REGIONS.of(code)) || code; } catch (e) { return code; } }
+function placeName(p) {
+  const m = /^(.*) \(([A-Z]{2})\)$/.exec(p);
+  if (m) return `${m[1]}, ${country(m[2])}`;
+  return /^[A-Z]{2}$/.test(p) ? country(p) : p;
+}
+function placeChips(items) {
+  return (items || []).map(p => `<span class="chip place" title="${esc(p)}">${esc(placeName(p))}</span>`).join("") || '<span class="muted">–</span>';
+}
 function plural(n, word, many = word + "s") { return `${n} ${n === 1 ? word : many}`; }
 // A bar's length (0..1) goes in data-fill; fill() sets it through the CSSOM, which the server's
 // Content-Security-Policy allows (a style="" attribute it blocks). Any page may use <div class="bar" data-fill>.
@@ -76,12 +88,16 @@ async function storyPage(id) {
     if (t.duplicate_of) (folded[t.duplicate_of] = folded[t.duplicate_of] || []).push(t);
     else (byLang[t.lang || "??"] = byLang[t.lang || "??"] || []).push(t);
   }
-  const ids = s.timeline.map(t => t.id);
-  const article = t => `<div class="article"><b>${esc(t.title)}</b>
+  const short = x => x.length > 60 ? x.slice(0, 59) + "…" : x;
+  const article = t => {
+    const other = s.timeline.find(o => o.id !== t.id && !o.duplicate_of) || s.timeline.find(o => o.id !== t.id);
+    return `<div class="article"><a class="title" href="/ui/article/${encodeURIComponent(t.id)}">${esc(t.title || t.id)}</a>
     <div class="meta"><span>${esc(t.id)}</span><span>${esc(t.date || "date unknown")}</span><span>${esc(t.source || "")}</span>
-    ${ids.length > 1 ? `<a href="/ui/compare?a=${encodeURIComponent(t.id)}&b=${encodeURIComponent(ids.find(x => x !== t.id))}">compare</a>` : ""}</div>
-    ${(folded[t.id] || []).map(f => `<div class="folded">↳ ${esc((f.lang || "").toUpperCase())} translation/duplicate: ${esc(f.title)} (${esc(f.id)})</div>`).join("")}
+    ${other ? `<a class="compare" href="/ui/compare?a=${encodeURIComponent(t.id)}&b=${encodeURIComponent(other.id)}">compare with “${esc(short(other.title || other.id))}”</a>` : ""}</div>
+    ${(folded[t.id] || []).map(f => `<div class="folded">↳ ${esc((f.lang || "").toUpperCase())} translation/duplicate:
+      <a href="/ui/article/${encodeURIComponent(f.id)}">${esc(f.title || f.id)}</a> (${esc(f.id)})</div>`).join("")}
   </div>`;
+  };
   const SHOWN = 8;  // a long story folds each language's list after this many
   main.innerHTML = `
     ${s.requested ? `<div class="msg merged">Story ${esc(s.requested)} was merged into this one; its old address leads here.</div>` : ""}
@@ -108,48 +124,83 @@ async function storyPage(id) {
           <div class="evidence">${esc(r.evidence)}</div></div>`).join("") || '<span class="muted">none found: no story with the same actors and another event</span>'}</div>
         <h2>People</h2><div>${chips(s.people)}</div>
         <h2>Organisations</h2><div>${chips(s.orgs)}</div>
-        <h2>Places</h2><div>${chips(s.places)}</div>
+        <h2>Places</h2><div>${placeChips(s.places)}</div>
         <h2>Sources</h2><div>${chips(s.sources)}</div>
         ${(s.aliases || []).length ? `<h2>Merged from</h2><div>${chips(s.aliases)}</div>` : ""}
       </div>
     </div>`;
 }
 
+// The reader view: an article as storyline read it (cleaned paragraphs), its signals, its source.
+async function articlePage(id) {
+  const a = await api("/articles/" + encodeURIComponent(id));
+  const by = {};
+  for (const sg of a.signals || []) (by[sg.type] = by[sg.type] || []).push(sg);
+  const signalChips = (type, name) => by[type] ? `<h2>${name}</h2><div>${by[type].map(sg => `<span class="chip" title="${esc(
+    `${sg.key}: ${(sg.forms || []).join(", ")}`)}">${esc(type === "place" ? placeName(sg.label) : sg.label)}</span>`).join("")}</div>` : "";
+  const paragraphs = (a.paragraphs && a.paragraphs.length ? a.paragraphs : (a.text || "").split(/\n\s*\n/)).filter(p => p.trim());
+  main.innerHTML = `
+    <article class="reader">
+      <h1>${esc(a.title || a.id)}</h1>
+      <div class="meta">${badges([a.lang])}<span>${esc(a.id)}</span>
+        <span>published ${esc(a.published || "unknown")}</span><span>event date ${esc(a.event_date || "unknown")}</span>
+        ${a.source ? `<span>${esc(a.source)}</span>` : ""}
+        ${a.story_id ? `<a href="/ui/story/${encodeURIComponent(a.story_id)}">its story</a>` : ""}
+        ${/^https?:\/\//.test(a.url || "") ? `<a class="source" href="${esc(a.url)}" rel="noreferrer noopener" target="_blank">read at the source</a>` : ""}</div>
+      <div class="grid2 reader-grid">
+        <div class="card text">${paragraphs.map(p => `<p>${esc(p)}</p>`).join("")}</div>
+        <div>${signalChips("person", "People")}${signalChips("org", "Organisations")}${signalChips("place", "Places")}${signalChips("date", "Dates")}
+          ${Object.keys(by).length ? "" : '<p class="muted">No people, organisations, places or dates found.</p>'}</div>
+      </div>
+    </article>`;
+}
+
 // Articles per day of publication (else of the event; per week past 120 days) by language, as
-// stacked bars in an inline SVG.
+// stacked bars in an inline SVG; undated articles in a bar of their own, apart at the right.
 const PALETTE = ["#2f5bd3", "#d9822b", "#1f8a4c", "#b23a8f", "#5b6f8a", "#c2412d", "#0f8b8d", "#8a6d1f"];
 function lifeChart(timeline) {
-  const dated = timeline.filter(t => t.published || t.date);
-  if (!dated.length) return '<p class="muted">no dated articles</p>';
+  const dated = timeline.filter(t => t.published || t.date), undated = timeline.filter(t => !(t.published || t.date));
+  if (!timeline.length) return '<p class="muted">no articles</p>';
   const day = t => Math.floor(Date.parse((t.published || t.date).slice(0, 10) + "T00:00:00Z") / 864e5);
-  const first = Math.min(...dated.map(day)), last = Math.max(...dated.map(day));
-  const step = last - first >= 120 ? 7 : 1, n = Math.floor((last - first) / step) + 1;
-  const langs = [...new Set(dated.map(t => t.lang || "??"))].sort();
-  const counts = Array.from({length: n}, () => Object.fromEntries(langs.map(l => [l, 0])));
+  const first = dated.length ? Math.min(...dated.map(day)) : 0, last = dated.length ? Math.max(...dated.map(day)) : -1;
+  const step = last - first >= 120 ? 7 : 1, n = dated.length ? Math.floor((last - first) / step) + 1 : 0;
+  const langs = [...new Set(timeline.map(t => t.lang || "??"))].sort();
+  const zero = () => Object.fromEntries(langs.map(l => [l, 0]));
+  const counts = Array.from({length: n}, zero), apart = zero();
   for (const t of dated) counts[Math.floor((day(t) - first) / step)][t.lang || "??"]++;
-  const top = Math.max(...counts.map(c => langs.reduce((a, l) => a + c[l], 0)));
-  const W = 640, H = 120, bw = Math.max(2, Math.min(40, (W - 40) / n - 2)), x0 = 30;
+  for (const t of undated) apart[t.lang || "??"]++;
+  const total = c => langs.reduce((a, l) => a + c[l], 0);
+  const top = Math.max(...counts.map(total), total(apart));
+  const W = 640, H = 120, bw = Math.max(2, Math.min(40, (W - 80) / Math.max(n, 1) - 2)), x0 = 30;
   const iso = k => new Date((first + k * step) * 864e5).toISOString().slice(0, 10);
-  let bars = "";
-  counts.forEach((c, k) => {
-    let y = H;
+  const stack = (c, x, label) => {
+    let y = H, out = "";
     for (const [i, l] of langs.entries()) {
       if (!c[l]) continue;
       const h = c[l] / top * (H - 10);
       y -= h;
-      bars += `<rect x="${x0 + k * (bw + 2)}" y="${y.toFixed(1)}" width="${bw}" height="${h.toFixed(1)}" fill="${PALETTE[i % PALETTE.length]}"><title>${iso(k)}${step > 1 ? " (week)" : ""}: ${c[l]} ${esc(l)}</title></rect>`;
+      out += `<rect x="${x}" y="${y.toFixed(1)}" width="${bw}" height="${h.toFixed(1)}" fill="${PALETTE[i % PALETTE.length]}"><title>${label}: ${c[l]} ${esc(l)}</title></rect>`;
     }
-  });
-  const end = x0 + n * (bw + 2) - 2, width = Math.max(W, end);
+    return out;
+  };
+  let bars = counts.map((c, k) => stack(c, x0 + k * (bw + 2), iso(k) + (step > 1 ? " (week)" : ""))).join("");
+  let end = x0 + n * (bw + 2) - 2;
+  if (undated.length) {  // a dashed line, then the undated bar
+    const sep = n ? Math.max(end, n > 1 ? x0 + 150 : x0 + 70) + 12 : x0 - 4, ux = sep + 10;  // clear of the date labels
+    bars += `${n ? `<line class="undated" x1="${sep}" y1="0" x2="${sep}" y2="${H}"/>` : ""}${stack(apart, ux, "undated")}
+      <text x="${ux}" y="${H + 16}" class="axis">undated</text>`;
+    end = ux + Math.max(bw, 48);
+  }
+  const width = Math.max(W, end);
   return `<div class="card life"><svg class="life-chart" role="img" aria-label="articles per ${step > 1 ? "week" : "day"} by language"
       width="${width}" height="${H + 22}" viewBox="0 0 ${width} ${H + 22}">
     <text x="0" y="12" class="axis">${top}</text><line x1="${x0 - 4}" y1="${H}" x2="${end}" y2="${H}" stroke="#c7d0ea"/>
     ${bars}
-    <text x="${x0}" y="${H + 16}" class="axis">${iso(0)}</text>
-    ${n > 1 ? `<text x="${Math.max(end, x0 + 150)}" y="${H + 16}" text-anchor="end" class="axis">${iso(n - 1)}</text>` : ""}
+    ${n ? `<text x="${x0}" y="${H + 16}" class="axis">${iso(0)}</text>` : ""}
+    ${n > 1 ? `<text x="${Math.max(x0 + n * (bw + 2) - 2, x0 + 150)}" y="${H + 16}" text-anchor="end" class="axis">${iso(n - 1)}</text>` : ""}
   </svg>
   <div class="legend">${langs.map((l, i) => `<span><svg width="10" height="10" aria-hidden="true"><rect width="10" height="10" rx="2" fill="${PALETTE[i % PALETTE.length]}"/></svg>${esc(l)}</span>`).join("")}
-    <span class="muted">per ${step > 1 ? "week" : "day"}${dated.length < timeline.length ? `; ${timeline.length - dated.length} undated not shown` : ""}</span></div></div>`;
+    <span class="muted">per ${step > 1 ? "week" : "day"}${undated.length ? `; ${plural(undated.length, "undated article")} apart, at the right` : ""}</span></div></div>`;
 }
 
 // Marks the names and numbers of `text` that `other` has too; matched on the raw text and escaped
@@ -199,7 +250,7 @@ async function comparePage() {
       </div>
       <div class="grid2">
         <div class="card"><h2>Shared</h2>
-          <div>People: ${chips(ev.shared_people)}</div><div>Organisations: ${chips(ev.shared_orgs)}</div><div>Places: ${chips(ev.shared_places)}</div></div>
+          <div>People: ${chips(ev.shared_people)}</div><div>Organisations: ${chips(ev.shared_orgs)}</div><div>Places: ${placeChips(ev.shared_places)}</div></div>
         <div class="card"><h2>Differing</h2>
           <div>Only in ${esc(r.a)}: ${chips(ev.only_a.slice(0, 10))}</div><div>Only in ${esc(r.b)}: ${chips(ev.only_b.slice(0, 10))}</div></div>
       </div>
@@ -299,9 +350,10 @@ async function feedsPage() {
 async function route() {
   const p = location.pathname;
   document.querySelectorAll("[data-nav]").forEach(a => a.classList.toggle("active",
-    a.pathname === p || (a.pathname === "/" && p.startsWith("/ui/story"))));
+    a.pathname === p || (a.pathname === "/" && (p.startsWith("/ui/story") || p.startsWith("/ui/article")))));
   try {
     if (p.startsWith("/ui/story/")) await storyPage(decodeURIComponent(p.slice(10)));
+    else if (p.startsWith("/ui/article/")) await articlePage(decodeURIComponent(p.slice(12)));
     else if (p.startsWith("/ui/compare")) await comparePage();
     else if (p.startsWith("/ui/add")) addPage();
     else if (p.startsWith("/ui/feeds")) await feedsPage();
