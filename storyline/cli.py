@@ -689,6 +689,23 @@ def _echo_poll(p) -> None:
                f"({rate:.2f} articles/s)" + ("; stopped" if p.stopped else ""), err=True)
 
 
+@main.group()
+def token():
+    """Tokens for the HTTP API, each with a scope: read, write or admin."""
+
+
+@token.command(name="new")
+@click.argument("scope", type=click.Choice(["read", "write", "admin"]))
+def token_new(scope):
+    """Make a token: print it (for the client; it is not kept) and the entry that configures it
+    (its hash: for serve.tokens in a settings file, or $STORYLINE_TOKENS)."""
+    from .access import new_token
+
+    secret, entry = new_token(scope)
+    click.echo(f"token\t{secret}")
+    click.echo(f"entry\t{entry}")
+
+
 @main.command()
 @click.argument("article_ids", nargs=-1, required=True)
 @click.option("--forbid", is_flag=True,

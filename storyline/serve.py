@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import hmac
 import ipaddress
 import logging
 import math
@@ -31,6 +30,7 @@ from pydantic import BaseModel, Field, field_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import metrics
+from .access import Access
 from .errors import InputError, MissingExtraError, NotFittedError, NotFoundError, SettingsError, StorylineError, Unavailable
 from .logs import REQUEST_ID
 from .model import Article
@@ -48,8 +48,8 @@ access = logging.getLogger("storyline.access")
 WEB = Path(__file__).parent / "web"
 LANG = Query(None, pattern=r"^[A-Za-z]{2,3}(-[A-Za-z]{2,4})?$", description="an ISO 639-1 code (de, zh-tw)")
 MAX_OFFSET = 1_000_000_000  # stories skipped at most by a page (the store counts in 64-bit integers)
-WRITES = {"/articles", "/files", "/urls", "/feeds"}  # POST routes that change the store: they need the token when one is set
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+OPEN_PATHS = ("/health", "/openapi.json", "/docs-assets/")  # and the UI's pages: answered without a token, whatever the scopes
 UI_PATHS = ("/ui/", "/static/", "/docs")  # and "/": pages a rebinding site could frame or script
 HEADERS = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer"),
            (b"x-frame-options", b"DENY")]
@@ -106,6 +106,20 @@ class FeedIn(BaseModel):
     interval_s: int | None = Field(default=None, ge=10, description="seconds between polls (default ingest.poll_interval_s)")
 
 
+class PruneIn(BaseModel):
+    before: str = Field(json_schema_extra={"format": "date"}, description="delete the articles whose event (else "
+                        "publication) date is before this day, YYYY-MM-DD")
+
+    @field_validator("before")
+    @classmethod
+    def _a_real_day(cls, value: str) -> str:
+        try:
+            dt.date.fromisoformat(value)
+        except ValueError:
+            raise ValueError("must be a real date YYYY-MM-DD") from None
+        return value
+
+
 class CompareIn(BaseModel):
     a: str | ArticleIn = Field(description="a stored article id, or an article")
     b: str | ArticleIn
@@ -132,15 +146,24 @@ READ_ERRORS: dict[int | str, dict[str, Any]] = {
     422: {"model": Invalid, "description": "a field is missing or malformed"},
     503: {"model": Error, "description": "the store is unreachable for now; try again after Retry-After seconds"}}
 WRITE_ERRORS = READ_ERRORS | {401: {"model": Error, "description": "missing or wrong token"},
-                              403: {"model": Error, "description": "a cross-site request from a browser, or a Host not in serve.allowed_hosts"}}
+                              403: {"model": Error, "description": "a token of too low a scope, a cross-site request from "
+                                                                   "a browser, or a Host not in serve.allowed_hosts"}}
+
+
+def scope_needed(method: str, path: str) -> str:
+    """The token scope a request needs (``access.SCOPES``): deleting, pruning and backing up are
+    admin, other changes write, reading (and scoring a pair, which stores nothing) read."""
+    if method == "DELETE" or path.startswith("/admin/"):
+        return "admin"
+    return "read" if method in SAFE_METHODS or path == "/compare" else "write"
 
 
 class Gate:
-    """ASGI middleware: origin, token and body size, checked before the app reads a byte."""
+    """ASGI middleware: origin, token scope and body size, checked before the app reads a byte."""
 
-    def __init__(self, app, token: str | None, max_body: int, hosts: frozenset[str] = frozenset(),
+    def __init__(self, app, access: Access, max_body: int, hosts: frozenset[str] = frozenset(),
                  max_query: int = 8192):
-        self.app, self.token, self.max_body, self.hosts, self.max_query = app, token, max_body, hosts, max_query
+        self.app, self.access, self.max_body, self.hosts, self.max_query = app, access, max_body, hosts, max_query
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -150,8 +173,12 @@ class Gate:
             return await _json(send, 414, f"query string over {self.max_query:,} bytes (serve.max_query_bytes)")
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         if scope["method"] in SAFE_METHODS:
-            if (scope["path"] == "/" or scope["path"].startswith(UI_PATHS)) and not self._host_allowed(headers):
+            page = scope["path"] == "/" or scope["path"].startswith(UI_PATHS)
+            if page and not self._host_allowed(headers):
                 return await _json(send, 403, self._foreign_host(headers))
+            if not page and not scope["path"].startswith(OPEN_PATHS) and \
+                    (refusal := self.access.refuse("read", headers.get("authorization", ""), f"GET {scope['path']}")):
+                return await _json(send, *refusal)
             return await self.app(scope, receive, send)
         refusal = self._refuse(scope, headers)
         if refusal:
@@ -205,11 +232,8 @@ class Gate:
         origin = headers.get("origin")
         if site in ("cross-site", "same-site") or (origin and urlsplit(origin).netloc != headers.get("host")):
             return 403, "cross-site requests are refused: use the UI served by this server, or a client that is not a browser"
-        if self.token is not None and (scope["path"] in WRITES or scope["method"] == "DELETE"):
-            scheme, _, given = headers.get("authorization", "").partition(" ")
-            if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), self.token.encode()):
-                return 401, "missing or wrong token (Authorization: Bearer $STORYLINE_TOKEN)"
-        return None
+        method, path = scope["method"], scope["path"]
+        return self.access.refuse(scope_needed(method, path), headers.get("authorization", ""), f"{method} {path}")
 
 
 def host_name(host: str) -> str:
@@ -290,11 +314,13 @@ async def _json(send, status: int, detail: str) -> None:
 
 def create_app(db: str = "storyline.db", settings: Settings | None = None, token: str | None = None,
                watch: bool = False, host: str | None = None) -> FastAPI:
-    """The app; ``token`` (default $STORYLINE_TOKEN) guards every write; ``watch`` polls the
+    """The app; ``token`` (default $STORYLINE_TOKEN) is a write token, besides the scoped ones of
+    ``serve.tokens`` and $STORYLINE_TOKENS (``access.py``); ``watch`` polls the
     registered feeds in this process (taking turns with requests that write); ``host``, the
     address served on, is a Host name writes and the UI are answered for (``allowed_hosts``)."""
     settings = settings or load_settings()
     token = token if token is not None else os.environ.get("STORYLINE_TOKEN") or None
+    gate = Access.from_config([*settings.serve["tokens"], *os.environ.get("STORYLINE_TOKENS", "").split(",")], token)
     service = Storyline(open_store(db, settings.store["busy_timeout_s"], connect_timeout=settings.store["connect_timeout_s"]), settings)
     if hasattr(service.store, "wait_s"):  # a request waits this long for a connection, not the CLI's timeout
         service.store.wait_s = settings.serve["store_wait_s"]
@@ -322,10 +348,11 @@ def create_app(db: str = "storyline.db", settings: Settings | None = None, token
 
     app = FastAPI(title="storyline", version="0.1.0", docs_url=None, redoc_url=None, lifespan=lifespan,
                   description="Which news articles report the same story, across languages.")
-    app.add_middleware(Gate, token=token, max_body=settings.serve["max_body_bytes"], hosts=allowed_hosts(settings, host),
+    app.add_middleware(Gate, access=gate, max_body=settings.serve["max_body_bytes"], hosts=allowed_hosts(settings, host),
                        max_query=settings.serve["max_query_bytes"])
     app.add_middleware(Observed, routes=app.router.routes)
-    bearer = HTTPBearer(auto_error=False, description="needed for writes when the server sets STORYLINE_TOKEN")
+    bearer = HTTPBearer(auto_error=False, description="a token of the scope the route needs (read, write or admin), "
+                                                     "when the server has tokens (docs/operations.md#access)")
 
     def public(message: str) -> str:
         """Server paths stay out of responses."""
@@ -450,6 +477,28 @@ def create_app(db: str = "storyline.db", settings: Settings | None = None, token
         if done.missing:
             raise NotFoundError(f"no article {article_id!r}")
         return asdict(done)
+
+    @app.post("/admin/prune", dependencies=[Security(bearer)], responses=WRITE_ERRORS)
+    def admin_prune(body: PruneIn) -> dict:
+        """Delete the articles older than a day (as `storyline prune --before`); admin scope."""
+        from .ops import prune
+
+        with write_lock:
+            done = prune(service, dt.date.fromisoformat(body.before))
+        return asdict(done)
+
+    @app.post("/admin/backup", dependencies=[Security(bearer)], responses=WRITE_ERRORS)
+    def admin_backup() -> dict:
+        """Back the SQLite store and its index up (as `storyline backup`) to a new file in
+        ``serve.backup_dir`` (beside the store); admin scope. Answers the file's name, not its path."""
+        from .ops import backup
+
+        folder = Path(service.store.path).parent / settings.serve["backup_dir"]
+        name = f"{Path(service.store.path).stem}-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S%fZ}.db"
+        if service.store.online_backup:  # else backup says what to use instead
+            folder.mkdir(parents=True, exist_ok=True)
+        info = backup(service, folder / name)
+        return {"file": name, "bytes": info["bytes"], "index": info["index"] is not None}
 
     @app.get("/stories", responses=READ_ERRORS)
     def list_stories(lang: str | None = LANG, since: dt.date | None = Query(None, description="last seen on or after, YYYY-MM-DD"),

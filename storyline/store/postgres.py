@@ -86,7 +86,7 @@ class _Tx:
 
 
 class PostgresStore(SQLStore):
-    """PostgreSQL-backed store.
+    """PostgreSQL-backed store (backed up with pg_dump: ``online_backup`` is False).
 
     Args:
         address: ``postgresql://user@host:port/dbname`` (a password in it, or in ``PGPASSWORD``).
@@ -189,10 +189,6 @@ class PostgresStore(SQLStore):
                 conn.execute("VACUUM articles, members, embeddings, stories, story_langs, story_aliases, dropped")
         except self._psycopg.Error as exc:
             raise self._error(exc) from None
-
-    def backup(self, path: str) -> None:
-        raise StorylineError("back up a PostgreSQL store with pg_dump (docs/operations.md); "
-                             "its index is rebuilt from the store on open")
 
     @property
     def index_path(self) -> str:

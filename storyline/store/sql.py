@@ -78,6 +78,7 @@ class SQLStore(Removal, Store):
     """The statements both SQL backends run; subclasses supply the connection-level hooks."""
 
     path: str
+    online_backup = False  # whether ``backup(path)`` copies the store while it runs (SQLite's backup API)
 
     # hooks -----------------------------------------------------------------------------------
     @abstractmethod

@@ -122,6 +122,8 @@ def _disk_full(path: str) -> bool:
 class SQLiteStore(SQLStore):
     """SQLite-backed store; ``path=":memory:"`` for tests."""
 
+    online_backup = True
+
     def __init__(self, path: str | Path = "storyline.db", timeout: float = 30):
         self.path, self.timeout = str(path), timeout
         try:

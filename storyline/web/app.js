@@ -3,11 +3,11 @@ const $ = (sel, el = document) => el.querySelector(sel);
 const esc = s => String(s ?? "").replace(/[&<>"']/g, c => ({"&":"&amp;","<":"&lt;",">":"&gt;","\"":"&quot;","'":"&#39;"}[c]));
 const main = $("#main");
 
-// The write token (when the server sets STORYLINE_TOKEN) is kept for this tab only and sent as a Bearer token.
+// The token (when the server has tokens) is kept for this tab only and sent as a Bearer token with each request.
 const TOKEN_KEY = "storyline-token";
 async function api(path, opts = {}) {
   const token = sessionStorage.getItem(TOKEN_KEY);
-  if (token && opts.method === "POST") opts = {...opts, headers: {...(opts.headers || {}), authorization: `Bearer ${token}`}};
+  if (token) opts = {...opts, headers: {...(opts.headers || {}), authorization: `Bearer ${token}`}};
   const r = await fetch(path, opts);
   const body = await r.json().catch(() => ({}));
   if (!r.ok) throw new Error(typeof body.detail === "string" ? body.detail : JSON.stringify(body.detail));
