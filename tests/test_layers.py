@@ -17,7 +17,7 @@ LAYERS = [  # in the order the data flows; a module may import its own layer and
     {"pipeline"},
     {"service"},
     {"alerts", "watchlists", "ops", "batch", "watch", "evaluate"},
-    {"cli", "serve"},
+    {"cli", "serve", "access"},
 ]
 RANK = {name: i for i, layer in enumerate(LAYERS) for name in layer}
 
