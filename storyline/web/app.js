@@ -10,7 +10,9 @@ async function api(path, opts = {}) {
   if (token) opts = {...opts, headers: {...(opts.headers || {}), authorization: `Bearer ${token}`}};
   const r = await fetch(path, opts);
   const body = await r.json().catch(() => ({}));
-  if (!r.ok) throw new Error(typeof body.detail === "string" ? body.detail : JSON.stringify(body.detail));
+  if (!r.ok) throw new Error(typeof body.detail === "string" ? body.detail  // a 422 lists {field, problem}: say it in words
+    : (Array.isArray(body.detail) ? body.detail.map(e => `${String(e.field || "").replace(/^(query|path)\./, "")}: ${e.problem}`).join("; ")
+      : "") || `the server answered ${r.status}`);
   return body;
 }
 function badges(langs) { return (langs || []).map(l => `<span class="badge">${esc(l)}</span>`).join(""); }
