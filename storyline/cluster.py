@@ -141,6 +141,8 @@ class StoryIndex:
         span_days: a story's dates (event, else publication) stay within this many days: an
             article that would stretch a story further starts a new one that ``continues`` it,
             and no bridge or merge makes a longer story.
+        undated_bridges: let an undated article (and a link through an undated member) bridge and
+            merge stories as a dated one does (False: it joins at most one story).
         get: loads a stored article by id (from the store); None keeps them all in memory.
         members_per_story / stories_per_article: how many of the nearest members, and of the
             nearest stories, are scored for a new article (the cost of one assignment).
@@ -152,7 +154,8 @@ class StoryIndex:
     def __init__(self, compare: Callable, candidates: int = 20,
                  window_days: int = 30, event_window_days: int = 4, dim: int | None = None,
                  get: Callable | None = None, members_per_story: int = 2, stories_per_article: int = 6,
-                 ann: AnnIndex | None = None, catalog: Catalog | None = None, span_days: int | None = None):
+                 ann: AnnIndex | None = None, catalog: Catalog | None = None, span_days: int | None = None,
+                 undated_bridges: bool = False):
         self.compare = compare
         self.get = get  # loads a prepared article by id (from the store); None: keep them in memory
         self.members_per_story = members_per_story
@@ -161,6 +164,7 @@ class StoryIndex:
         self.window_days = window_days
         self.event_window_days = event_window_days
         self.span_days = span_days
+        self.undated_bridges = undated_bridges
         self.dim = dim
         self.ann_ = ann if ann is not None or dim is None else open_index(dim)  # None: opened at the first vector
         self.catalog_ = MemoryCatalog() if catalog is None else catalog
@@ -171,7 +175,7 @@ class StoryIndex:
         c = settings.cluster
         return cls(compare, c["candidates"], c["window_days"], settings.compare["event_window_days"], dim,
                    members_per_story=c["members_per_story"], stories_per_article=c["stories_per_article"],
-                   span_days=c["span_days"], **where)
+                   span_days=c["span_days"], undated_bridges=c["undated_bridges"], **where)
 
     def item(self, aid: str):
         return self.get(aid) if self.get is not None else self.catalog_.items[aid]
@@ -248,7 +252,7 @@ class StoryIndex:
         scored: list[PairScore] = self.compare(prepared, [self.item(m) for _, m in todo]) if todo else []
         best_of: dict[str, PairScore] = {}
         for (sid, m), s in zip(todo, scored):
-            if when and m in undated and sid in near and s.relation in SAME:
+            if when and m in undated and sid in near and s.relation in SAME and not self.undated_bridges:
                 continue  # an undated member bridges nothing: not even a dated article into its story
             if sid not in best_of or (s.overall, s.b) < (best_of[sid].overall, best_of[sid].b):
                 best_of[sid] = s
@@ -260,13 +264,14 @@ class StoryIndex:
         ok = [o for o in options if o["relation"] in SAME]
         spans = {o["story"]: self.catalog_.span(o["story"]) for o in ok} if self.span_days is not None else {}
         fits = [o for o in ok if self._fits([spans.get(o["story"])], when)]
-        join = self._bridged(fits, spans, when) if when else fits[:1]
+        bridges = when or self.undated_bridges
+        join = self._bridged(fits, spans, when) if bridges else fits[:1]
         sid = self.catalog_.oldest([o["story"] for o in join]) if join else story_id_for(aid)
         runner = next((o for o in options if o not in join), None)
         best = join[0] if join else (ok[0] if ok else (options[0] if options else None))
         return Decision(aid, sid, not join, best, runner, vetoed, [o for o in join if o["story"] != sid],
                         continues=[o["story"] for o in ok if o not in fits],
-                        unbridged=[] if when else [o["story"] for o in fits[1:]],
+                        unbridged=[] if bridges else [o["story"] for o in fits[1:]],
                         dating=_dating(art, [d for o in join for d in near.get(o["story"], [])]))
 
     def _bridged(self, ok: list[dict], spans: Mapping[str, tuple | None], when: dt.date) -> list[dict]:
@@ -317,11 +322,12 @@ class StoryIndex:
         scored: set[tuple[str, str]] = set()
         for aid in list(cat.order):  # arrival order: deterministic
             here = self.item(aid)
-            if _date(here.article) is None:  # an undated article merges nothing (as it bridges nothing), either side
+            if _date(here.article) is None and not self.undated_bridges:  # it merges nothing (as it bridges nothing)
                 continue
             for nb in self.neighbours(here):
                 sid, other = cat.story_of[aid], cat.story_of[nb.article_id]
-                if other == sid or nb.when is None or (nb.article_id, aid) in scored or self._vetoed(here, other):
+                if other == sid or (nb.when is None and not self.undated_bridges) or (nb.article_id, aid) in scored \
+                        or self._vetoed(here, other):
                     continue
                 scored.add((aid, nb.article_id))
                 (s,) = self.compare(here, [self.item(nb.article_id)])
