@@ -31,7 +31,7 @@ def labelled_split(split: str, cache: str, settings, centres=None):
     from storyline.evaluate import fit_centres, pair_matrix, prepare_pairs, read_pairs
 
     pairs = read_pairs(str(PAIRS), split)
-    ready = prepare_pairs(pairs, settings, cache, with_second=True)
+    ready = prepare_pairs(pairs, settings, cache, with_chunks=True)
     centres = centres or fit_centres(ready.values(), settings.embed["encoder"])
     keep, feats = pair_matrix(pairs, ready, centres)
     pairs = [pairs[i] for i in keep]

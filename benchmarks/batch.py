@@ -39,7 +39,7 @@ def stories(store) -> set[frozenset]:
 
 def run_add(arts, settings):
     sl = Storyline(open_store(tempfile.mktemp(suffix=".db")), settings)
-    sl.pipeline.encoder, sl.pipeline.scorer, sl.pipeline.second_encoder  # models loaded before the clock
+    sl.pipeline.encoder, sl.pipeline.scorer, sl.pipeline.chunk_encoder  # models loaded before the clock
     sl.pipeline.clean_and_analyse(copy.deepcopy(arts))  # the words met once, here and in the worker
     sl.pipeline.ahead.submit(copy.deepcopy(arts))()
     t = time.perf_counter()
@@ -72,7 +72,7 @@ def _prepare_alone(settings, parts, ready, go, out):
     from storyline.pipeline import Pipeline
 
     pipe = Pipeline(_one_thread(settings))
-    pipe.encoder, pipe.second_encoder, pipe.scorer
+    pipe.encoder, pipe.chunk_encoder, pipe.scorer
     with threadpool_limits(1):
         for part in parts:
             pipe.clean_and_analyse(copy.deepcopy(part))
@@ -81,8 +81,8 @@ def _prepare_alone(settings, parts, ready, go, out):
         t = time.perf_counter()
         for part in parts:
             prepared, _ = pipe.prepare(part)
-            if pipe.second_encoder is not None:
-                pipe.with_second(prepared)
+            if pipe.chunk_encoder is not None:
+                pipe.with_chunks(prepared)
         out.put(time.perf_counter() - t)
 
 

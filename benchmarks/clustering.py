@@ -95,7 +95,7 @@ def main(sizes, queries, n_real):
         per_article = (rss() - base) / n
         lat = []
         for i, p in enumerate(probes):
-            probe = Prepared(copy.copy(p.article), p.embedding, p.second)
+            probe = Prepared(copy.copy(p.article), p.embedding, p.chunks)
             probe.article.id = f"probe{n}-{i}"
             probe.article.event_date = (day0 + dt.timedelta(days=int(rng.integers(0, 730)))).isoformat()
             t = time.perf_counter()

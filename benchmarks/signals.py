@@ -99,7 +99,7 @@ def semeval(split: str, cache: str | None) -> None:
     from storyline.settings import load_settings
 
     pairs = read_pairs(str(PAIRS), split)
-    ready = prepare_pairs(pairs, load_settings(), cache, with_second=False)
+    ready = prepare_pairs(pairs, load_settings(), cache, with_chunks=False)
     rows = [(p, overlaps(ready[p.a.content_hash].article, ready[p.b.content_hash].article))
             for p in pairs if p.a.content_hash in ready and p.b.content_hash in ready]
     print(f"SemEval {split}: {len(rows)} pairs; Pearson(overlap, gold) - negative is agreement (1 = very similar)")

@@ -26,7 +26,7 @@ from tqdm import tqdm
 
 from storyline.cluster import story_id_for, summarise
 from storyline.index import open_index
-from storyline.pipeline import SECOND_KEY, content_hash
+from storyline.pipeline import CHUNKS_KEY, content_hash
 from storyline.service import Storyline
 from storyline.store import open_store
 
@@ -44,7 +44,7 @@ def real_pool(n: int, where: Path) -> tuple[list, dict]:
     """``n`` real articles added to a store the normal way: (prepared articles, their stored vectors)."""
     sl = Storyline(open_store(where / "real.db"))
     sl.add(copy.deepcopy(articles(n)), progress=sys.stderr.isatty())
-    pool = [(a, {k: sl.store.get_embedding(a.content_hash, k) for k in (sl.pipeline.encoder.name, SECOND_KEY)})
+    pool = [(a, {k: sl.store.get_embedding(a.content_hash, k) for k in (sl.pipeline.encoder.name, CHUNKS_KEY)})
             for a in sl.store.articles()]
     return pool, sl
 

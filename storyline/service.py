@@ -13,7 +13,7 @@ from .cluster import SAME, Decision, StoryIndex, day_of, summarise
 from .index import open_index
 from .errors import InputError, NotFoundError, StorylineError
 from .model import Article, PairScore, Story
-from .pipeline import SECOND_KEY, Pipeline, Prepared, Report, content_hash
+from .pipeline import CHUNKS_KEY, Pipeline, Prepared, Report, content_hash
 from .settings import Settings, load_settings
 from .store import Store, StoryFilter, open_store
 
@@ -95,13 +95,13 @@ class Storyline:
         self.close()
 
     def _stored(self, art: Article) -> Prepared | None:
-        """The article with the vectors stored for its content (and the second encoder's views if
+        """The article with the vectors stored for its content (and the chunk vectors if
         any were computed), or None if the first encoder's are missing."""
         emb = self.store.get_embedding(art.content_hash, self.pipeline.encoder.name)
         if emb is None:
             return None
-        second = self.store.get_embedding(art.content_hash, SECOND_KEY) if self.pipeline.second_encoder else None
-        return Prepared(art, emb, second)
+        chunks = self.store.get_embedding(art.content_hash, CHUNKS_KEY) if self.pipeline.chunk_encoder else None
+        return Prepared(art, emb, chunks)
 
     def load(self, art: Article) -> Prepared | None:
         """A stored article with its stored vectors (embedding it again only if they are missing)."""
@@ -222,16 +222,16 @@ class Storyline:
         return self.store.get_embedding(art.content_hash, self.pipeline.encoder.name) is not None
 
     def _compare_many(self, a: Prepared, others: Sequence[Prepared]) -> list[PairScore]:
-        """The pipeline's comparison, storing the second encoder's views it computes on demand;
+        """The pipeline's comparison, storing the chunk vectors it computes on demand;
         pairs scored beforehand (``commit_prepared``'s ``scored``) are looked up instead."""
         known = [self._scored.get((a.article.id, b.article.id)) for b in others]
         todo = [b for b, s in zip(others, known) if s is None]
-        fresh = iter(self.pipeline.compare_many(a, todo, self._keep_second) if todo else ())
+        fresh = iter(self.pipeline.compare_many(a, todo, self._keep_chunks) if todo else ())
         return [s or next(fresh) for s in known]
 
-    def _keep_second(self, prepared: Sequence[Prepared]) -> None:
+    def _keep_chunks(self, prepared: Sequence[Prepared]) -> None:
         """Store the views of contents the store keeps vectors for (not of articles only compared)."""
-        self.store.put_vectors((p.article.content_hash, {SECOND_KEY: p.second}) for p in prepared if self._has_vectors(p.article))
+        self.store.put_vectors((p.article.content_hash, {CHUNKS_KEY: p.chunks}) for p in prepared if self._has_vectors(p.article))
 
     def commit_prepared(self, good: Sequence[Prepared], bad: Sequence[InputError], report: Report,
                         strict: bool = False, bar=None, scored: Mapping[tuple[str, str], PairScore] | None = None
@@ -290,7 +290,7 @@ class Storyline:
             yield decision
 
     def _vectors_of(self, prep: Prepared) -> dict:
-        return {self.pipeline.encoder.name: prep.embedding, SECOND_KEY: prep.second}
+        return {self.pipeline.encoder.name: prep.embedding, CHUNKS_KEY: prep.chunks}
 
     def _summary(self, story_id: str, prefer_lang: str | None = None,
                  fresh: tuple[Prepared, str | None] | None = None, merged: Sequence[str] = (),

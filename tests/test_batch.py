@@ -44,7 +44,7 @@ def sample():
 
 
 def _service(pipeline, path, settings=FAST):
-    pipe = Pipeline(settings, pipeline.encoder, pipeline.scorer, pipeline.second_encoder if settings.profile != "fast" else False)
+    pipe = Pipeline(settings, pipeline.encoder, pipeline.scorer, pipeline.chunk_encoder if settings.profile != "fast" else False)
     return Storyline(open_store(str(path)), settings, pipe)
 
 

@@ -121,7 +121,7 @@ def test_a_language_the_cheap_encoder_lacks_goes_to_the_full_model():
         return Embedding(rows[0], rows[0], rows[0], rows)
 
     class Scorer:  # clear scores from the cheap model, others from the full one
-        uses_second = True
+        uses_chunks = True
 
         def predict(self, feats, cheap):
             return [dict(clear) if cheap else dict(SCORES) for _ in feats]

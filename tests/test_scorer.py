@@ -20,10 +20,10 @@ SLICE = slice(0, 80)
 @pytest.fixture(scope="module")
 def dev_slice(request):
     need_pairs()
-    pipeline = request.getfixturevalue("pipeline")
+    pipeline = request.getfixturevalue("model_pipeline")
     pairs = read_pairs(str(PAIRS), "dev")[SLICE]
     scorer = PairScorer.load()
-    ready = prepare_pairs(pairs, pipeline.settings, None, with_second=scorer.uses_second, workers=2)
+    ready = prepare_pairs(pairs, pipeline.settings, None, with_chunks=scorer.uses_chunks, workers=2)
     keep, feats = pair_matrix(pairs, ready, scorer.centres_)
     return [pairs[i] for i in keep], feats
 
