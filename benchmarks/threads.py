@@ -49,7 +49,7 @@ def main(pairs_file, split, cache, profile, step, min_size, overrides):
     span_days = settings.cluster.get("span_days")
     scorer = PairScorer.load()
     pairs = read_pairs(pairs_file, split)
-    ready = prepare_pairs(pairs, settings, cache, with_second=scorer.uses_second and settings.compare["second"] != "never")
+    ready = prepare_pairs(pairs, settings, cache, with_chunks=scorer.uses_chunks and settings.compare["second"] != "never")
     arts = {}
     for p in pairs:
         for art in (p.a, p.b):
@@ -65,7 +65,7 @@ def main(pairs_file, split, cache, profile, step, min_size, overrides):
             day = start + dt.timedelta(days=200 * t + step * i)
             copy = Article(**{**art.__dict__, "id": aid, "published": day.isoformat(), "event_date": None,
                               "signals": [s for s in art.signals if s.type != "date"]})
-            stream.append(Prepared(copy, arts[aid].embedding, arts[aid].second))
+            stream.append(Prepared(copy, arts[aid].embedding, arts[aid].chunks))
             thread_of[aid] = t
 
     def compare(a, others):
