@@ -74,7 +74,7 @@ def fill(path: str, n: int, pool: list, encoder: str) -> float:
                     store._put_vectors(db, art.content_hash, vectors)
                     store._put_article(db, art)
                     store._set_member(db, art.id, sid, {"article_id": art.id, "story_id": sid, "new_story": i == start,
-                                                        "best": None, "runner_up": None, "vetoed": [], "duplicate_of": None})
+                                                        "best": None, "runner_up": None, "vetoed": [], "duplicate_of": None}, art)
                 store._put_story(db, summarise(sid, group))
         bar.update(min(1000, n - chunk))
     bar.close()

@@ -83,6 +83,14 @@ def _echo_json(data) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
 
+def _echo_csv(header, rows) -> None:
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(header)
+    w.writerows(rows)
+    click.echo(buf.getvalue(), nl=False)
+
+
 def _stories_out(stories, fmt: str) -> None:
     if fmt == "json":
         _echo_json({"stories": [{"id": s.id, "headline": s.headline, "languages": s.languages,
@@ -301,6 +309,40 @@ def _stories(sl, where, limit, offset, story_id, related, fmt) -> None:
         return
     _, page = sl.query_stories(where, offset, limit)
     _stories_out(page, fmt)
+
+
+@main.command()
+@db_option
+@click.option("--hours", type=float, default=None, help="The window: this many hours back, in whole days (default 24).")
+@click.option("--since", default=None, help="The window's first day (YYYY-MM-DD), instead of --hours.")
+@click.option("--until", default=None, help="The window's last day (default: the newest article's day, or today).")
+@click.option("--lang", default=None, help="Only stories with an article in this language in the window.")
+@click.option("--limit", type=int, default=20, show_default=True, help="Stories listed (1..500).")
+@output_format
+@click.pass_obj
+@handle_errors
+def top(settings, db, hours, since, until, lang, limit, fmt):
+    """The stories carried most widely in a window: by sources, languages, articles and growth."""
+    from .errors import FieldError
+    from .top import top_stories
+
+    store = _service(db, settings).store
+    try:
+        win, ranked = top_stories(store, hours, since, until, lang, limit)
+    except FieldError as exc:
+        _fail(f"--{exc.field}: {exc.problem}", 2)
+    if fmt == "json":
+        return _echo_json({"window": win.to_dict(), "stories": [r.to_dict() for r in ranked]})
+    if fmt == "csv":
+        return _echo_csv(["rank", "story_id", "sources", "languages", "articles", "previous", "growth", "headline"],
+                         ([i, r.story.id, r.sources, r.languages, r.articles, r.previous, r.growth, r.story.headline]
+                          for i, r in enumerate(ranked, 1)))
+    click.echo(f"top stories {win.since} .. {win.until} (growth against the {win.days} days from {win.before})", err=True)
+    for i, r in enumerate(ranked, 1):
+        click.echo(f"{i:>3}. {r.story.headline or '(untitled)'}  [{', '.join(r.story.languages)}]\n"
+                   f"     {r.story.id}: {r.why()}")
+    if not ranked:
+        click.echo("no stories in the window", err=True)
 
 
 @main.command()
@@ -656,6 +698,7 @@ def watch(settings, db, once):
     (SIGTERM or Ctrl-C: it stops after the article in hand)."""
     import signal
 
+    from .alerts import start_delivery
     from .ops import Retention
     from .watch import Watcher
 
@@ -671,9 +714,14 @@ def watch(settings, db, once):
         _echo_poll(p)
         if (done := retention.tick()) is not None:
             click.echo(f"retention: removed {done.removed:,} articles older than {retention.days} days", err=True)
+
+    deliverer, thread = start_delivery(watcher.store, settings)  # alerts go out while feeds are polled
     try:
         watcher.run(on_poll=polled, cycles=1 if once else None)
     finally:
+        deliverer.stop.set()
+        thread.join(timeout=float(settings.alerts["timeout_s"]) + 5)
+        deliverer.close()
         watcher.close()
         watcher.sl.close()
 
@@ -704,6 +752,104 @@ def token_new(scope):
     secret, entry = new_token(scope)
     click.echo(f"token\t{secret}")
     click.echo(f"entry\t{entry}")
+
+
+@main.group()
+def watchlists():
+    """Saved queries that alert: on people, organisations, places, words, languages, breadth."""
+
+
+@watchlists.command(name="add")
+@click.argument("name")
+@click.option("--entity", "entities", multiple=True, metavar="TEXT",
+              help="A person, organisation or place (any script or spelling); each given must be named.")
+@click.option("--query", default=None, help="Words the story's headline or titles must contain.")
+@click.option("--lang", "langs", multiple=True, metavar="L", help="A member in one of these languages.")
+@click.option("--min-sources", type=int, default=0, help="At least this many distinct sources.")
+@click.option("--min-languages", type=int, default=0, help="At least this many languages.")
+@click.option("--webhook", default=None, metavar="URL", help="POST each alert here (signed with --secret).")
+@click.option("--secret", default=None, envvar="STORYLINE_WEBHOOK_SECRET", help="The webhook's signing secret.")
+@db_option
+@click.pass_obj
+@handle_errors
+def watchlists_add(settings, name, entities, query, langs, min_sources, min_languages, webhook, secret, db):
+    """Save a watchlist; it alerts on stories that come to match it from now on."""
+    from .alerts import make_watchlist
+    from .errors import FieldError
+    from .ingest import Fetcher
+
+    store = _service(db, settings).store
+    try:
+        with Fetcher(settings.ingest) as fetcher:
+            w = store.put_watchlist(make_watchlist(name, entities, query, langs, min_sources, min_languages,
+                                                   webhook, secret, fetcher))
+    except FieldError as exc:  # a duplicate name too
+        option = {"entities": "--entity", "langs": "--lang", "name": "NAME"}.get(exc.field, "--" + exc.field.replace("_", "-"))
+        _fail(f"{option}: {exc.problem}", 2)
+    click.echo(f"{w.name}\talerting on articles after #{w.since_seq}" + (f"\tposting to {w.webhook}" if w.webhook else ""))
+
+
+@watchlists.command(name="list")
+@db_option
+@output_format
+@click.pass_obj
+@handle_errors
+def watchlists_list(settings, db, fmt):
+    """The watchlists (secrets not shown)."""
+    items = _service(db, settings).store.watchlists()
+    if fmt == "json":
+        return _echo_json({"watchlists": [w.to_dict() for w in items]})
+    if fmt == "csv":
+        return _echo_csv(["name", "entities", "query", "langs", "min_sources", "min_languages", "webhook", "created"],
+                         ([x.name, "|".join(x.entities), x.query or "", "|".join(x.langs), x.min_sources, x.min_languages,
+                           x.webhook or "", x.created] for x in items))
+    for x in items:
+        crit = [f"entity {e!r}" for e in x.entities] + ([f"query {x.query!r}"] if x.query else []) + \
+               ([f"lang {'|'.join(x.langs)}"] if x.langs else []) + \
+               ([f">= {x.min_sources} sources"] if x.min_sources else []) + ([f">= {x.min_languages} languages"] if x.min_languages else [])
+        click.echo(f"{x.name}  {', '.join(crit)}" + (f"  -> {x.webhook}" if x.webhook else ""))
+    if not items:
+        click.echo("no watchlists; add one with: storyline watchlists add NAME --entity TEXT", err=True)
+
+
+@watchlists.command(name="remove")
+@click.argument("names", nargs=-1, required=True)
+@db_option
+@click.pass_obj
+@handle_errors
+def watchlists_remove(settings, names, db):
+    """Forget watchlists and their undelivered alerts."""
+    store = _service(db, settings).store
+    missing = [n for n in names if not store.remove_watchlist(n)]
+    for n in missing:
+        click.echo(f"storyline: skipped {n}: no such watchlist", err=True)
+    click.echo(f"removed {len(names) - len(missing)}", err=True)
+    if missing:
+        sys.exit(1)
+
+
+@main.group()
+def alerts():
+    """Alerts the watchlists raised."""
+
+
+@alerts.command(name="deliver")
+@db_option
+@click.pass_obj
+@handle_errors
+def alerts_deliver(settings, db):
+    """Send the alerts due now to their webhooks once, then exit (for cron; serve and watch do it
+    in the background)."""
+    from .alerts import Deliverer
+
+    d = Deliverer(_service(db, settings).store, settings)
+    try:
+        done = d.deliver()
+    finally:
+        d.close()
+    click.echo(f"sent {done.sent}, to retry {done.retrying}, given up {done.given_up}", err=True)
+    if done.given_up:
+        sys.exit(1)
 
 
 @main.command()

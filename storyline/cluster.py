@@ -389,6 +389,7 @@ def summarise(story_id: str, articles: Sequence[Article], vectors: np.ndarray | 
         people=[labels[k] for k, n in counts["person"].most_common(8) if n >= floor],
         orgs=[labels[k] for k, n in counts["org"].most_common(8) if n >= floor],
         places=[labels[k] for k, n in counts["place"].most_common(8) if n >= floor],
+        keys=sorted(k for c in counts.values() for k in c),
         first_seen=dates[0] if dates else None, last_seen=dates[-1] if dates else None,
         timeline=timeline)
 

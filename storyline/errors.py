@@ -39,3 +39,14 @@ class NotFittedError(StorylineError):
 
 class MissingExtraError(StorylineError):
     """A command needs an optional extra that is not installed."""
+
+
+class FieldError(StorylineError):
+    """A request field out of range or malformed: names the field (CLI: a one-line error, HTTP: 422)."""
+
+    def __init__(self, field: str, problem: str):
+        self.field, self.problem = field, problem
+        super().__init__(f"{field}: {problem}")
+
+    def __reduce__(self):
+        return type(self), (self.field, self.problem)

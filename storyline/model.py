@@ -1,4 +1,5 @@
-"""Plain dataclasses that cross the pipeline stages: Page, Article, Signal, Embedding, PairScore, Story."""
+"""Plain dataclasses that cross the pipeline stages: Page, Article, Signal, Embedding, PairScore, Story,
+and what watchlists keep: Watchlist, Alert."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
@@ -147,6 +148,7 @@ class Story:
     people: list[str] = field(default_factory=list)
     orgs: list[str] = field(default_factory=list)
     places: list[str] = field(default_factory=list)
+    keys: list[str] = field(default_factory=list)  # every person/organisation/place key its members name
     first_seen: str | None = None
     last_seen: str | None = None
     timeline: list[dict] = field(default_factory=list)
@@ -156,3 +158,56 @@ class Story:
     def to_dict(self) -> dict:
         """Its fields (lists of strings and the timeline's plain dicts, shared, not copied)."""
         return dict(self.__dict__)
+
+
+@dataclass
+class Watchlist:
+    """A saved query that alerts: every criterion given must hold for a story to match.
+
+    ``entities`` as the user wrote them, ``keys`` the folded keys each may have (any of them
+    counts); ``langs``: a member in one of them; ``since_seq``: it alerts on articles stored
+    after this sequence number (the store's last when it was created).
+    """
+
+    name: str
+    entities: list[str] = field(default_factory=list)
+    keys: list[list[str]] = field(default_factory=list)
+    query: str | None = None
+    langs: list[str] = field(default_factory=list)
+    min_sources: int = 0
+    min_languages: int = 0
+    webhook: str | None = None
+    secret: str | None = None
+    created: str = ""
+    since_seq: int = 0
+
+    def to_dict(self, secret: bool = False) -> dict:
+        """Its fields; the secret only when asked (never in listings)."""
+        d = asdict(self)
+        if not secret:
+            d.pop("secret")
+        return d
+
+
+@dataclass
+class Alert:
+    """A story that came to match a watchlist: a row of the outbox, written in the commit of the
+    article that caused it; ``id`` is its delivery id, the same on every attempt."""
+
+    id: str
+    watchlist: str
+    story_id: str
+    created: str
+    seq: int  # the article that caused it
+    matched: list[str] = field(default_factory=list)
+    article_ids: list[str] = field(default_factory=list)  # new since the watchlist's last alert on the story
+    headline: str = ""
+    languages: list[str] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+    state: str = "pending"  # pending | delivered | failed (given up) | none (no webhook: feed only)
+    attempts: int = 0
+    delivered_at: str | None = None
+    last_error: str | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)

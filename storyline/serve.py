@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from fastapi import FastAPI, File, HTTPException, Query, Security, UploadFile
+from fastapi import FastAPI, File, HTTPException, Query, Request, Response, Security, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse
 from fastapi.security import HTTPBearer
@@ -31,7 +31,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import metrics
 from .access import Access
-from .errors import InputError, MissingExtraError, NotFittedError, NotFoundError, SettingsError, StorylineError, Unavailable
+from .errors import FieldError, InputError, MissingExtraError, NotFittedError, NotFoundError, SettingsError, StorylineError, Unavailable
 from .logs import REQUEST_ID
 from .model import Article
 from .ops import Retention
@@ -40,6 +40,8 @@ from .read import MAX_ID_CHARS, decode, parse_text, read_urls, record_to_article
 from .service import Storyline
 from .settings import Settings, load_settings
 from .store import StoryFilter, open_store
+from .top import top_stories
+from .alerts import alert_entries, atom, make_watchlist, matching_stories, start_delivery
 from .watch import Watcher
 
 log = logging.getLogger("storyline")
@@ -118,6 +120,19 @@ class PruneIn(BaseModel):
         except ValueError:
             raise ValueError("must be a real date YYYY-MM-DD") from None
         return value
+
+
+class WatchlistIn(BaseModel):
+    name: str = Field(min_length=1, max_length=64, description="letters, digits, '_', '.', '-'")
+    entities: list[str] = Field(default=[], max_length=20, description="people, organisations, places (any script or "
+                                                                       "spelling); each must be named")
+    query: str | None = Field(default=None, max_length=200, description="words the headline or titles contain")
+    langs: list[str] = Field(default=[], max_length=50, description="a member in one of these languages")
+    min_sources: int = Field(default=0, ge=0, le=10_000)
+    min_languages: int = Field(default=0, ge=0, le=10_000)
+    webhook: str | None = Field(default=None, max_length=2_000, description="POST each alert here (public http(s) "
+                                                                            "addresses only, unless ingest.allow_networks)")
+    secret: str | None = Field(default=None, max_length=500, description="signs each delivery (X-Storyline-Signature)")
 
 
 class CompareIn(BaseModel):
@@ -339,8 +354,12 @@ def create_app(db: str = "storyline.db", settings: Settings | None = None, token
         if thread:
             watching.thread = thread
             thread.start()
+        deliverer, delivering = start_delivery(service.store, settings)  # alerts go out beside requests
         yield
+        deliverer.stop.set()
         watcher.halt()
+        delivering.join(timeout=float(settings.alerts["timeout_s"]) + 5)
+        deliverer.close()
         for t in (thread, retainer):
             if t:
                 t.join(timeout=60)
@@ -366,6 +385,10 @@ def create_app(db: str = "storyline.db", settings: Settings | None = None, token
     async def unavailable(_, exc: Unavailable):
         return JSONResponse({"detail": public(str(exc))}, 503,
                             headers={"Retry-After": str(math.ceil(settings.serve["store_wait_s"]))})
+
+    @app.exception_handler(FieldError)
+    async def bad_field(_, exc: FieldError):
+        return JSONResponse({"detail": [{"field": exc.field, "problem": exc.problem}]}, 422)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_, exc: RequestValidationError):
@@ -457,6 +480,55 @@ def create_app(db: str = "storyline.db", settings: Settings | None = None, token
         server started with --watch, else by `storyline watch`."""
         return {"feeds": [f.to_dict() for f in watcher.register(body.url.strip(), body.interval_s)]}
 
+    @app.get("/watchlists")
+    def list_watchlists() -> dict:
+        """The watchlists (secrets not shown)."""
+        return {"watchlists": [w.to_dict() for w in service.store.watchlists()]}
+
+    @app.post("/watchlists", dependencies=[Security(bearer)], responses=WRITE_ERRORS, status_code=201)
+    def post_watchlist(body: WatchlistIn) -> dict:
+        """Save a watchlist (as `storyline watchlists add`); it alerts on stories that come to match
+        it from now on. 422 names the field: no criterion, an unknown language, a webhook that is
+        not a public http(s) URL or has no secret, a name in use."""
+        w = make_watchlist(body.name, body.entities, body.query, body.langs, body.min_sources, body.min_languages,
+                           body.webhook, body.secret, watcher.fetcher)
+        return {"watchlist": service.store.put_watchlist(w).to_dict()}
+
+    def _watchlist(name: str):
+        w = next((x for x in service.store.watchlists() if x.name == name), None)
+        if w is None:
+            raise StorylineError(f"no watchlist {name!r}")
+        return w
+
+    @app.get("/watchlists/{name}", responses=READ_ERRORS)
+    def get_watchlist(name: str) -> dict:
+        """A watchlist, the stories matching it now (never pushed) and its latest alerts."""
+        w = _watchlist(name)
+        return {"watchlist": w.to_dict(), "matching": [{"story": s.to_dict(), "matched": m} for s, m in matching_stories(service.store, w)],
+                "alerts": [a.to_dict() for a in service.store.alerts(name)]}
+
+    @app.delete("/watchlists/{name}", dependencies=[Security(bearer)], responses=WRITE_ERRORS)
+    def delete_watchlist(name: str) -> dict:
+        """Forget a watchlist and its undelivered alerts."""
+        if not service.store.remove_watchlist(name):
+            raise StorylineError(f"no watchlist {name!r}")
+        return {"removed": name}
+
+    @app.get("/watchlists/{name}/alerts", responses=READ_ERRORS)
+    def get_alerts(name: str, limit: int = Query(50, ge=1, le=500)) -> dict:
+        """A watchlist's alerts, newest first, each with its delivery state and attempts."""
+        _watchlist(name)
+        return {"alerts": [a.to_dict() | {"attempts_log": service.store.attempts(a.id)} for a in service.store.alerts(name, limit)]}
+
+    @app.get("/watchlists/{name}/feed.atom", responses=READ_ERRORS)
+    def watchlist_feed(name: str, request: Request) -> Response:
+        """A watchlist's alerts as an Atom feed (the entry id is the alert's delivery id)."""
+        w = _watchlist(name)
+        base = str(request.base_url).rstrip("/")
+        body = atom(f"{base}/watchlists/{quote(name)}", f"storyline: {name}", f"{base}/watchlists/{quote(name)}/feed.atom",
+                    alert_entries(service.store.alerts(name), base), w.created)
+        return Response(body, media_type="application/atom+xml")
+
     @app.get("/articles/{article_id:path}", responses=READ_ERRORS)
     def get_article(article_id: str) -> dict:
         art = service.article(article_id)
@@ -510,6 +582,14 @@ def create_app(db: str = "storyline.db", settings: Settings | None = None, token
         total, page = service.query_stories(StoryFilter(lang and lang.lower(), *dates, entity, q), offset, limit)
         # plain JSON types already: straight to the response, without FastAPI's per-value encoder
         return JSONResponse({"total": total, "offset": offset, "limit": limit, "stories": [s.to_dict() for s in page]})
+
+    @app.get("/stories/top", responses=READ_ERRORS)
+    def top(hours: float | None = None, since: str | None = None, until: str | None = None,
+            lang: str | None = None, limit: int = 20) -> JSONResponse:
+        """The stories carried most widely in a window (as `storyline top`): by distinct sources,
+        languages, articles and growth against the window before, each with ``why``."""
+        win, ranked = top_stories(service.store, hours, since, until, lang, limit)
+        return JSONResponse({"window": win.to_dict(), "stories": [r.to_dict() for r in ranked]})
 
     @app.get("/stories/{story_id:path}", responses=READ_ERRORS)
     def get_story(story_id: str, lang: str | None = LANG, related: bool = True) -> JSONResponse:

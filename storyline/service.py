@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 
 from . import metrics
+from .alerts import Watchlists, new_alerts, story_alerts
 from .cluster import SAME, Decision, StoryIndex, day_of, summarise
 from .index import open_index
 from .errors import InputError, NotFoundError, StorylineError
@@ -37,6 +38,7 @@ class Storyline:
         self._index: StoryIndex | None = None
         self._opening = threading.Lock()
         self._scored: Mapping[tuple[str, str], PairScore] = {}  # pairs scored beforehand, while a batch decides
+        self.watchlists = Watchlists(store)
 
     # the index over stored articles: persisted beside the store, caught up with it ----------------
     def new_index(self, **where) -> StoryIndex:
@@ -274,7 +276,8 @@ class Storyline:
                 record = decision.to_dict() | {"duplicate_of": decision.duplicate_of, "profile": self.settings.profile}
                 merged = [o["story"] for o in decision.merged]
                 summary = self._summary(decision.story_id, fresh=(prep, decision.duplicate_of), merged=merged)
-                seq = self.store.commit_assignment(art, decision.story_id, record, summary, merged)
+                alerts = self._alerts(decision.story_id, merged, summary)
+                seq = self.store.commit_assignment(art, decision.story_id, record, summary, merged, alerts)
                 index.remember(seq, prep)
             metrics.ADD_SECONDS.observe(time.perf_counter() - started)
             metrics.ARTICLES.labels("added").inc()
@@ -288,6 +291,15 @@ class Storyline:
             report.notes += art.notes
             bar.update(1)
             yield decision
+
+    def _alerts(self, story_id: str, merged: Sequence[str], summary: Story) -> list:
+        """The alerts this commit causes: watchlists the story now matches and did not before
+        (as stored, with the stories it merges), for the outbox in the same transaction."""
+        watchlists = self.watchlists.current()
+        if not watchlists:
+            return []
+        before = [s for sid in (story_id, *merged) if (s := self.store.get_story(sid)) is not None]
+        return new_alerts(story_alerts(watchlists, before, summary), summary)
 
     def _vectors_of(self, prep: Prepared) -> dict:
         return {self.pipeline.encoder.name: prep.embedding, CHUNKS_KEY: prep.chunks}

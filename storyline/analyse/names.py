@@ -298,3 +298,29 @@ def name_signals(text: str, lang: str | None = None) -> list[Signal]:
         if sig.type == "place" and key.startswith("unresolved:"):
             sig.resolved = False
     return list(groups.values())
+
+
+def entity_keys(text: str) -> set[str]:
+    """The keys a name given alone (a watchlist's "Tokayev", "Токаев", "Gazprom", "Astana") may
+    have in articles: the person its last word folds to, and the organisation, country or city
+    the gazetteers know it as.
+
+    Example:
+        >>> sorted(entity_keys("Токаев")) == sorted(entity_keys("Tokajew")) == ["person:tokaev"]
+        True
+    """
+    text = text.strip()
+    keys = set()
+    words = _TOKEN.findall(text) or text.split()
+    if words:
+        keys.add("person:" + fold(words[-1]))
+    alias = _organisations()[0]
+    if org := alias.get(text) or alias.get(plain(text)):
+        keys.add(f"org:{org}")
+    if code := _country_of(text):
+        keys.add(code)
+    else:
+        city, _ = resolve(text, set())
+        if city is not None:
+            keys.add(f"geonames:{city.geonameid}")
+    return {k for k in keys if k not in ("person:", "")}

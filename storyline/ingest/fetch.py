@@ -133,6 +133,14 @@ class Fetcher:
             return r
         raise FetchError(url, f"more than {self.s['max_redirects']} redirects (ingest.max_redirects)")
 
+    def check(self, url: str) -> None:
+        """Refuse what ``get`` would refuse to connect to (scheme, private address): webhooks obey it too.
+
+        Raises:
+            FetchError: not http(s), unresolvable, or not a public address (nor an allowed network).
+        """
+        self._check_address(url, url)
+
     # the steps -------------------------------------------------------------------------------
     def _check_address(self, url: str, current: str) -> None:
         """Only http(s), and only to public addresses unless a network is allowed in settings.

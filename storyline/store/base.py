@@ -7,7 +7,7 @@ backend (with its indexes), not by loading every story.
 from __future__ import annotations
 
 import datetime as dt
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -16,7 +16,8 @@ import numpy as np
 
 from ..cluster import Placed
 from ..ingest import Feed
-from ..model import Article, Embedding, Story
+from ..model import Alert, Article, Embedding, Story
+from .outbox import Outbox
 
 Vectors = Mapping[str, Embedding | None]  # encoder key -> vectors (None: that encoder was not run)
 
@@ -36,7 +37,7 @@ class StoryFilter:
     query: str | None = None
 
 
-class Store(ABC):
+class Store(Outbox):
     """A storyline store. Implementations: ``sqlite.SQLiteStore``, ``postgres.PostgresStore``."""
 
     path: str
@@ -54,10 +55,11 @@ class Store(ABC):
 
     @abstractmethod
     def commit_assignment(self, article: Article, story_id: str, decision: dict, story: Story,
-                          merged: Sequence[str] = ()) -> int:
+                          merged: Sequence[str] = (), alerts: Sequence[Alert] = ()) -> int:
         """A new article, the story it joined, why, and that story's new summary; the ``merged``
-        stories it bridged become part of that story and their ids lead to it. Returns the
-        article's sequence number (its key in the nearest-neighbour index)."""
+        stories it bridged become part of that story and their ids lead to it; the ``alerts`` it
+        caused go to the outbox. Returns the article's sequence number (its key in the
+        nearest-neighbour index)."""
 
     @abstractmethod
     def replace_stories(self, members: Mapping[str, tuple[str, dict]], stories: Iterable[Story],
@@ -93,6 +95,17 @@ class Store(ABC):
     def query_stories(self, where: StoryFilter = StoryFilter(), offset: int = 0,
                       limit: int | None = None) -> tuple[int, list[Story]]:
         """(how many match, one page of them), newest first (last seen, then size, then id)."""
+
+    @abstractmethod
+    def newest_published(self) -> str | None:
+        """The latest publication date stored (None when no article has one)."""
+
+    @abstractmethod
+    def top_stories(self, since: str, end: str, before: str, lang: str | None = None,
+                    limit: int = 20) -> list[tuple[Story, tuple[int, int, int, int]]]:
+        """Stories with articles published in [since, end), each with (articles, distinct sources,
+        distinct languages) there and its articles in [before, since); most sources first, then
+        languages, articles, growth. ``lang``: only stories with an article in it in the window."""
 
     @abstractmethod
     def resolve(self, story_id: str) -> str | None:

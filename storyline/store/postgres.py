@@ -42,6 +42,11 @@ SCHEMA = [
     "CREATE TABLE IF NOT EXISTS members (article_id TEXT PRIMARY KEY REFERENCES articles(id), "
     "story_id TEXT NOT NULL, decision TEXT, duplicate_of TEXT)",
     "CREATE INDEX IF NOT EXISTS members_story ON members(story_id)",
+    # version 5: members carry their article's date, source and language for the top stories of a window
+    "ALTER TABLE members ADD COLUMN IF NOT EXISTS published TEXT",
+    "ALTER TABLE members ADD COLUMN IF NOT EXISTS source TEXT",
+    "ALTER TABLE members ADD COLUMN IF NOT EXISTS lang TEXT",
+    "CREATE INDEX IF NOT EXISTS members_window ON members(published, story_id, source, lang)",
     "CREATE TABLE IF NOT EXISTS feeds (url TEXT PRIMARY KEY, next_poll DOUBLE PRECISION NOT NULL, articles INTEGER NOT NULL, "
     "data TEXT NOT NULL)",
     "CREATE INDEX IF NOT EXISTS feeds_due ON feeds(next_poll)",
@@ -53,11 +58,23 @@ SCHEMA = [
     "CREATE TABLE IF NOT EXISTS dropped (n BIGSERIAL PRIMARY KEY, seq BIGINT NOT NULL)",
     "CREATE INDEX IF NOT EXISTS dropped_seq ON dropped(seq)",
     "CREATE INDEX IF NOT EXISTS articles_day ON articles((COALESCE(event_date, published)))",
+    # version 6: watchlists and the alerts outbox (see outbox.py)
+    "CREATE TABLE IF NOT EXISTS watchlists (name TEXT PRIMARY KEY, data TEXT NOT NULL, since_seq BIGINT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS alerts (id TEXT PRIMARY KEY, watchlist TEXT NOT NULL, story_id TEXT NOT NULL, "
+    "created TEXT NOT NULL, seq BIGINT NOT NULL, data TEXT NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL, "
+    "next_try DOUBLE PRECISION NOT NULL DEFAULT 0, claimed_until DOUBLE PRECISION NOT NULL DEFAULT 0, delivered_at TEXT, "
+    "last_error TEXT)",
+    "CREATE INDEX IF NOT EXISTS alerts_watchlist ON alerts(watchlist, story_id, seq)",
+    "CREATE INDEX IF NOT EXISTS alerts_due ON alerts(state, next_try)",
+    "CREATE TABLE IF NOT EXISTS alert_attempts (alert_id TEXT NOT NULL, n INTEGER NOT NULL, at TEXT NOT NULL, "
+    "status INTEGER, error TEXT, PRIMARY KEY (alert_id, n))",
 ]
 # Version 3: vectors keep each row's paragraph (owners) and pool doc and lead from the rows;
 # articles.title and embeddings.sentence_texts are no longer written (they stay in older stores).
 MIGRATE_3 = ["ALTER TABLE embeddings ADD COLUMN IF NOT EXISTS owners BYTEA",
              "ALTER TABLE embeddings ADD COLUMN IF NOT EXISTS lead_rows INTEGER"]
+MIGRATE_5 = ("UPDATE members m SET published = a.published, source = a.source, lang = a.lang FROM articles a "
+             "WHERE a.id = m.article_id")
 SCHEMA_LOCK, SEQ_LOCK, WRITER_LOCK = 0x5707_0001, 0x5707_0002, 0x5707_0003  # advisory lock keys
 
 
@@ -122,11 +139,16 @@ class PostgresStore(SQLStore):
             for stmt in SCHEMA:
                 db.execute(stmt)
             db.execute("INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT (key) DO NOTHING", (str(SCHEMA_VERSION),))
-            if int(db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0]) < 3:
+            version = int(db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0])
+            if version < 3:
                 for stmt in MIGRATE_3:
                     db.execute(stmt)
+            if version < 5:
+                db.execute(MIGRATE_5)
             db.execute("UPDATE meta SET value=? WHERE key='schema_version' AND value::int < ?",
                        (str(SCHEMA_VERSION), SCHEMA_VERSION))
+
+    _skip_locked = " FOR UPDATE SKIP LOCKED"  # claimers pass over rows another is claiming
 
     def close(self) -> None:
         self.pool.close()

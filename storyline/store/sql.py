@@ -22,11 +22,12 @@ from ..cluster import Placed, day_of
 from ..embed import from_int8, pooled, pooled_doc, to_int8
 from ..index import UNDATED
 from ..ingest import Feed
-from ..model import Article, Embedding, Story
+from ..model import Alert, Article, Embedding, Story
 from .base import Store, StoryFilter, Vectors
+from .outbox import SQLOutbox
 from .removal import LAST_SEQ, Removal
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 6
 ORDER = "ORDER BY s.last_seen DESC, s.size DESC, s.id DESC"
 BIG = 2**62  # a bound past any real offset or limit that still fits a 64-bit integer
 
@@ -74,7 +75,7 @@ def folded(label: str) -> str:
     return " ".join(w for w in (fold(part) for part in re.split(r"[\s\-‐‑]+", label.replace("\0", ""))) if w)
 
 
-class SQLStore(Removal, Store):
+class SQLStore(SQLOutbox, Removal, Store):
     """The statements both SQL backends run; subclasses supply the connection-level hooks."""
 
     path: str
@@ -125,15 +126,18 @@ class SQLStore(Removal, Store):
                 self._put_vectors(db, content_hash, vectors)
 
     def commit_assignment(self, article: Article, story_id: str, decision: dict, story: Story,
-                          merged: Sequence[str] = ()) -> int:
+                          merged: Sequence[str] = (), alerts: Sequence[Alert] = ()) -> int:
         with self._tx() as db:
             seq = self._put_article(db, article)
-            self._set_member(db, article.id, story_id, decision)
+            self._set_member(db, article.id, story_id, decision, article)
             for gone in merged:  # its members join the story (one indexed update each), its id leads there
                 db.execute("UPDATE members SET story_id=? WHERE story_id=?", (story_id, gone))
                 self._drop_story(db, gone)
                 self._alias(db, gone, story_id, {"by": article.id, "at": article.event_date or article.published})
             self._put_story(db, story)
+            for a in alerts:
+                a.seq = seq
+            self._write_alerts(db, alerts)
         return seq
 
     def replace_stories(self, members: Mapping[str, tuple[str, dict]], stories: Iterable[Story],
@@ -194,11 +198,15 @@ class SQLStore(Removal, Store):
                        (content_hash, encoder, e.doc.shape[0], len(e.sentences), doc, title, lead,
                         to_int8(e.sentences), "i8", owners, e.lead_rows))
 
-    def _set_member(self, db, article_id: str, story_id: str, decision: dict | None) -> None:
-        db.execute("INSERT INTO members (article_id, story_id, decision, duplicate_of) VALUES (?,?,?,?) "
-                   "ON CONFLICT (article_id) DO UPDATE SET story_id=excluded.story_id, decision=excluded.decision, "
-                   "duplicate_of=excluded.duplicate_of",
-                   (article_id, story_id, json.dumps(decision) if decision else None, (decision or {}).get("duplicate_of")))
+    def _set_member(self, db, article_id: str, story_id: str, decision: dict | None, article: Article | None = None) -> None:
+        """An article's story; a new member also carries its article's date, source and language
+        (what the top stories of a window count, read from one index)."""
+        a = article or Article(article_id, "")
+        db.execute("INSERT INTO members (article_id, story_id, decision, duplicate_of, published, source, lang) "
+                   "VALUES (?,?,?,?,?,?,?) ON CONFLICT (article_id) DO UPDATE SET story_id=excluded.story_id, "
+                   "decision=excluded.decision, duplicate_of=excluded.duplicate_of",
+                   (article_id, story_id, json.dumps(decision) if decision else None, (decision or {}).get("duplicate_of"),
+                    a.published, a.source, a.lang))
 
     def _put_story(self, db, story: Story) -> None:
         """The story's row, its languages and its searchable text."""
@@ -211,7 +219,7 @@ class SQLStore(Removal, Store):
             db.execute("INSERT INTO story_langs (story_id, lang) VALUES (?,?)", (story.id, lang))
         labels = story.people + story.orgs + story.places
         self._index_text(db, story, "\n".join([story.headline] + [t["title"] or "" for t in story.timeline]),
-                         "\n".join(labels + [folded(x) for x in labels]))
+                         "\n".join(labels + [folded(x) for x in labels] + story.keys))
 
     # articles and vectors --------------------------------------------------------------------
     def article_hash(self, article_id: str) -> str | None:
@@ -267,6 +275,26 @@ class SQLStore(Removal, Store):
                                           args + [BIG if limit is None else min(limit, BIG), min(offset, BIG)])]
         rows = dict(self._rows(f"SELECT id, data FROM stories WHERE id IN ({','.join('?' * len(ids))})", ids)) if ids else {}
         return total, [Story(**unpack(rows[i])) for i in ids]
+
+    def newest_published(self) -> str | None:
+        return self._one("SELECT MAX(published) FROM members")[0]  # the window index's last entry
+
+    def top_stories(self, since: str, end: str, before: str, lang: str | None = None,
+                    limit: int = 20) -> list[tuple[Story, tuple[int, int, int, int]]]:
+        # one range of the members' window index (date, story, source, language) covers both windows
+        inside = "CASE WHEN published >= ? THEN {} END"
+        by_lang = " AND SUM(CASE WHEN published >= ? AND lang = ? THEN 1 ELSE 0 END) > 0" if lang else ""
+        rows = self._rows(
+            "SELECT story_id, n, sources, langs, prev FROM ("
+            f"SELECT story_id, SUM({inside.format(1)}) AS n, COUNT(DISTINCT {inside.format('source')}) AS sources, "
+            f"COUNT(DISTINCT {inside.format('lang')}) AS langs, SUM(CASE WHEN published < ? THEN 1 ELSE 0 END) AS prev "
+            "FROM members WHERE published >= ? AND published < ? "
+            f"GROUP BY story_id HAVING SUM({inside.format(1)}) > 0{by_lang}) t "
+            "ORDER BY sources DESC, langs DESC, n DESC, n - prev DESC, story_id LIMIT ?",
+            [since] * 4 + [before, end, since] + ([since, lang] if lang else []) + [limit])
+        ids = [r[0] for r in rows]
+        data = dict(self._rows(f"SELECT id, data FROM stories WHERE id IN ({','.join('?' * len(ids))})", ids)) if ids else {}
+        return [(Story(**unpack(data[r[0]])), tuple(int(x) for x in r[1:])) for r in rows if r[0] in data]
 
     def resolve(self, story_id: str) -> str | None:
         row = self._one("SELECT story_id FROM story_aliases WHERE id=?", (story_id,))

@@ -89,6 +89,28 @@ CREATE TABLE IF NOT EXISTS dropped (n INTEGER PRIMARY KEY, seq INTEGER NOT NULL)
 CREATE INDEX IF NOT EXISTS dropped_seq ON dropped(seq);
 CREATE INDEX IF NOT EXISTS articles_day ON articles(COALESCE(event_date, published))
 """
+# Version 5: members carry their article's publication date, source and language, indexed with
+# the story, so the top stories of a window read one index range (no join: 1M store, one day
+# p50 ~5 ms instead of ~70 ms).
+MIGRATE_5 = """
+ALTER TABLE members ADD COLUMN published TEXT;
+ALTER TABLE members ADD COLUMN source TEXT;
+ALTER TABLE members ADD COLUMN lang TEXT;
+UPDATE members SET published = a.published, source = a.source, lang = a.lang FROM articles a WHERE a.id = members.article_id;
+CREATE INDEX IF NOT EXISTS members_window ON members(published, story_id, source, lang)
+"""
+# Version 6: watchlists and the alerts outbox (see outbox.py).
+MIGRATE_6 = """
+CREATE TABLE IF NOT EXISTS watchlists (name TEXT PRIMARY KEY, data TEXT NOT NULL, since_seq INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS alerts (id TEXT PRIMARY KEY, watchlist TEXT NOT NULL, story_id TEXT NOT NULL,
+    created TEXT NOT NULL, seq INTEGER NOT NULL, data TEXT NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL,
+    next_try REAL NOT NULL DEFAULT 0, claimed_until REAL NOT NULL DEFAULT 0, delivered_at TEXT, last_error TEXT);
+CREATE INDEX IF NOT EXISTS alerts_watchlist ON alerts(watchlist, story_id, seq);
+CREATE INDEX IF NOT EXISTS alerts_due ON alerts(state, next_try);
+CREATE TABLE IF NOT EXISTS alert_attempts (alert_id TEXT NOT NULL, n INTEGER NOT NULL, at TEXT NOT NULL,
+    status INTEGER, error TEXT, PRIMARY KEY (alert_id, n))
+"""
+MIGRATIONS = ((2, MIGRATE_2), (3, MIGRATE_3), (4, MIGRATE_4), (5, MIGRATE_5), (6, MIGRATE_6))
 
 
 def store_error(path: str, exc: sqlite3.Error, timeout: float = 30) -> StorylineError:
@@ -143,7 +165,7 @@ class SQLiteStore(SQLStore):
             return
         with self._tx() as db:
             before = self.schema_version
-            for version, script in ((2, MIGRATE_2), (3, MIGRATE_3), (4, MIGRATE_4)):
+            for version, script in MIGRATIONS:
                 if before < version:
                     for stmt in script.strip().split(";\n"):
                         db.execute(stmt)

@@ -77,7 +77,34 @@ async function storiesPage() {
   $("#filters").addEventListener("submit", e => {
     e.preventDefault();
     const q = new URLSearchParams([...new FormData(e.target)].filter(([, v]) => v));
-    go("/?" + q.toString());
+    go("/ui/stories?" + q.toString());
+  });
+}
+
+// Now: the top stories of a window, each with the counts that rank it.
+async function nowPage() {
+  const params = new URLSearchParams(location.search);
+  const data = await api("/stories/top?" + params.toString());
+  const w = data.window;
+  main.innerHTML = `
+    <h1>Now</h1>
+    <form class="filters" id="now-filters">
+      <select name="hours" aria-label="window">${[24, 72, 168, 720].map(h => `<option value="${h}"${String(h) === (params.get("hours") || "24") ? " selected" : ""}>last ${h < 48 ? "day" : h / 24 + " days"}</option>`).join("")}</select>
+      <input name="lang" placeholder="Language (e.g. de)" size="8" value="${esc(params.get("lang") || "")}">
+      <button>Show</button>
+    </form>
+    <p class="muted" id="now-window">${esc(w.since)} – ${esc(w.until)}, ranked by sources, languages, articles and growth against the ${plural(w.days, "day")} before</p>
+    <ol class="top" id="top-list">${data.stories.map(r => `
+      <li class="card story top-story">
+        <a class="title" href="/ui/story/${encodeURIComponent(r.story.id)}">${esc(r.story.headline || "(untitled)")}</a>
+        <div class="meta"><span>${badges(r.story.languages)}</span>
+          <span class="why">${esc(r.why)}</span>
+          <span class="${r.growth > 0 ? "up" : "flat"}">${r.growth > 0 ? "▲" : "–"} ${r.growth > 0 ? "+" : ""}${r.growth}</span></div>
+      </li>`).join("")}</ol>
+    ${data.stories.length ? "" : '<p class="muted">No articles in this window. <a href="/ui/stories">All stories</a>.</p>'}`;
+  $("#now-filters").addEventListener("submit", e => {
+    e.preventDefault();
+    go("/?" + new URLSearchParams([...new FormData(e.target)].filter(([, v]) => v)).toString());
   });
 }
 
@@ -349,17 +376,84 @@ async function feedsPage() {
   });
 }
 
+// Watchlists: saved queries that alert; each one's page lists the stories matching it now and its alerts.
+function criteria(w) {
+  return [...w.entities.map(e => `<span class="chip">${esc(e)}</span>`), w.query ? `<span class="chip">“${esc(w.query)}”</span>` : "",
+    w.langs.length ? badges(w.langs) : "", w.min_sources ? `<span>≥ ${plural(w.min_sources, "source")}</span>` : "",
+    w.min_languages ? `<span>≥ ${plural(w.min_languages, "language")}</span>` : ""].join(" ");
+}
+
+async function watchlistsPage() {
+  const data = await api("/watchlists");
+  main.innerHTML = `
+    <h1>Watchlists</h1>
+    <div id="watchlist-list">${data.watchlists.map(w => `
+      <div class="card watchlist"><a class="title" href="/ui/watchlists/${encodeURIComponent(w.name)}">${esc(w.name)}</a>
+        <div class="meta">${criteria(w)}${w.webhook ? `<span>→ ${esc(w.webhook)}</span>` : ""}</div></div>`).join("")
+      || '<p class="muted">No watchlists yet.</p>'}</div>
+    <form class="card" id="watchlist-form"><h2>New watchlist</h2>
+      <p class="muted">Every criterion given must hold. Names are folded across scripts and spellings (Tokajew, Токаев, Tokayev).</p>
+      <p class="fields"><input name="name" id="wl-name" placeholder="Name" required size="16">
+        <input name="entities" id="wl-entities" placeholder="People, organisations, places (comma-separated)" size="40">
+        <input name="query" placeholder="Words in the headline" size="20"></p>
+      <p class="fields"><input name="langs" placeholder="Languages (e.g. de, ru)" size="18">
+        <input name="min_sources" type="number" min="0" placeholder="min sources" size="10">
+        <input name="webhook" placeholder="Webhook URL (optional)" size="30">
+        <input name="secret" type="password" placeholder="Webhook secret" size="16" autocomplete="off"></p>
+      <button>Save</button></form>
+    ${TOKEN_FORM}
+    <div id="watchlist-msg"></div>`;
+  tokenField();
+  $("#watchlist-form").addEventListener("submit", async e => {
+    e.preventDefault();
+    const f = Object.fromEntries([...new FormData(e.target)].filter(([, v]) => v));
+    const list = v => (v || "").split(",").map(x => x.trim()).filter(Boolean);
+    const body = {...f, entities: list(f.entities), langs: list(f.langs), min_sources: Number(f.min_sources || 0)};
+    try {
+      await postJSON("/watchlists", body);
+      await watchlistsPage();
+      $("#watchlist-msg").innerHTML = `<div class="msg" id="watchlist-added">Saved ${esc(body.name)}.</div>`;
+    } catch (err) { $("#watchlist-msg").innerHTML = `<div class="msg err">${esc(err.message)}</div>`; }
+  });
+}
+
+async function watchlistPage(name) {
+  const data = await api("/watchlists/" + encodeURIComponent(name));
+  const w = data.watchlist;
+  const feed = `/watchlists/${encodeURIComponent(name)}/feed.atom`;
+  main.innerHTML = `
+    <h1>${esc(w.name)}</h1>
+    <div class="meta">${criteria(w)}${w.webhook ? `<span>→ ${esc(w.webhook)}</span>` : ""}<a href="${feed}">Atom feed</a></div>
+    <div class="grid2">
+      <div><h2>Alerts</h2><div id="alert-list">${data.alerts.map(a => `
+        <div class="card alert"><a class="title" href="/ui/story/${encodeURIComponent(a.story_id)}">${esc(a.headline || a.story_id)}</a>
+          <div class="meta"><span>${esc(a.created.slice(0, 16).replace("T", " "))}</span>${badges(a.languages)}
+            <span>${plural(a.article_ids.length, "new article")}</span><span class="state state-${esc(a.state)}">${esc(a.state)}${a.attempts ? ` after ${plural(a.attempts, "attempt")}` : ""}</span></div>
+          ${a.last_error ? `<div class="evidence">${esc(a.last_error)}</div>` : ""}</div>`).join("")
+        || '<p class="muted">No alerts yet: one comes when a story starts to match.</p>'}</div></div>
+      <div><h2>Matching now</h2><div id="matching">${data.matching.map(m => `
+        <div class="card story"><a class="title" href="/ui/story/${encodeURIComponent(m.story.id)}">${esc(m.story.headline || "(untitled)")}</a>
+          <div class="meta">${badges(m.story.languages)}<span>${plural(m.story.article_ids.length, "article")}</span>
+            <span>last seen ${esc(m.story.last_seen || "?")}</span></div></div>`).join("")
+        || '<p class="muted">No story matches now.</p>'}</div></div>
+    </div>`;
+}
+
 async function route() {
   const p = location.pathname;
   document.querySelectorAll("[data-nav]").forEach(a => a.classList.toggle("active",
-    a.pathname === p || (a.pathname === "/" && (p.startsWith("/ui/story") || p.startsWith("/ui/article")))));
+    a.pathname === p || (a.pathname === "/ui/stories" && (p.startsWith("/ui/story/") || p.startsWith("/ui/article")))
+    || (a.pathname === "/ui/watchlists" && p.startsWith("/ui/watchlists/"))));
   try {
     if (p.startsWith("/ui/story/")) await storyPage(decodeURIComponent(p.slice(10)));
     else if (p.startsWith("/ui/article/")) await articlePage(decodeURIComponent(p.slice(12)));
     else if (p.startsWith("/ui/compare")) await comparePage();
     else if (p.startsWith("/ui/add")) addPage();
     else if (p.startsWith("/ui/feeds")) await feedsPage();
-    else await storiesPage();
+    else if (p.startsWith("/ui/stories")) await storiesPage();
+    else if (p.startsWith("/ui/watchlists/")) await watchlistPage(decodeURIComponent(p.slice(15)));
+    else if (p.startsWith("/ui/watchlists")) await watchlistsPage();
+    else await nowPage();
   } catch (err) { main.innerHTML = `<div class="msg err">${esc(err.message)}</div>`; }
   fill();
   health();

@@ -1,0 +1,254 @@
+"""Watchlists and alerts: matching (pure), the outbox over both backends, webhook delivery to a
+real local receiver (signed, retried under one delivery id), and bad input refused by field."""
+import hashlib
+import hmac
+import http.server
+import json
+import threading
+import time
+
+import pytest
+
+from storyline.alerts import Deliverer, make_watchlist, match, new_alerts, story_alerts
+from storyline.cluster import summarise
+from storyline.errors import FieldError
+from storyline.ingest import Fetcher
+from storyline.model import Article, Signal
+from storyline.settings import load_settings
+from storyline.store.outbox import DuplicateName
+
+from .conftest import open_test_store
+
+LOCAL = load_settings(ingest={"allow_networks": ["127.0.0.0/8"]}, alerts={"backoff_s": 0.05, "poll_s": 0.05})
+
+
+def art(aid, source, lang, *names, title=None, published="2024-03-10"):
+    sig = [Signal("person", "person:" + n, n.title()) for n in names]
+    return Article(id=aid, text=f"text {aid}", title=title or f"title {aid}", lang=lang, source=source,
+                   published=published, signals=sig, content_hash=f"h-{aid}")
+
+
+class Book:
+    """Articles committed as the service commits them: alerts from the story before and after."""
+
+    def __init__(self, store):
+        self.store, self.members = store, {}
+
+    def add(self, sid, a):
+        before = [s] if (s := self.store.get_story(sid)) else []
+        self.members.setdefault(sid, []).append(a)
+        after = summarise(sid, self.members[sid])
+        alerts = new_alerts(story_alerts(self.store.watchlists(), before, after), after)
+        self.store.commit_assignment(a, sid, {"story_id": sid}, after, alerts=alerts)
+        return alerts
+
+
+def test_names_fold_across_scripts_and_spellings():
+    keys = [make_watchlist(f"w{i}", [e]).keys for i, e in enumerate(["Tokajew", "Токаев", "Tokayev"])]
+    assert keys[0] == keys[1] == keys[2] == [["person:tokaev"]]
+
+
+def test_a_story_alerts_when_it_comes_to_match():
+    w = make_watchlist("kz", ["Токаев"], langs=["de", "ru"], min_sources=2)
+    one = summarise("s", [art("a", "x", "de", "tokaev")])
+    two = summarise("s", [art("a", "x", "de", "tokaev"), art("b", "y", "en", "tokaev")])
+    three = summarise("s", [art("a", "x", "de", "tokaev"), art("b", "y", "en", "tokaev"), art("c", "z", "ru", "tokaev")])
+    assert match(w, one) is None  # one source
+    assert story_alerts([w], [one], two) == [(w, ["person:tokaev", "lang:de"])]  # grown past the threshold
+    assert story_alerts([w], [two], three) == []  # matched already: no second push
+    assert story_alerts([w], [], two) == [(w, ["person:tokaev", "lang:de"])]  # a new story
+    q = make_watchlist("q", query="Summit")
+    assert match(q, summarise("s", [art("a", "x", "en", title="The summit in Astana")])) == ["query:Summit"]
+
+
+@pytest.mark.parametrize("kwargs, field", [
+    ({}, "entities"), ({"langs": ["klingon"]}, "langs"), ({"entities": ["!!!"]}, "entities"),
+    ({"entities": ["Tokayev"], "webhook": "ftp://example.org/x", "secret": "s3cret-key"}, "webhook"),
+    ({"entities": ["Tokayev"], "webhook": "http://127.0.0.1:9/x", "secret": "s3cret-key"}, "webhook"),
+    ({"entities": ["Tokayev"], "webhook": "http://10.1.2.3/x", "secret": "s3cret-key"}, "webhook"),
+    ({"entities": ["Tokayev"], "webhook": "https://example.org/hook"}, "secret"),
+    ({"entities": ["Tokayev"], "secret": "s3cret-key"}, "secret"),
+    ({"entities": ["Tokayev"], "min_sources": -1}, "min_sources")])
+def test_bad_watchlists_name_the_field(kwargs, field):
+    with Fetcher(load_settings().ingest) as fetcher, pytest.raises(FieldError) as err:
+        make_watchlist("w", fetcher=fetcher, **kwargs)
+    assert err.value.field == field, err.value
+    with pytest.raises(FieldError) as err:
+        make_watchlist("no spaces please", ["Tokayev"])
+    assert err.value.field == "name"
+
+
+def test_outbox_alerts_only_after_creation_and_claims_once(store_address, tmp_path):
+    store = open_test_store(store_address, tmp_path)
+    book = Book(store)
+    assert book.add("s1", art("a1", "x", "de", "tokaev")) == []  # no watchlist yet
+    w = store.put_watchlist(make_watchlist("kz", ["Tokayev"], min_sources=2))
+    assert w.since_seq == 1
+    with pytest.raises(DuplicateName):
+        store.put_watchlist(make_watchlist("kz", ["Putin"]))
+    assert [x.entities for x in store.watchlists()] == [["Tokayev"]]  # nothing stored by the duplicate
+    book.add("s2", art("b1", "x", "en", "tokaev"))  # one source: no match yet
+    (alert,) = book.add("s2", art("b2", "y", "ru", "tokaev"))
+    assert alert.state == "none"  # no webhook: listed and in the feed, never sent
+    book.add("s2", art("b3", "z", "ru", "tokaev"))  # matched already
+    (stored,) = store.alerts("kz")
+    assert (stored.story_id, stored.article_ids, stored.matched, stored.seq) == ("s2", ["b1", "b2"], ["person:tokaev"], 3)
+    assert store.claim_alerts(5, 60) == []  # nothing to send without a webhook
+    hook = make_watchlist("hook", ["Tokayev"], webhook="http://127.0.0.1:9/h", secret="s3cret-key",
+                          fetcher=Fetcher(LOCAL.ingest))
+    store.put_watchlist(hook)
+    (sent,) = book.add("s3", art("c1", "x", "de", "tokaev"))
+    claimed = store.claim_alerts(5, 60)
+    assert [a.id for a in claimed] == [sent.id] and claimed[0].article_ids == ["c1"]
+    assert store.claim_alerts(5, 60) == []  # claimed: no one else gets it
+    assert [a.id for a in store.claim_alerts(5, 60, now=time.time() + 61)] == [sent.id]  # the lease ran out
+    store.record_attempt(sent.id, 500, "HTTP 500", False, time.time() + 3600)
+    assert store.claim_alerts(5, 60) == []  # not due
+    store.record_attempt(sent.id, 204, None, True, None)
+    (done,) = store.alerts("hook")
+    assert (done.state, done.attempts) == ("delivered", 2)
+    assert [x["status"] for x in store.attempts(sent.id)] == [500, 204]
+    assert store.remove_watchlist("hook") and not store.remove_watchlist("hook")
+    assert store.alerts("hook") == []
+    store.close()
+
+
+class Receiver:
+    """A webhook receiver on 127.0.0.1: answers with the statuses given in turn (then 204)."""
+
+    def __init__(self, statuses=(), delay=0.0):
+        self.got, self.statuses, self.delay = [], list(statuses), delay
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                outer.got.append((dict(self.headers), body))
+                time.sleep(outer.delay)
+                self.send_response(outer.statuses.pop(0) if outer.statuses else 204)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+
+
+def test_webhook_signed_and_retried_under_one_delivery_id(tmp_path):
+    rx = Receiver([500, 500])
+    store = open_test_store(str(tmp_path / "t.db"), tmp_path)
+    d = Deliverer(store, LOCAL)
+    try:
+        store.put_watchlist(make_watchlist("kz", ["Tokayev"], webhook=rx.url, secret="s3cret-key", fetcher=d.fetcher))
+        (alert,) = Book(store).add("s1", art("a1", "x", "de", "tokaev", title="Tokayev in Berlin"))
+        deadline = time.time() + 10
+        while store.alerts("kz")[0].state == "pending" and time.time() < deadline:
+            d.deliver()
+            time.sleep(0.05)
+        assert len(rx.got) == 3
+        ids = {h["X-Storyline-Delivery"] for h, _ in rx.got}
+        assert ids == {alert.id}
+        for headers, body in rx.got:
+            expected = "sha256=" + hmac.new(b"s3cret-key", body, hashlib.sha256).hexdigest()
+            assert hmac.compare_digest(headers["X-Storyline-Signature"], expected)
+        payload = json.loads(rx.got[-1][1])
+        assert {k: payload[k] for k in ("watchlist", "story_id", "headline", "article_ids", "matched", "languages", "sources")} == {
+            "watchlist": "kz", "story_id": "s1", "headline": "Tokayev in Berlin", "article_ids": ["a1"],
+            "matched": ["person:tokaev"], "languages": ["de"], "sources": ["x"]}
+        assert "sent_at" in payload
+        (done,) = store.alerts("kz")
+        assert (done.state, done.attempts) == ("delivered", 3)
+        assert [a["status"] for a in store.attempts(alert.id)] == [500, 500, 204]
+        assert d.deliver().sent == 0  # delivered once: nothing left
+    finally:
+        d.close()
+        rx.close()
+
+
+def test_a_dead_receiver_is_given_up_after_the_tries(tmp_path):
+    settings = load_settings(ingest={"allow_networks": ["127.0.0.0/8"]},
+                             alerts={"backoff_s": 0.01, "tries": 2, "timeout_s": 0.5})
+    store = open_test_store(str(tmp_path / "t.db"), tmp_path)
+    d = Deliverer(store, settings)
+    store.put_watchlist(make_watchlist("kz", ["Tokayev"], webhook="http://127.0.0.1:9/nobody", secret="s3cret-key",
+                                       fetcher=d.fetcher))
+    Book(store).add("s1", art("a1", "x", "de", "tokaev"))
+    assert d.deliver().retrying == 1
+    time.sleep(0.05)
+    assert d.deliver().given_up == 1
+    (a,) = store.alerts("kz")
+    assert a.state == "failed" and a.attempts == 2 and "ConnectError" in a.last_error
+    d.close()
+
+
+def test_cli_watchlists_add_list_remove_and_bad_input(tmp_path):
+    from click.testing import CliRunner
+
+    from storyline.cli import main
+
+    db, run = str(tmp_path / "t.db"), CliRunner().invoke
+    r = run(main, ["watchlists", "add", "kz", "--entity", "Токаев", "--lang", "de", "--min-sources", "2", "--db", db])
+    assert r.exit_code == 0, r.output
+    for args, line in [
+        (["kz", "--entity", "Putin"], "storyline: NAME: a watchlist named 'kz' exists already"),
+        (["x"], "storyline: --entity: a watchlist needs a criterion: entities, query, langs, min_sources or min_languages"),
+        (["x", "--lang", "xx"], "storyline: --lang: unknown language 'xx'; use an ISO 639-1 code such as en, de, ru, zh"),
+        (["x", "--query", "a", "--webhook", "http://127.0.0.1:9/h", "--secret", "s3cret-key"],
+         "storyline: --webhook: 127.0.0.1 resolves to 127.0.0.1, not a public address (ingest.allow_networks lets others be fetched)"),
+        (["x", "--query", "a", "--webhook", "file:///etc/passwd", "--secret", "s3cret-key"],
+         "storyline: --webhook: not an http(s) URL: file:///etc/passwd")]:
+        r = run(main, ["watchlists", "add", *args, "--db", db])
+        assert (r.exit_code, r.output.strip()) == (2, line)
+    r = run(main, ["watchlists", "list", "--db", db, "--format", "json"])
+    (w,) = json.loads(r.output)["watchlists"]
+    assert (w["name"], w["entities"], w["keys"], w["langs"], w["min_sources"]) == ("kz", ["Токаев"], [["person:tokaev"]], ["de"], 2)
+    assert "secret" not in w
+    assert run(main, ["watchlists", "remove", "kz", "--db", db]).exit_code == 0
+    r = run(main, ["watchlists", "remove", "kz", "--db", db])
+    assert r.exit_code == 1 and "no such watchlist" in r.output
+    r = run(main, ["alerts", "deliver", "--db", db])
+    assert r.exit_code == 0 and "sent 0" in r.output
+
+
+def test_http_watchlists_alerts_and_atom_feed(tmp_path):
+    import feedparser
+    from fastapi.testclient import TestClient
+
+    from storyline.serve import create_app
+
+    db = str(tmp_path / "t.db")
+    client = TestClient(create_app(db, LOCAL))
+    r = client.post("/watchlists", json={"name": "kz", "entities": ["Tokajew"], "min_sources": 2})
+    assert r.status_code == 201, r.text
+    for body, field in [({"name": "kz", "query": "x"}, "name"), ({"name": "y"}, "entities"),
+                        ({"name": "y", "langs": ["xx"]}, "langs"), ({"name": "y", "query": "a", "webhook": "http://10.0.0.1/h",
+                                                                      "secret": "s3cret-key"}, "webhook"),
+                        ({"name": "y", "query": "a", "min_sources": -1}, "min_sources")]:
+        r = client.post("/watchlists", json=body)
+        assert r.status_code == 422 and r.json()["detail"][0]["field"] == field, r.text
+    assert [w["name"] for w in client.get("/watchlists").json()["watchlists"]] == ["kz"]
+    store = client.app.state.service.store
+    book = Book(store)
+    book.add("s1", art("a1", "x", "de", "tokaev", title="Tokajew in Berlin"))
+    book.add("s1", art("a2", "y", "ru", "tokaev", title="Токаев в Берлине"))
+    page = client.get("/watchlists/kz").json()
+    assert [m["story"]["id"] for m in page["matching"]] == ["s1"]
+    (alert,) = client.get("/watchlists/kz/alerts").json()["alerts"]
+    assert alert["article_ids"] == ["a1", "a2"] and alert["state"] == "none"
+    r = client.get("/watchlists/kz/feed.atom")
+    assert r.headers["content-type"].startswith("application/atom+xml")
+    feed = feedparser.parse(r.content)
+    assert not feed.bozo and feed.version == "atom10"
+    (entry,) = feed.entries
+    assert entry.id == f"urn:uuid:{alert['id'][:8]}-{alert['id'][8:12]}-{alert['id'][12:16]}-{alert['id'][16:20]}-{alert['id'][20:]}"
+    assert entry.link.endswith("/ui/story/s1") and entry.title == "Tokajew in Berlin"
+    assert feed.feed.updated_parsed == entry.updated_parsed
+    assert client.get("/watchlists/nope/feed.atom").status_code == 404
+    assert client.delete("/watchlists/kz").json() == {"removed": "kz"}
+    assert client.delete("/watchlists/kz").status_code == 404

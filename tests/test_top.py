@@ -1,0 +1,106 @@
+"""Top stories: ranked in SQL over a window on both backends, the same answers from the library,
+the CLI and the HTTP API."""
+import datetime as dt
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from storyline.cluster import summarise
+from storyline.model import Article
+from storyline.errors import FieldError
+from storyline.top import top_stories, window
+
+from .conftest import open_test_store
+
+TODAY = dt.date(2024, 5, 20)
+
+
+def commit(store, story_id, rows, stories):
+    """Articles (id, published, source, lang) joining ``story_id``, committed as `add` would."""
+    for aid, day, source, lang in rows:
+        art = Article(id=aid, text=f"text of {aid}", title=f"title {aid}", lang=lang, published=day, source=source,
+                      content_hash=f"h-{aid}")
+        stories.setdefault(story_id, []).append(art)
+        store.commit_assignment(art, story_id, {"story_id": story_id}, summarise(story_id, stories[story_id]))
+
+
+def filled(store):
+    """An archive whose newest article is 2024-03-10: wide (3 sources, 3 languages), big (one
+    source, 6 articles), growing (2 sources, 2 articles now, none before), old (before the window)."""
+    s = {}
+    commit(store, "wide", [("w1", "2024-03-10", "a", "en"), ("w2", "2024-03-10", "b", "de"),
+                           ("w3", "2024-03-10", "c", "ru"), ("w0", "2024-03-09", "a", "en")], s)
+    commit(store, "big", [(f"b{i}", "2024-03-10", "a", "en") for i in range(6)] + [("b9", "2024-03-09", "a", "en")], s)
+    commit(store, "growing", [("g1", "2024-03-10", "b", "de"), ("g2", "2024-03-10T08:00:00", "c", "de")], s)
+    commit(store, "old", [("o1", "2024-03-01", "a", "en"), ("o2", "2024-03-01", "b", "fr")], s)
+    commit(store, "undated", [("u1", None, "a", "en")], s)
+    return store
+
+
+def test_top_stories_rank_by_sources_languages_articles_growth(store_address, tmp_path):
+    store = filled(open_test_store(store_address, tmp_path))
+    win, ranked = top_stories(store, today=TODAY)
+    assert (win.since, win.until) == (dt.date(2024, 3, 10), dt.date(2024, 3, 10))  # the archive's last day
+    assert [r.story.id for r in ranked] == ["wide", "growing", "big"]
+    wide, growing, big = ranked
+    assert (wide.sources, wide.languages, wide.articles, wide.previous) == (3, 3, 3, 1)
+    assert (growing.sources, growing.languages, growing.articles, growing.growth) == (2, 1, 2, 2)
+    assert (big.sources, big.articles, big.previous, big.growth) == (1, 6, 1, 5)
+    assert wide.why() == "3 sources, 3 languages, 3 articles in the window (1 in the one before: +2)"
+    # two days: the day before counts too, and the growth is against the two days before them
+    _, ranked = top_stories(store, hours=48, today=TODAY)
+    assert [(r.story.id, r.articles, r.previous) for r in ranked] == [("wide", 4, 0), ("growing", 2, 0), ("big", 7, 0)]
+    _, ranked = top_stories(store, since="2024-03-01", until="2024-03-01", today=TODAY)
+    assert [r.story.id for r in ranked] == ["old"]
+    _, ranked = top_stories(store, lang="de", today=TODAY)
+    assert [r.story.id for r in ranked] == ["wide", "growing"]
+    assert [r.story.id for r in top_stories(store, limit=1, today=TODAY)[1]] == ["wide"]
+    assert top_stories(store, until="2023-01-01", today=TODAY)[1] == []
+    store.close()
+
+
+def test_a_live_store_ranks_up_to_today():
+    assert window("2030-01-01", today=TODAY).until == TODAY  # a future date does not move the window
+    assert window(None, hours=72, today=TODAY) .since == TODAY - dt.timedelta(days=2)
+
+
+@pytest.mark.parametrize("kwargs, field", [({"hours": 0}, "hours"), ({"hours": 5, "since": "2024-01-01"}, "hours"),
+                                           ({"since": "yesterday"}, "since"), ({"until": "2024-13-01"}, "until"),
+                                           ({"since": "2024-03-02", "until": "2024-03-01"}, "since"),
+                                           ({"lang": "klingon"}, "lang"), ({"limit": 0}, "limit")])
+def test_bad_fields_are_named(tmp_path, kwargs, field):
+    store = open_test_store(str(tmp_path / "t.db"), tmp_path)
+    with pytest.raises(FieldError) as err:
+        top_stories(store, **kwargs)
+    assert err.value.field == field and str(err.value).startswith(field + ": ")
+
+
+def test_cli_and_http_give_the_same_ranking(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from storyline.cli import main
+    from storyline.serve import create_app
+
+    db = str(tmp_path / "t.db")
+    filled(open_test_store(db, tmp_path)).close()
+    run = CliRunner().invoke(main, ["top", "--db", db, "--until", "2024-03-10", "--format", "json"])
+    assert run.exit_code == 0, run.output
+    cli = json.loads(run.output)
+    assert [r["story"]["id"] for r in cli["stories"]] == ["wide", "growing", "big"]
+    assert cli["window"] == {"since": "2024-03-10", "until": "2024-03-10", "days": 1, "before_since": "2024-03-09"}
+    run = CliRunner().invoke(main, ["top", "--db", db, "--until", "2024-03-10", "--format", "csv"])
+    assert run.output.splitlines()[1].startswith("1,wide,3,3,3,1,")
+    run = CliRunner().invoke(main, ["top", "--db", db, "--until", "2024-03-10", "--format", "table"])
+    assert "3 sources, 3 languages" in run.output
+    run = CliRunner().invoke(main, ["top", "--db", db, "--lang", "xx"])
+    assert run.exit_code == 2 and run.output.strip().splitlines() == [
+        "storyline: --lang: unknown language 'xx'; use an ISO 639-1 code such as en, de, ru, zh"]
+    client = TestClient(create_app(db))
+    r = client.get("/stories/top", params={"until": "2024-03-10"})
+    assert r.status_code == 200 and r.json() == cli
+    r = client.get("/stories/top", params={"hours": 24, "since": "2024-03-01"})
+    assert r.status_code == 422 and r.json()["detail"][0]["field"] == "hours"
+    r = client.get("/stories/top", params={"lang": "xx"})
+    assert r.status_code == 422 and r.json()["detail"] == [
+        {"field": "lang", "problem": "unknown language 'xx'; use an ISO 639-1 code such as en, de, ru, zh"}]
