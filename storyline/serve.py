@@ -497,7 +497,7 @@ def create_app(db: str = "storyline.db", settings: Settings | None = None, token
     def _watchlist(name: str):
         w = next((x for x in service.store.watchlists() if x.name == name), None)
         if w is None:
-            raise StorylineError(f"no watchlist {name!r}")
+            raise NotFoundError(f"no watchlist {name!r}")
         return w
 
     @app.get("/watchlists/{name}", responses=READ_ERRORS)
@@ -511,7 +511,7 @@ def create_app(db: str = "storyline.db", settings: Settings | None = None, token
     def delete_watchlist(name: str) -> dict:
         """Forget a watchlist and its undelivered alerts."""
         if not service.store.remove_watchlist(name):
-            raise StorylineError(f"no watchlist {name!r}")
+            raise NotFoundError(f"no watchlist {name!r}")
         return {"removed": name}
 
     @app.get("/watchlists/{name}/alerts", responses=READ_ERRORS)

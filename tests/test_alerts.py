@@ -223,7 +223,7 @@ def test_http_watchlists_alerts_and_atom_feed(tmp_path):
     from storyline.serve import create_app
 
     db = str(tmp_path / "t.db")
-    client = TestClient(create_app(db, LOCAL))
+    client = TestClient(create_app(db, LOCAL), base_url="http://127.0.0.1")
     r = client.post("/watchlists", json={"name": "kz", "entities": ["Tokajew"], "min_sources": 2})
     assert r.status_code == 201, r.text
     for body, field in [({"name": "kz", "query": "x"}, "name"), ({"name": "y"}, "entities"),

@@ -110,7 +110,7 @@ def test_upload_seeds_browse_stories_and_compare(server, page):
         assert abs(share - (4 - score) / 3) < 0.01, (score, share)
     page.screenshot(path=str(ARTIFACTS / "compare.png"), full_page=True)
 
-    page.goto(server.url + "/?entity=Nobody+Known")
+    page.goto(server.url + "/ui/stories?entity=Nobody+Known")
     page.wait_for_selector("#empty")
     assert page.inner_text("#empty") == "No stories match these filters. Show all stories."
     page.goto(server.url + "/ui/add")
@@ -236,5 +236,44 @@ def test_story_life_chart_counts_articles_per_day_and_language(tmp_path, page):
         source = page.wait_for_selector(".reader a.source")
         assert source.get_attribute("href") == "https://news.example/world/putin-kazakhstan"
         assert source.get_attribute("rel") == "noreferrer noopener"
+    finally:
+        srv.stop()
+
+
+def test_now_and_watchlists_pages(tmp_path, page):
+    """Now ranks an archive's last day with the counts that rank it; a watchlist saved in the page
+    lists the story matching it now, and its alert once a new article makes another story match."""
+    from .conftest import open_test_store
+    from .test_alerts import Book, art
+    from .test_top import filled
+
+    db = tmp_path / "now.db"
+    filled(open_test_store(str(db), tmp_path)).close()
+    srv = Server(db, tmp=str(tmp_path))
+    try:
+        page.set_viewport_size({"width": 1280, "height": 900})
+        page.goto(srv.url + "/")
+        page.wait_for_selector("#top-list")
+        items = page.query_selector_all(".top-story")
+        assert [i.query_selector("a.title").inner_text() for i in items] == ["title w1", "title g1", "title b0"]
+        assert "3 sources, 3 languages, 3 articles in the window (1 in the one before: +2)" in items[0].inner_text()
+        assert page.inner_text("#now-window").startswith("2024-03-10 – 2024-03-10")
+        page.screenshot(path=str(ARTIFACTS / "now.png"), full_page=True)
+
+        page.click("nav >> text=Watchlists")
+        page.wait_for_selector("#watchlist-form")
+        page.fill("#wl-name", "kz")
+        page.fill("#wl-entities", "Токаев")
+        page.click("#watchlist-form button")
+        page.wait_for_selector("#watchlist-added")
+        store = open_test_store(str(db), tmp_path)
+        Book(store).add("s9", art("k1", "x", "de", "tokaev", title="Tokajew in Berlin"))
+        store.close()
+        page.click(".watchlist a.title")
+        page.wait_for_selector("#alert-list .alert")
+        assert page.inner_text("#alert-list .alert a.title") == "Tokajew in Berlin"
+        assert "1 new article" in page.inner_text("#alert-list") and "none" in page.inner_text("#alert-list")
+        assert page.inner_text("#matching .story a.title") == "Tokajew in Berlin"
+        page.screenshot(path=str(ARTIFACTS / "watchlist.png"), full_page=True)
     finally:
         srv.stop()

@@ -71,7 +71,7 @@ async function storiesPage() {
           <span>last seen ${esc(s.last_seen || "unknown")}</span>
           <span>${esc((s.people || []).slice(0, 3).join(", "))}</span>
         </div>
-      </div>`).join("") || (filtered ? '<p class="muted" id="empty">No stories match these filters. <a href="/">Show all stories</a>.</p>'
+      </div>`).join("") || (filtered ? '<p class="muted" id="empty">No stories match these filters. <a href="/ui/stories">Show all stories</a>.</p>'
         : '<p class="muted" id="empty">No stories yet. <a href="/ui/add">Add articles</a>.</p>')}
     </div>`;
   $("#filters").addEventListener("submit", e => {
@@ -86,6 +86,9 @@ async function nowPage() {
   const params = new URLSearchParams(location.search);
   const data = await api("/stories/top?" + params.toString());
   const w = data.window;
+  const none = data.stories.length ? "" : (await api("/health")).articles
+    ? '<p class="muted" id="empty">No articles in this window. <a href="/ui/stories">All stories</a>.</p>'
+    : '<p class="muted" id="empty">No stories yet. <a href="/ui/add">Add articles</a>.</p>';
   main.innerHTML = `
     <h1>Now</h1>
     <form class="filters" id="now-filters">
@@ -101,7 +104,7 @@ async function nowPage() {
           <span class="why">${esc(r.why)}</span>
           <span class="${r.growth > 0 ? "up" : "flat"}">${r.growth > 0 ? "▲" : "–"} ${r.growth > 0 ? "+" : ""}${r.growth}</span></div>
       </li>`).join("")}</ol>
-    ${data.stories.length ? "" : '<p class="muted">No articles in this window. <a href="/ui/stories">All stories</a>.</p>'}`;
+    ${none}`;
   $("#now-filters").addEventListener("submit", e => {
     e.preventDefault();
     go("/?" + new URLSearchParams([...new FormData(e.target)].filter(([, v]) => v)).toString());
