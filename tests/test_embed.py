@@ -50,4 +50,4 @@ def test_the_encoders_settings_allow_are_the_registered_ones():
     from storyline.scorer import SCORERS
     from storyline.settings import ALLOWED
 
-    assert set(ALLOWED["embed", "encoder"]) == set(ENCODERS) and set(ALLOWED["compare", "scorer"]) == set(SCORERS)
+    assert set(ALLOWED["embed", "encoder"]) == set(ALLOWED["embed", "chunk_encoder"]) == set(ENCODERS) and set(ALLOWED["compare", "scorer"]) == set(SCORERS)

