@@ -15,8 +15,9 @@ LAYERS = [  # in the order the data flows; a module may import its own layer and
     {"cluster"},
     {"store"},
     {"pipeline"},
+    {"top", "alerts"},  # ranking over the store; watchlist matching the service's commit asks, and delivery
     {"service"},
-    {"alerts", "watchlists", "ops", "batch", "watch", "evaluate"},
+    {"watchlists", "ops", "batch", "watch", "evaluate"},
     {"cli", "serve", "access"},
 ]
 RANK = {name: i for i, layer in enumerate(LAYERS) for name in layer}
