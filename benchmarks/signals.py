@@ -2,7 +2,12 @@
 positives, agreement of names between an article and its machine translation, and Pearson of
 overlap scores with the gold SemEval dimensions.
 
-    python benchmarks/signals.py [--split dev|test] [--cache PATH]
+    python benchmarks/signals.py [--split dev|test] [--cache PATH] [--gold-only]
+
+The gold set's later rows carry a "kind": declined names, common words that are also place
+names, titles and regions before names, patronymics, possessives; recall is printed per kind.
+Places are keyed as the extractor keys them (countries, GeoNames cities): a region or US state
+has no key and is not listed.
 """
 import argparse
 import datetime as dt
@@ -30,10 +35,12 @@ def script(text: str) -> str:
 
 
 def expected(row: dict) -> dict[str, set[str]]:
+    named = {p for p in row["places"] if len(p) == 2 and p.isupper()}
+
     def place(p):
-        if len(p) == 2 and p.isupper():
+        if p in named:
             return p
-        city, _ = resolve(p, set())
+        city, _ = resolve(p, named)  # an ambiguous city is the one in a country the sentence names
         return f"geonames:{city.geonameid}" if city else f"?{p}"
 
     return {"person": {"person:" + fold(p) for p in row["people"]}, "org": {"org:" + o for o in row["orgs"]},
@@ -52,18 +59,17 @@ def found(row: dict) -> dict[str, set[str]]:
 def gold_set() -> None:
     rows = [json.loads(line) for line in GOLD.read_text("utf-8").splitlines() if line.strip()]
     tp, fp, fn = Counter(), Counter(), Counter()
-    by_script = Counter()
+    by_script, by_kind = Counter(), Counter()
     for row in rows:
         exp, got = expected(row), found(row)
-        sc = script(row["text"])
+        sc, kind = script(row["text"]), row.get("kind", "basic")
         by_script[sc] += 1
+        by_kind[kind] += 1
         for t in exp:
-            tp[t] += len(exp[t] & got[t])
-            fp[t] += len(got[t] - exp[t])
-            fn[t] += len(exp[t] - got[t])
-            tp[(sc, t)] += len(exp[t] & got[t])
-            fp[(sc, t)] += len(got[t] - exp[t])
-            fn[(sc, t)] += len(exp[t] - got[t])
+            for k in (t, (sc, t), (kind, t)):
+                tp[k] += len(exp[t] & got[t])
+                fp[k] += len(got[t] - exp[t])
+                fn[k] += len(exp[t] - got[t])
     langs = Counter(r["lang"] for r in rows)
     print(f"gold set: {len(rows)} sentences, {len(langs)} languages ({', '.join(sorted(langs))}), "
           f"scripts {dict(by_script)}")
@@ -80,6 +86,13 @@ def gold_set() -> None:
             d = tp[(sc, t)] + fn[(sc, t)]
             rs.append(f"{tp[(sc, t)] / d:.2f}" if d else " -  ")
         print(f"  {sc:<9} {' / '.join(rs)}")
+    print("by kind: sentences, then precision/recall of person, org, place:")
+    for kind, n in by_kind.items():
+        cells = []
+        for t in ("person", "org", "place"):
+            p, r = tp[(kind, t)] + fp[(kind, t)], tp[(kind, t)] + fn[(kind, t)]
+            cells.append(f"{tp[(kind, t)] / p if p else float('nan'):.2f}/{tp[(kind, t)] / r if r else float('nan'):.2f}")
+        print(f"  {kind:<12} {n:3d}  " + "  ".join(cells))
 
 
 def overlaps(a, b) -> dict[str, float]:
@@ -144,8 +157,9 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--split", default="dev")
     ap.add_argument("--cache", default=None)
+    ap.add_argument("--gold-only", action="store_true", help="only the hand-labelled set (seconds, no SemEval data)")
     args = ap.parse_args()
     gold_set()
-    if PAIRS.exists():
+    if PAIRS.exists() and not args.gold_only:
         translations(args.split)
         semeval(args.split, args.cache)

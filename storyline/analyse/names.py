@@ -19,8 +19,8 @@ import regex as re
 
 from ..model import Signal
 from .fold import fold, plain
-from .lemma import common_word, name_form
-from .places import INFLECTING, countries, lookup, resolve
+from .lemma import common_word, inflected_word, known_word, lemma, name_form, name_forms, sentence_word, without_patronymic
+from .places import INFLECTING, countries, lookup, region, resolve
 
 _CONNECTORS = {"de", "da", "di", "del", "van", "von", "bin", "ibn", "al", "el", "ben", "dos"}
 _TOKEN = re.compile(r"\p{Lu}[\p{Ll}\p{Lu}\p{M}'’]*(?:-\p{Lu}?[\p{Ll}\p{Lu}\p{M}]+)*")
@@ -33,6 +33,9 @@ _POSSESSIVE = re.compile(r"['’]s?$")
 _CASE_SUFFIX = re.compile(r"['’](\p{Ll}{1,4})$")  # Turkish Ankara'da, İstanbul'a; English Kazakhstan's
 _MIN_INITIAL_CITY = 100_000
 _MIN_CITY_AFTER_ARTICLE = 1_000_000  # German nouns meet cities of 100k-1M: Halle, Essen, Lander (Länder)
+_LARGE_CITY = 1_000_000  # a city this large is meant even where its name is also a word ("London", "Roma")
+_GIVEN = re.compile(r"^\p{Lu}\p{Ll}+(?:-\p{Lu}\p{Ll}+)?$")  # a word shaped like a first name ("Sandra", not "GeoSphere")
+_ADJECTIVE_END = re.compile(r"(?:sk|ck|šk|čk|ск|цьк|цк)(?:ý|á|é|i|y|a|o|ej|om|ého|ий|ая|ое|ого|ому|им|ий|а|е|і|ого)$", re.I)
 _ACRONYM = re.compile(r"^[\p{Lu}\d]{2,6}$")
 _CASELESS = re.compile(r"[\p{Arabic}\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}\p{Thai}\p{Hebrew}\p{Devanagari}]")
 
@@ -45,6 +48,8 @@ class Mention:
     surface: str
     position: int
     why: str = ""  # how an ambiguous place name was resolved
+    country: str = ""  # a city's country
+    common: bool = False  # a city whose name is also a word of the language: kept only in a named country
 
 
 def _resource(name: str) -> dict:
@@ -82,17 +87,19 @@ def _function_words() -> dict[str, dict[str, frozenset[str]]]:
 
 
 def _words(lang: str | None, kind: str) -> frozenset[str]:
-    """The language's "pronouns" (courtesy forms), "titles" (salutations, offices) or "determiners"."""
+    """The language's "pronouns" (courtesy forms), "titles" (salutations, offices), "determiners"
+    or "features" (river, lake, street: the name after one is not a city's)."""
     return _function_words().get(lang or "", {}).get(kind, frozenset())
 
 
 _WORD_BEFORE = re.compile(r"(\p{L}+)[ \t\u00a0]+$")
 
 
-def _after_determiner(text: str, pos: int, lang: str | None) -> bool:
-    """Whether the word at ``pos`` follows an article or the like ("den Zug", "die Lage"): a noun."""
-    m = _WORD_BEFORE.search(text, max(0, pos - 12), pos)
-    return bool(m) and m.group(1) in _words(lang, "determiners")
+def _after(text: str, pos: int, lang: str | None, kind: str) -> bool:
+    """Whether the word at ``pos`` follows a word of ``kind``: an article or the like ("den Zug",
+    "die Lage": a noun), a river or a street ("the river Glan": not a city)."""
+    m = _WORD_BEFORE.search(text, max(0, pos - 16), pos)
+    return bool(m) and m.group(1).lower() in _words(lang, kind)
 
 
 @lru_cache(maxsize=1)
@@ -114,9 +121,9 @@ def _calendar_words() -> frozenset[str]:
     return frozenset(w for lang in LANGUAGES for table in _names(lang)[:2] for w in table)
 
 
-def _country_of(token: str) -> str | None:
+def _country_of(token: str, inflect: bool) -> str | None:
     """ISO code of a country token, also inflected ("Kasachstans", "Russlands", "Kazakhstan's")."""
-    hit = lookup(_POSSESSIVE.sub("", token))
+    hit = lookup(_POSSESSIVE.sub("", token), inflect)
     return hit[1] if hit and hit[0] == "country" else None
 
 
@@ -126,31 +133,51 @@ def _tokens(text: str, s: int, e: int) -> list[tuple[str, int]]:
     for t in _TOKEN.finditer(text, s, e):
         tok, pos = t.group(0), t.start()
         el = _ELISION.match(tok)
-        if el:  # L'incontro, dell'Organizzazione
+        if el and tok[el.end():] != "s":  # not a possessive: Chad's  # L'incontro, dell'Organizzazione
             tok, pos = tok[el.end():], pos + el.end()
             if not tok[:1].isupper():
                 continue
         if tok.lower() not in _calendar_words():
-            out.append((_CASE_SUFFIX.sub("'", tok) if _CASE_SUFFIX.search(tok) and not tok.endswith("s") else tok, pos))
+            out.append((_CASE_SUFFIX.sub("'", tok) if _CASE_SUFFIX.search(tok) else tok, pos))
     return out
 
 
-def _place(surface: str, pos: int, art_countries: set[str], inflect: bool = False,
+def _place(surface: str, pos: int, art_countries: set[str], lang: str | None, text: str,
            min_population: int = 0) -> Mention | None:
-    """A country or city mention; a city below ``min_population`` is not trusted (sentence starts)."""
+    """A country or city mention; a city below ``min_population`` is not trusted (sentence starts).
+
+    A one-word city must not be a river's or a street's name ("the river Glan"), nor a region's
+    of another country ("Arizona" is not the town in Honduras); a city whose name is also a word
+    of the language ("Mayor", "Brits", "Americana") is marked ``common``.
+    """
+    inflect = lang in INFLECTING
     surface = surface.rstrip("'")
-    code = _country_of(surface)
+    if inflect and not lookup(surface) and _adjective(surface, lang):
+        return None
+    code = _country_of(surface, inflect)
     if code:
         return Mention("place", code, code, surface, pos)
-    hit = lookup(surface, inflect)
-    if not hit:
+    name = surface
+    if inflect and " " not in surface and (base := name_form(surface, lang)) != surface and lookup(base):
+        name = base  # the dictionary's nominative: Praze -> Praha, Zagrebu -> Zagreb
+        if (hit := lookup(base)) and hit[0] == "country":
+            return Mention("place", hit[1], hit[1], surface, pos)
+    if not lookup(name, inflect):
         return None
-    city, why = resolve(surface, art_countries, inflect)
+    city, why = resolve(name, art_countries, inflect)
     if city is not None and city.population < min_population:
+        return None
+    one_word = " " not in name
+    if one_word and _after(text, pos, lang, "features"):
+        return None
+    regions = region(name, inflect) if one_word else set()
+    if city is not None and regions and city.country not in regions and city.population < _LARGE_CITY:
         return None
     if city is None:
         return Mention("place", f"unresolved:{plain(surface)}", surface, surface, pos, why)
-    return Mention("place", f"geonames:{city.geonameid}", f"{city.name} ({city.country})", surface, pos, why)
+    common = one_word and city.population < _LARGE_CITY and city.country not in art_countries and known_word(name, lang)
+    return Mention("place", f"geonames:{city.geonameid}", f"{city.name} ({city.country})", surface, pos, why,
+                   city.country, common)
 
 
 def _runs(tokens: list[tuple[str, int]], lang: str | None) -> Iterator[tuple[list[tuple[str, int]], bool]]:
@@ -169,28 +196,40 @@ def _runs(tokens: list[tuple[str, int]], lang: str | None) -> Iterator[tuple[lis
 
 
 def _sequence(text: str, tokens: list[tuple[str, int]], titled: bool, initial: bool, lang: str | None,
-              art_countries: set[str], found: list[Mention], pending: list) -> None:
-    """A capitalised sequence: its places go to ``found``, the rest to ``pending`` (people, organisations)."""
+              art_countries: set[str], found: list[Mention], pending: list, counts: Counter) -> None:
+    """A capitalised sequence: its places go to ``found``, the rest to ``pending`` (people, organisations).
+
+    A country closing a name whose country the article does not name elsewhere is a surname
+    ("Sandra Montenegro").
+    """
     inflect = lang in INFLECTING
     whole = text[tokens[0][1]:tokens[-1][1] + len(tokens[-1][0])]
 
     def min_pop(i: int) -> int:
         """A capital at a sentence start may be any word ("Come ..."), and after an article a noun
         ("den Zug", "beider Länder", "die Halle"): only a large city counts there."""
-        if _after_determiner(text, tokens[i][1], lang):
+        if _after(text, tokens[i][1], lang, "determiners"):
             return _MIN_CITY_AFTER_ARTICLE
         return _MIN_INITIAL_CITY if i == 0 and initial else 0
 
-    pm = (_place(whole, tokens[0][1], art_countries, inflect, min_pop(0) if len(tokens) == 1 else 0)
+    pm = (_place(whole, tokens[0][1], art_countries, lang, text, min_pop(0) if len(tokens) == 1 else 0)
           if len(tokens) > 1 or not tokens[0][0].endswith("'") else None)
     if pm:
         found.append(pm)
         return
     parts: list[list[tuple[str, int]]] = [[]]  # a place parts the names around it ("Repubblica del Kazakistan Kassym-Zhomart Tokayev")
-    every_place = all(lookup(t.rstrip("'"), inflect) for t, _ in tokens)
-    for i, (tok, pos) in enumerate(tokens):  # countries inside a sequence ("Russia Kazakhstan talks"), Ankara'da
-        placeish = every_place or _country_of(tok) or tok.endswith("'")
-        pm = _place(tok, pos, art_countries, inflect, min_pop(i)) if placeish else None
+    every_place = all(_solid_place(t.rstrip("'"), lang) for t, _ in tokens)
+    last = tokens[-1][0]
+    before = tokens[0][0] if len(tokens) == 2 else ""
+    surname_country = (bool(_GIVEN.match(before)) and not every_place and counts[last] == 1 and not last.endswith("'")
+                       and not lookup(before, inflect) and not known_word(before, lang)
+                       and not inflected_word(before, lang))
+    for i, (tok, pos) in enumerate(tokens):
+        if surname_country and i == len(tokens) - 1:
+            parts[-1].append((tok, pos))
+            continue  # countries inside a sequence ("Russia Kazakhstan talks"), Ankara'da
+        placeish = every_place or _country_of(tok, inflect) or tok.endswith("'") or _declined_place(tok, i, tokens, lang)
+        pm = _place(tok, pos, art_countries, lang, text, min_pop(i)) if placeish else None
         if pm:
             found.append(pm)
             parts.append([])
@@ -199,6 +238,33 @@ def _sequence(text: str, tokens: list[tuple[str, int]], titled: bool, initial: b
     for k, part in enumerate(parts):
         if part:
             pending.append((part, titled and k == 0))
+
+
+def _adjective(word: str, lang: str | None) -> bool:
+    """A declined word the dictionary knows as a common word ("Slovenski" -> slovenski,
+    "Bratislavský"): not a place its stem resembles (Slovensko, Bratislava)."""
+    if _ADJECTIVE_END.search(word):
+        return True
+    base = lemma(word, lang)
+    return " " not in word and base.islower() and (base != word.lower() or known_word(word, lang))
+
+
+def _solid_place(tok: str, lang: str | None) -> bool:
+    """A place under its own name or as a country, or, declined, under the dictionary's
+    nominative ("Praze" -> Praha); not a stem that only looks like one ("Putina", "Angela")."""
+    if lookup(tok) or _country_of(tok, lang in INFLECTING):
+        return True
+    base = name_form(tok, lang) if lang in INFLECTING else tok
+    return base != tok and bool(lookup(base))
+
+
+def _declined_place(tok: str, i: int, tokens: list[tuple[str, int]], lang: str | None) -> bool:
+    """A city the dictionary declines, before the last word of a sequence: a place between a
+    title and a name ("Primátorka Brna Markéta Vaňková", "Мер Києва Віталій Кличко")."""
+    if lang not in INFLECTING or len(tokens) - i < 3:
+        return False
+    base = name_form(tok, lang)
+    return base != tok and bool(lookup(base))
 
 
 def find_names(text: str, lang: str | None = None) -> list[Mention]:
@@ -219,10 +285,11 @@ def find_names(text: str, lang: str | None = None) -> list[Mention]:
             key = alias.get(m.group(0)) or alias.get(plain(m.group(0)))
             if key and claim(*m.span()):
                 found.append(Mention("org", f"org:{key}", key.upper(), m.group(0), m.start()))
-    art_countries = {c for c in map(_country_of, set(_TOKEN.findall(text))) if c}
+    counts = Counter(_TOKEN.findall(text))
+    art_countries = {c for c in (_country_of(t, inflect) for t in counts) if c}
     for m in _caseless_places().finditer(text):
         if claim(*m.span()):
-            pm = _place(m.group(0), m.start(), art_countries, inflect)
+            pm = _place(m.group(0), m.start(), art_countries, lang, text)
             if pm:
                 found.append(pm)
     lower_words = set(re.findall(r"\p{Ll}[\p{L}\p{M}]*", text))
@@ -231,20 +298,29 @@ def find_names(text: str, lang: str | None = None) -> list[Mention]:
         s, e = m.span()
         tokens = [(t, p) for t, p in _tokens(text, s, e) if not any(taken[p:p + len(t)])]
         initial = bool(_SENT_START.search(text[max(0, s - 3):s]))
-        if tokens and initial and (len(tokens[0][0]) <= 2 or tokens[0][0].lower() in lower_words):
+        if tokens and initial and (len(tokens[0][0]) <= 2 or tokens[0][0].lower() in lower_words
+                                   or tokens[0][0].lower() in _words(lang, "determiners")
+                                   or sentence_word(tokens[0][0], lang)):  # "Según GeoSphere", "Podle ..."
             tokens = tokens[1:]
         for run, titled in _runs(tokens, lang):
-            _sequence(text, run, titled, initial and run[0] == tokens[0], lang, art_countries, found, pending)
+            _sequence(text, run, titled, initial and run[0] == tokens[0], lang, art_countries, found, pending, counts)
     people: dict[str, str] = {}
     names: dict[str, Counter] = defaultdict(Counter)
 
     def surname(tokens: list[tuple[str, int]]) -> str | None:
-        """The person key of a sequence, from the nominative ("Kurskiego" -> kurski); None when
-        every word of it is an inflected common word ("Unii Europejskiej"). One such word is
-        not enough: "Песков" is also the genitive of песок (sand)."""
+        """The person key of a sequence, from the nominative ("Kurskiego" -> kurski, "Donalda
+        Trumpa" -> trump); None when every word of it is an inflected common word ("Unii
+        Europejskiej"; one such word is not enough: "Песков" is also the genitive of песок,
+        sand), or when it names a region ("Severni Karolini")."""
         if all(common_word(t, lang) for t, _ in tokens):
             return None
-        return fold(name_form(tokens[-1][0], lang))
+        if len(tokens) > 1 and region(" ".join(t for t, _ in tokens), inflect):
+            return None
+        return fold(name_forms([t for t, _ in tokens], lang)[-1])
+
+    def label(tokens: list[tuple[str, int]]) -> str:
+        """A name in the nominative, without its patronymic ("Vladimir Vladimirovich Putin")."""
+        return " ".join(without_patronymic(name_forms([t for t, _ in tokens], lang)))
 
     def base(key: str) -> str:
         """A declined form the dictionary does not know ("Токаева") is the person the article
@@ -258,13 +334,15 @@ def find_names(text: str, lang: str | None = None) -> list[Mention]:
     keyed: list[tuple[list[tuple[str, int]], str | None, bool]] = []
     for tokens, titled in pending:
         # Titles before a name ("President", "Kazakh leader", "Prezydenta") are words the text
-        # also uses in lower case, or inflected common words.
-        while len(tokens) > 2 and (tokens[0][0].lower() in lower_words or common_word(tokens[0][0], lang)):
+        # also uses in lower case, or inflected common words; a region is not part of a name
+        # ("Styrie Mario Kunasek").
+        while len(tokens) > 2 and (tokens[0][0].lower() in lower_words or common_word(tokens[0][0], lang)
+                                   or region(tokens[0][0])):
             tokens = tokens[1:]
         key = surname(tokens)
         keyed.append((tokens, key, titled))
         if key and (len(tokens) >= 2 or titled) and not any(t in _org_words() for t, _ in tokens):  # a lone surname later refers to them
-            names[key][" ".join(t for t, _ in tokens)] += 1
+            names[key][label(tokens)] += 1
     for key in sorted(names, key=len, reverse=True):
         if (short := base(key)) != key:
             names[short].update(names.pop(key))
@@ -283,7 +361,10 @@ def find_names(text: str, lang: str | None = None) -> list[Mention]:
             key = base(key)
             if len(key) >= 3:
                 found.append(Mention("person", "person:" + key, people.get(key, surface), surface, pos))
-    return sorted(found, key=lambda x: x.position)
+    # A city whose name is also a word stays where the article names its country or another of
+    # its places ("Americana, no interior de São Paulo").
+    named = art_countries | {m.country for m in found if m.type == "place" and not m.common}
+    return sorted((m for m in found if not m.common or m.country in named), key=lambda x: x.position)
 
 
 def name_signals(text: str, lang: str | None = None) -> list[Signal]:

@@ -1,4 +1,6 @@
-"""Places: countries to ISO 3166 codes (CLDR names via babel, pycountry), cities to GeoNames ids.
+"""Places: countries to ISO 3166 codes (CLDR names via babel, pycountry and its translations),
+cities to GeoNames ids; the names of regions (ISO 3166-2 subdivisions) only to tell them from a
+city or a person ("Arizona", "Severna Karolina", "Styrie").
 
 An ambiguous city name is resolved by the countries the article names, else by a clear
 population lead; otherwise it is left unresolved rather than guessed.
@@ -12,7 +14,7 @@ from .fold import plain
 
 #: Languages whose CLDR territory names we index (the encoders' languages and neighbours).
 LOCALES = ("en", "de", "fr", "it", "es", "pt", "pl", "nl", "ru", "uk", "tr", "ar", "zh", "ja", "ko",
-           "el", "sv", "cs", "ro", "hu", "fa", "he")
+           "el", "sv", "cs", "ro", "hu", "fa", "he", "sl", "sk", "hr", "bs", "sr", "bg", "mk", "be")
 _MIN_ALT_POP = 100_000  # alternate names of smaller cities are too often ordinary words
 
 
@@ -39,6 +41,44 @@ def countries() -> dict[str, str]:
         for code, name in Locale.parse(lang).territories.items():
             if len(code) == 2 and code.isalpha() and code not in ("EU", "EZ", "UN", "QO", "XA", "XB", "ZZ"):
                 out.setdefault(plain(name), code)
+    english = {getattr(c, a): c.alpha_2 for c in pycountry.countries for a in ("name", "common_name") if getattr(c, a, None)}
+    for name, code in _translated("iso3166-1", english).items():  # common names: "Velika Britanija", "Česko"
+        out.setdefault(plain(name), code)
+    return out
+
+
+def _translated(domain: str, english: dict[str, str]) -> dict[str, str]:
+    """Each name of ``english`` (name -> code) in every indexed locale, from pycountry's gettext
+    catalogues for ``domain`` (read from the catalogue, not asked name by name)."""
+    import gettext
+
+    import pycountry
+
+    out: dict[str, str] = {}
+    for lang in LOCALES:
+        catalogue = getattr(gettext.translation(domain, pycountry.LOCALES_DIR, languages=[lang], fallback=True), "_catalog", {})
+        for source, name in catalogue.items():
+            if isinstance(source, str) and source in english and name:
+                out.setdefault(name, english[source])
+    return out
+
+
+@lru_cache(maxsize=1)
+def regions() -> dict[str, set[str]]:
+    """Plain name of a first-level subdivision (any indexed locale) -> the countries having one
+    of that name."""
+    import pycountry
+
+    names: dict[str, set[str]] = {}
+    for sub in pycountry.subdivisions:
+        if sub.parent_code is None:
+            names.setdefault(sub.name, set()).add(sub.country_code)
+    local = {name: name for name in names}
+    out: dict[str, set[str]] = {}
+    for name, source in {**_translated("iso3166-2", local), **local}.items():
+        key = plain(name)
+        if len(key) >= 4:
+            out.setdefault(key, set()).update(names[source])
     return out
 
 
@@ -97,11 +137,12 @@ def _sorted_names() -> tuple[list[str], list[str]]:
     return sorted(countries()), sorted(cities())
 
 
-def inflected(key: str, names: list[str]) -> str | None:
+def inflected(key: str, names: list[str], same: dict[str, str] | None = None) -> str | None:
     """The gazetteer name an inflected form stands for (Москве -> москва, Warszawie -> warszawa).
 
     Tries stems one to three letters shorter and accepts a unique name at most two letters
-    longer than the form; ambiguity means no answer.
+    longer than the form (names that ``same`` maps to one value count as one: Portugalsko and
+    Portugalia are both PT); ambiguity means no answer.
     """
     import bisect
 
@@ -115,7 +156,7 @@ def inflected(key: str, names: list[str]) -> str | None:
             if len(names[i]) <= len(key) + 2 and " " not in names[i][len(stem):]:
                 hits.append(names[i])
             i += 1
-        if len(hits) == 1:
+        if len({same.get(h, h) for h in hits} if same else hits) == 1:
             return hits[0]
         if hits:
             return None
@@ -129,8 +170,10 @@ INFLECTING = frozenset({"ru", "uk", "be", "bg", "pl", "cs", "sk", "sl", "hr", "s
 def lookup(name: str, inflect_cities: bool = False) -> tuple[str, str] | None:
     """('country', ISO code) or ('city', plain name) for a name the gazetteers know, else None.
 
-    Country names are also matched inflected (Kasachstans, Russlands); city names only when
-    ``inflect_cities``, because in other languages a stem match is more often a surname.
+    With ``inflect_cities`` (a language that declines names) countries and cities are also
+    matched inflected, multi-word names word by word (Москве, Veliki Britaniji); elsewhere only
+    a country's genitive (Russlands, Portugals), because a stem match there is more often
+    another word ("Mayor" is not Mayotte, "Austrian" not Austria) or a surname.
     """
     key = plain(name)
     if key in countries():
@@ -138,11 +181,61 @@ def lookup(name: str, inflect_cities: bool = False) -> tuple[str, str] | None:
     if key in cities():
         return "city", key
     country_names, city_names = _sorted_names()
+    if " " in key:
+        if inflect_cities:
+            codes = {countries()[n] for n in _inflected_words(key, "country")}
+            if len(codes) == 1:
+                return "country", codes.pop()
+            hits = _inflected_words(key, "city")
+            if len(hits) == 1:
+                return "city", hits[0]
+        return None
+    if not inflect_cities:  # a genitive or possessive: Russlands, Portugals
+        hit = key[:-1] if key.endswith("s") else None
+        return ("country", countries()[hit]) if hit in countries() else None
     if len(key) >= 5:
-        hit = inflected(key, country_names)
+        hit = inflected(key, country_names, countries())
         if hit:
             return "country", countries()[hit]
-        hit = inflected(key, city_names) if inflect_cities else None
+        hit = inflected(key, city_names)
         if hit:
             return "city", hit
     return None
+
+
+def region(name: str, inflect: bool = False) -> set[str]:
+    """The countries with a first-level region of this name (inflected where ``inflect``)."""
+    key = plain(name)
+    if key in regions():
+        return regions()[key]
+    hits = _inflected_words(key, "region") if inflect and len(key) >= 5 else []
+    return set().union(*(regions()[h] for h in hits))
+
+
+def _same_word(form: str, name: str) -> bool:
+    """Whether an inflected word is a form of a name's word: they differ in at most their last
+    three letters, keeping a common stem of four letters or more (or are equal)."""
+    if form == name:
+        return True
+    n = 0
+    while n < min(len(form), len(name)) and form[n] == name[n]:
+        n += 1
+    return n >= 4 and len(form) - n <= 3 and len(name) - n <= 3
+
+
+@lru_cache(maxsize=3)
+def _by_stem(kind: str) -> dict[tuple[int, str], list[str]]:
+    """Names of one kind indexed by their word count and first four letters of each word."""
+    names = {"country": countries, "city": cities, "region": regions}[kind]()
+    out: dict[tuple[int, str], list[str]] = {}
+    for n in names:
+        words = n.split(" ")
+        out.setdefault((len(words), " ".join(w[:4] for w in words)), []).append(n)
+    return out
+
+
+def _inflected_words(key: str, kind: str) -> list[str]:
+    """The names of ``kind`` whose every word the words of ``key`` are forms of."""
+    words = key.split(" ")
+    cands = _by_stem(kind).get((len(words), " ".join(w[:4] for w in words)), [])
+    return [n for n in cands if all(_same_word(f, w) for f, w in zip(words, n.split(" ")))]
