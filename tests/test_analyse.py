@@ -169,3 +169,35 @@ def test_a_peoples_adjective_is_no_city_and_a_country_parts_the_names_around_it(
     it = {(s.type, s.label) for s in name_signals(
         "Vladimir Putin ha ricevuto il presidente della Repubblica del Kazakistan Kassym-Zhomart Tokayev.", "it")}
     assert it == {("person", "Vladimir Putin"), ("place", "KZ"), ("person", "Kassym-Zhomart Tokayev")}
+
+
+@pytest.mark.parametrize("lang, text, expect", [
+    ("sl", "Premier Robert Golob je govoril o obisku Donalda Trumpa v Veliki Britaniji.",
+     {("person", "person:golob"), ("person", "person:trump"), ("place", "GB")}),  # declined name, declined country
+    ("cs", "Prezident Petr Pavel se v Praze setkal s Donaldem Trumpem.",
+     {("person", "person:pavel"), ("person", "person:trump"), ("place", "geonames:3067696")}),
+    ("hr", "Predsjednik Zoran Milanović sastao se s Aleksandrom Vučićem.",
+     {("person", "person:milanovik"), ("person", "person:vukik")}),
+    ("en", "The Mayor of Graz said the University would reopen.", {("place", "geonames:2778067")}),  # not Mayotte
+    ("en", "Americana fans and Brits flocked to Arizona.", set()),  # common words, a US state: no places
+    ("en", "The river Glan burst its banks.", set()),
+    ("es", "La economista Sandra Montenegro habló ayer.", {("person", "person:montenegro")}),  # a surname, not ME
+    ("es", "Según GeoSphere, las lluvias continuarán.", set()),
+    ("fr", "Le chef du FPÖ en Styrie Mario Kunasek a parlé.", {("org", "org:fpö"), ("person", "person:kunasek")}),
+])
+def test_declined_names_common_words_regions_and_surnames(lang, text, expect):
+    from storyline.analyse.names import name_signals
+
+    assert {(s.type, s.key) for s in name_signals(text, lang)} == expect
+
+
+def test_patronymics_and_regions_leave_the_label_and_possessives_are_stripped():
+    from storyline.analyse.names import name_signals
+
+    labels = {s.label for s in name_signals(
+        "Vladimir Vladimirovich Putin met Kassym-Jomart Kemelevich Tokayev in Astana.", "en") if s.type == "person"}
+    assert labels == {"Vladimir Putin", "Kassym-Jomart Tokayev"}
+    (kunasek,) = [s for s in name_signals("Le chef en Styrie Mario Kunasek a parlé.", "fr") if s.type == "person"]
+    assert kunasek.label == "Mario Kunasek"
+    found = {(s.type, s.key) for s in name_signals("Chad's president arrived in Portugal; Porto's Ribeira flooded.", "en")}
+    assert ("place", "TD") in found and ("place", "geonames:2735943") in found and not any(t == "person" for t, _ in found)
