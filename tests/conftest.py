@@ -43,6 +43,12 @@ FAKES = ROOT / "tests" / "fakes.toml"
 collect_ignore = ["without_models"]  # modules that hide the models, not tests
 
 
+def fakes_config() -> str:
+    """The stand-ins' settings, for a test that writes its own ``--config`` (which replaces
+    STORYLINE_CONFIG for the process it starts)."""
+    return "\n" + FAKES.read_text(encoding="utf-8")
+
+
 def slow(request) -> bool:
     return request.node.get_closest_marker("slow") is not None
 

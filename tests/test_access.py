@@ -8,6 +8,7 @@ import pytest
 from storyline.access import Access, hash_token
 from storyline.errors import StorylineError
 
+from .conftest import FAKES
 from .server import Server
 
 TOKENS = {"read": "r-token", "write": "w-token", "admin": "a-token"}
@@ -18,7 +19,8 @@ def server(request, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("access")
     db = tmp / "a.db" if request.param == "sqlite" else request.getfixturevalue("postgres").create_db()
     entries = ",".join(f"{scope}:{hash_token(t)}" for scope, t in TOKENS.items())
-    srv = Server(db, tmp=str(tmp), env_extra={"STORYLINE_TOKENS": entries}, token="legacy")
+    srv = Server(db, tmp=str(tmp), env_extra={"STORYLINE_TOKENS": entries, "STORYLINE_CONFIG": str(FAKES)},
+                 token="legacy")  # module-scoped, so started before the per-test stand-ins are set
     srv.backend = request.param
     yield srv
     srv.stop()

@@ -318,9 +318,9 @@ def test_add_reads_warc_files_and_urls_and_names_each_failure(site, tmp_path, co
                       f"storyline: skipped {site.url}/u/none.html: HTTP 404"]
     assert "added 3, unchanged 0, skipped 2" in out.stderr
     art = json.loads(cli("stories", "--db", db, "--format", "json").stdout)["stories"][0]["articles"]
-    # 003: the page's own date (htmldate finds "February 10"); 000 has none, so its "giovedì" is resolved
-    # against the capture date (Fri 2022-02-11); the bare URL has no date at all
-    assert {a["id"]: a["date"] for a in art} == {"http://news.example.org/it/000": "2022-02-10",
+    # 003: the page's own date (htmldate finds "February 10"); 000 has none, and its "giovedì" is not
+    # resolved against the capture date (a bound, not a publication date); the bare URL has no date at all
+    assert {a["id"]: a["date"] for a in art} == {"http://news.example.org/it/000": None,
                                                  "http://news.example.org/en/003": "2022-02-10", items[1][0]: None}
 
 

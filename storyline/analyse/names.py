@@ -398,7 +398,7 @@ def entity_keys(text: str) -> set[str]:
     alias = _organisations()[0]
     if org := alias.get(text) or alias.get(plain(text)):
         keys.add(f"org:{org}")
-    if code := _country_of(text):
+    if code := _country_of(text, False):  # a name given alone: the country as written
         keys.add(code)
     else:
         city, _ = resolve(text, set())
