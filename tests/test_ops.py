@@ -13,9 +13,9 @@ from storyline.ops import backup, delete, prune
 from storyline.pipeline import content_hash
 from storyline.service import Storyline
 
-from .conftest import open_test_store
+from .conftest import SEEDS, open_test_store
 
-pytestmark = pytest.mark.slow  # the seeds' vectors come from the encoders
+
 
 
 def _commit(sl, prep, story_id, merged=(), published=None):
@@ -252,3 +252,22 @@ def test_keep_days_prunes_once_a_day(service, seeds_prepared):
     assert retention.tick().removed == 1 and sl.count() == 1
     _commit(sl, s["001"], "old", published=(today - dt.timedelta(days=40)).isoformat())
     assert retention.tick() is None and sl.count() == 2  # not again within the day
+
+
+@pytest.mark.slow
+def test_delete_after_the_models_decided_and_add_again(sqlite_service):
+    """On the models' own decisions (the seeds' two stories): a deleted article leaves its story
+    and the index, and adding its file again puts it back in the same story."""
+    from storyline.read import read_paths
+
+    sl = sqlite_service
+    sl.add(list(read_paths([str(SEEDS)])))
+    before = {s.id: s.article_ids for s in sl.stories()}
+    story_id, members = next((sid, ids) for sid, ids in before.items() if len(ids) > 1)
+    gone, near = members[0], sl._stored(sl.store.get_article(members[1]))
+    assert gone in _found(sl, near)
+    assert delete(sl, [gone]).stories_changed == [story_id]
+    assert sl.story(story_id).article_ids == members[1:] and gone not in _found(sl, near)
+    report, decisions = sl.add(list(read_paths([str(next(SEEDS.glob(gone + "*")))])))
+    assert report.added == 1 and decisions[0].story_id == story_id
+    assert {s.id: s.article_ids for s in sl.stories()} == before
