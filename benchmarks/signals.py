@@ -20,7 +20,7 @@ import regex as re
 from _data import PAIRS
 
 from storyline.analyse.dates import date_signals
-from storyline.analyse.fold import fold
+from storyline.fold import fold
 from storyline.analyse.names import name_signals
 from storyline.analyse.places import resolve
 

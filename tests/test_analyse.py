@@ -2,7 +2,7 @@ import pytest
 
 from storyline.analyse import Analyser
 from storyline.analyse.dates import date_signals, find_dates
-from storyline.analyse.fold import fold
+from storyline.fold import fold
 from storyline.clean import Cleaner
 from storyline.read import read_paths
 

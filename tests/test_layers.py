@@ -4,7 +4,8 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "storyline"
 LAYERS = [  # in the order the data flows; a module may import its own layer and those above it
-    {"model", "errors", "settings", "metrics", "logs"},  # what every stage may use: types, errors, settings, counters
+    {"model", "errors", "settings", "metrics", "logs", "fold"},  # what every stage may use: types, errors, settings, counters, name keys
+    {"store"},  # keeps the types above; every stage may keep or look up through it, it imports none of them
     {"ingest"},
     {"read"},
     {"clean"},
@@ -13,7 +14,6 @@ LAYERS = [  # in the order the data flows; a module may import its own layer and
     {"compare", "scorer"},
     {"index"},
     {"cluster"},
-    {"store"},
     {"pipeline"},
     {"top", "alerts"},  # ranking over the store; watchlist matching the service's commit asks, and delivery
     {"service"},

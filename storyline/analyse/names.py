@@ -18,7 +18,7 @@ from importlib import resources
 import regex as re
 
 from ..model import Signal
-from .fold import fold, plain
+from ..fold import fold, plain
 from .lemma import common_word, inflected_word, known_word, lemma, name_form, name_forms, sentence_word, without_patronymic
 from .places import INFLECTING, countries, lookup, region, resolve
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .fold import plain
+from ..fold import plain
 
 #: Languages whose CLDR territory names we index (the encoders' languages and neighbours).
 LOCALES = ("en", "de", "fr", "it", "es", "pt", "pl", "nl", "ru", "uk", "tr", "ar", "zh", "ja", "ko",

@@ -10,7 +10,7 @@ from abc import ABC, abstractmethod
 
 import numpy as np
 
-UNDATED = -1  # the day given for an article with no event or publication date
+from ..model import UNDATED  # noqa: F401 (the index's own; the store's vectors carry it too)
 
 
 class AnnIndex(ABC):

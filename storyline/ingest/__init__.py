@@ -6,7 +6,8 @@ watcher that ties these to the service is ``storyline.watch``.
 """
 from importlib import import_module
 
-from .feeds import Entry, Feed, Parsed, discover, is_html, normalise, parse, url_id
+from ..model import Feed  # the store keeps it between polls
+from .feeds import Entry, Parsed, discover, is_html, normalise, parse, url_id
 
 _LAZY = {"FEED_TYPES": "fetch", "PAGE_TYPES": "fetch", "Fetcher": "fetch", "FetchError": "fetch", "Response": "fetch",
          "is_warc": "warc", "read_warc": "warc"}  # httpx and warcio load when a page is fetched or an archive read

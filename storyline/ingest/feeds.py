@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from ..errors import InputError
@@ -31,31 +31,6 @@ class Parsed:
     title: str | None = None
     entries: list[Entry] = field(default_factory=list)
     sitemaps: list[str] = field(default_factory=list)  # children of a sitemap index
-
-
-@dataclass
-class Feed:
-    """A registered feed and its health, as the store keeps it between polls."""
-
-    url: str
-    interval_s: int = 300
-    kind: str | None = None
-    title: str | None = None
-    added_at: str | None = None
-    etag: str | None = None
-    last_modified: str | None = None
-    last_poll: str | None = None
-    last_success: str | None = None
-    last_error: str | None = None
-    errors: int = 0  # consecutive failed polls: the back-off doubles with each
-    next_poll: float = 0.0  # epoch seconds
-    entries: int = 0  # entries seen in the last successful poll
-    articles: int = 0  # articles added from it so far
-    failing_pages: int = 0  # pages it listed that could not be fetched or read in its last poll
-    last_page_error: str | None = None  # when, which page, why
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def normalise(url: str) -> str:

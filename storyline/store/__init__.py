@@ -1,14 +1,14 @@
-"""Store stage: the interface (``base``) and its backends, chosen by the store's address."""
+"""Store stage: the interfaces by concern (``base``), composed by the backends, chosen by the store's address."""
 from __future__ import annotations
 
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from ..errors import StorylineError, UsageError
-from .base import Store, StoryFilter
+from .base import Features, Store, StoryFilter
 from .sqlite import SQLiteStore
 
-__all__ = ["SQLiteStore", "Store", "StoryFilter", "open_store"]
+__all__ = ["Features", "SQLiteStore", "Store", "StoryFilter", "open_store"]
 
 
 SCHEMES = ("a file path", "sqlite:///FILE", "postgresql://USER@HOST:PORT/DBNAME", ":memory:")

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 from ..errors import FieldError
 from ..model import Alert, Watchlist
+from .sqlbase import SQL
 
 ALERT_COLUMNS = "id, watchlist, story_id, created, seq, data, state, attempts, delivered_at, last_error"
 
@@ -69,10 +70,8 @@ class Outbox(ABC):
         """An alert's delivery attempts, oldest first."""
 
 
-class SQLOutbox(Outbox):
-    """The outbox over the shared SQL statements (``sql.SQLStore`` supplies ``_tx`` and ``_rows``)."""
-
-    _skip_locked = ""  # " FOR UPDATE SKIP LOCKED" where the backend has it (features as data)
+class SQLOutbox(SQL, Outbox):
+    """The outbox over the shared SQL statements."""
 
     def put_watchlist(self, w: Watchlist) -> Watchlist:
         with self._tx() as db:
@@ -125,9 +124,10 @@ class SQLOutbox(Outbox):
     def claim_alerts(self, limit: int, lease_s: float, now: float | None = None) -> list[Alert]:
         now = time.time() if now is None else now
         free = "state='pending' AND next_try <= ? AND claimed_until <= ?"
+        skip = " FOR UPDATE SKIP LOCKED" if self.features.skip_locked else ""
         with self._tx() as db:
             rows = db.execute(f"UPDATE alerts SET claimed_until=? WHERE id IN (SELECT id FROM alerts WHERE {free} "
-                              f"ORDER BY seq LIMIT ?{self._skip_locked}) AND {free} RETURNING {ALERT_COLUMNS}",
+                              f"ORDER BY seq LIMIT ?{skip}) AND {free} RETURNING {ALERT_COLUMNS}",
                               (now + lease_s, now, now, limit, now, now)).fetchall()
         return sorted((_alert(r) for r in rows), key=lambda a: a.seq)
 

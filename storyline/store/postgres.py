@@ -18,6 +18,7 @@ from pathlib import Path
 from ..errors import StorylineError, Unavailable
 from ..model import Story
 from .removal import LAST_SEQ
+from .base import Features
 from .sql import SCHEMA_VERSION, SQLStore
 
 SCHEMA = [
@@ -103,7 +104,7 @@ class _Tx:
 
 
 class PostgresStore(SQLStore):
-    """PostgreSQL-backed store (backed up with pg_dump: ``online_backup`` is False).
+    """PostgreSQL-backed store (backed up with pg_dump: no online ``backup``).
 
     Args:
         address: ``postgresql://user@host:port/dbname`` (a password in it, or in ``PGPASSWORD``).
@@ -111,6 +112,9 @@ class PostgresStore(SQLStore):
         index_dir: where this process keeps its nearest-neighbour index (default: the user's cache).
         pool_size: connections at most in this process's pool.
     """
+
+    features = Features(name="PostgreSQL", online_backup=False, backup_tool="pg_dump", vacuum="server",
+                        skip_locked=True, shared=True, text_search="pg_trgm indexes")
 
     def __init__(self, address: str, timeout: float = 30, index_dir: str | None = None, pool_size: int = 4,
                  connect_timeout: float = 5):
@@ -147,8 +151,6 @@ class PostgresStore(SQLStore):
                 db.execute(MIGRATE_5)
             db.execute("UPDATE meta SET value=? WHERE key='schema_version' AND value::int < ?",
                        (str(SCHEMA_VERSION), SCHEMA_VERSION))
-
-    _skip_locked = " FOR UPDATE SKIP LOCKED"  # claimers pass over rows another is claiming
 
     def close(self) -> None:
         self.pool.close()

@@ -23,6 +23,7 @@ from pathlib import Path
 from ..errors import StorylineError
 from ..model import Story
 from .removal import LAST_SEQ
+from .base import Features
 from .sql import SCHEMA_VERSION, SQLStore, unpack
 
 SCHEMA = """
@@ -144,7 +145,8 @@ def _disk_full(path: str) -> bool:
 class SQLiteStore(SQLStore):
     """SQLite-backed store; ``path=":memory:"`` for tests."""
 
-    online_backup = True
+    features = Features(name="SQLite", online_backup=True, backup_tool="storyline backup", vacuum="incremental",
+                        skip_locked=False, shared=False, text_search="FTS5 trigram tables")
 
     def __init__(self, path: str | Path = "storyline.db", timeout: float = 30):
         self.path, self.timeout = str(path), timeout

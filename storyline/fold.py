@@ -1,4 +1,5 @@
-"""Fold a name to a key that is the same across scripts and Latin transliterations."""
+"""Fold a name to a key that is the same across scripts and Latin transliterations: the signals'
+keys (analyse) and the store's search over story labels both go by it."""
 from __future__ import annotations
 
 import re
