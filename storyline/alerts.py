@@ -23,6 +23,7 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from . import metrics
 from .errors import FieldError
 from .model import Alert, Story, Watchlist
 
@@ -220,7 +221,9 @@ class Deliverer:
         self.fetcher.close()
 
     def deliver(self, limit: int | None = None) -> Delivered:
-        """Send the alerts due now, one claim at a time, until none is left (or ``limit`` were tried)."""
+        """Send the alerts due now, one claim at a time, until none is left (or ``limit`` were
+        tried); then count what is still waiting (``storyline_outbox_backlog``: any process may
+        have written it)."""
         done, n = Delivered(), 0
         while not self.stop.is_set() and (limit is None or n < limit):
             claimed = self.store.claim_alerts(1, float(self.s["lease_s"]))
@@ -228,7 +231,9 @@ class Deliverer:
                 break
             outcome = self.send(claimed[0])
             setattr(done, outcome, getattr(done, outcome) + 1)
+            metrics.ALERTS.labels("sent" if outcome == "sent" else "failed").inc()
             n += 1
+        metrics.OUTBOX_BACKLOG.set(self.store.backlog())
         return done
 
     def run(self) -> None:

@@ -37,8 +37,11 @@ INDEX_VECTORS = Gauge("storyline_index_vectors", "Vectors in this process's near
                       registry=REGISTRY)
 FEEDS_DUE = Gauge("storyline_feeds_due", "Feeds due for a poll when the watcher last looked.", registry=REGISTRY)
 # alert delivery (the outbox): updated by the room that delivers alerts
-ALERTS = Counter("storyline_alerts", "Alerts delivered, by outcome: sent or failed.", ["outcome"], registry=REGISTRY)
-OUTBOX_BACKLOG = Gauge("storyline_outbox_backlog", "Alerts written but not yet delivered.", registry=REGISTRY)
+ALERTS = Counter("storyline_alerts", "Alert delivery attempts, by outcome: sent (the receiver answered 2xx) or "
+                 "failed (an error, a timeout or another status; retried until alerts.tries).", ["outcome"],
+                 registry=REGISTRY)
+OUTBOX_BACKLOG = Gauge("storyline_outbox_backlog", "Alerts written but not yet delivered nor given up (counted by "
+                       "the delivery loop after each round).", registry=REGISTRY)
 
 for _outcome in ("added", "unchanged", "rejected"):  # every series from the start: a rate needs its zero
     ARTICLES.labels(_outcome)

@@ -419,7 +419,8 @@ def create_app(db: str = "storyline.db", settings: Settings | None = None, token
     def metrics_text() -> PlainTextResponse:
         """Counters and histograms in Prometheus' text format: articles by outcome, stories created
         and merged, feed polls, pages fetched, request durations by route, add latency, articles
-        stored, index vectors, feeds due (docs/operations.md lists them)."""
+        stored, index vectors, feeds due, alert deliveries and the outbox's backlog
+        (docs/operations.md lists them)."""
         body, content_type = metrics.exposition()
         return PlainTextResponse(body, media_type=content_type)
 

@@ -98,6 +98,7 @@ def test_outbox_alerts_only_after_creation_and_claims_once(store_address, tmp_pa
                           fetcher=Fetcher(LOCAL.ingest))
     store.put_watchlist(hook)
     (sent,) = book.add("s3", art("c1", "x", "de", "tokaev"))
+    assert store.backlog() == 1  # the webhook's alert; the feed-only one never waits
     claimed = store.claim_alerts(5, 60)
     assert [a.id for a in claimed] == [sent.id] and claimed[0].article_ids == ["c1"]
     assert store.claim_alerts(5, 60) == []  # claimed: no one else gets it
@@ -106,7 +107,7 @@ def test_outbox_alerts_only_after_creation_and_claims_once(store_address, tmp_pa
     assert store.claim_alerts(5, 60) == []  # not due
     store.record_attempt(sent.id, 204, None, True, None)
     (done,) = store.alerts("hook")
-    assert (done.state, done.attempts) == ("delivered", 2)
+    assert (done.state, done.attempts, store.backlog()) == ("delivered", 2, 0)
     assert [x["status"] for x in store.attempts(sent.id)] == [500, 204]
     assert store.remove_watchlist("hook") and not store.remove_watchlist("hook")
     assert store.alerts("hook") == []
@@ -252,3 +253,35 @@ def test_http_watchlists_alerts_and_atom_feed(tmp_path):
     assert client.get("/watchlists/nope/feed.atom").status_code == 404
     assert client.delete("/watchlists/kz").json() == {"removed": "kz"}
     assert client.delete("/watchlists/kz").status_code == 404
+
+
+def test_delivery_moves_the_alert_metrics(tmp_path):
+    from fastapi.testclient import TestClient
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from storyline.serve import create_app
+
+    def scrape(client) -> dict:
+        return {(s.name, tuple(s.labels.values())): s.value
+                for f in text_string_to_metric_families(client.get("/metrics").text) for s in f.samples}
+
+    ok, broken = Receiver(), Receiver([500] * 10)
+    settings = load_settings(ingest={"allow_networks": ["127.0.0.0/8"]}, alerts={"backoff_s": 600, "poll_s": 0.05})
+    try:
+        with TestClient(create_app(str(tmp_path / "t.db"), settings), base_url="http://127.0.0.1") as client:
+            before = scrape(client)
+            for name, rx in (("ok", ok), ("broken", broken)):
+                r = client.post("/watchlists", json={"name": name, "entities": ["Tokayev"], "webhook": rx.url,
+                                                     "secret": "s3cret-key"})
+                assert r.status_code == 201, r.text
+            Book(client.app.state.service.store).add("s1", art("a1", "x", "de", "tokaev"))
+            deadline = time.time() + 10
+            while time.time() < deadline and not (ok.got and broken.got and scrape(client)[("storyline_outbox_backlog", ())] == 1):
+                time.sleep(0.05)
+            after = scrape(client)
+        moved = {k: after[("storyline_alerts_total", (k,))] - before[("storyline_alerts_total", (k,))] for k in ("sent", "failed")}
+        assert moved == {"sent": 1, "failed": 1}  # one 204, one 500 (retried in ten minutes)
+        assert after[("storyline_outbox_backlog", ())] == 1 and (len(ok.got), len(broken.got)) == (1, 1)
+    finally:
+        ok.close()
+        broken.close()

@@ -62,6 +62,10 @@ class Outbox(ABC):
         seconds), or given up (``next_try`` None and not delivered). Releases the claim."""
 
     @abstractmethod
+    def backlog(self) -> int:
+        """Alerts waiting to be sent (pending: not yet delivered, failed or given up)."""
+
+    @abstractmethod
     def alerts(self, watchlist: str, limit: int = 50) -> list[Alert]:
         """A watchlist's alerts, newest first."""
 
@@ -140,6 +144,9 @@ class SQLOutbox(SQL, Outbox):
                        "FROM alerts WHERE id=?", (at, status, error, alert_id))
             db.execute("UPDATE alerts SET attempts = attempts + 1, state=?, next_try=?, claimed_until=0, delivered_at=?, "
                        "last_error=? WHERE id=?", (state, next_try or 0, at if delivered else None, error, alert_id))
+
+    def backlog(self) -> int:
+        return self._one("SELECT COUNT(*) FROM alerts WHERE state='pending'")[0]  # the alerts_due index
 
     def alerts(self, watchlist: str, limit: int = 50) -> list[Alert]:
         return [_alert(r) for r in self._rows(f"SELECT {ALERT_COLUMNS} FROM alerts WHERE watchlist=? "
