@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from fastapi import FastAPI, File, HTTPException, Query, Request, Response, Security, UploadFile
+from fastapi import FastAPI, File, Header, HTTPException, Query, Request, Response, Security, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse
 from fastapi.security import HTTPBearer
@@ -40,6 +40,7 @@ from .read import MAX_ID_CHARS, decode, parse_text, read_urls, record_to_article
 from .service import Storyline
 from .settings import Settings, load_settings
 from .store import StoryFilter, open_store
+from .display import reader_lang, shown
 from .top import top_stories
 from .alerts import alert_entries, atom, make_watchlist, matching_stories, start_delivery
 from .watch import Watcher
@@ -49,6 +50,8 @@ access = logging.getLogger("storyline.access")
 
 WEB = Path(__file__).parent / "web"
 LANG = Query(None, pattern=r"^[A-Za-z]{2,3}(-[A-Za-z]{2,4})?$", description="an ISO 639-1 code (de, zh-tw)")
+READER = Header(None, description="the reader's languages when ``lang`` is not given: each story then carries "
+                                  "``display`` (headline and places in the first of them storyline knows)")
 MAX_OFFSET = 1_000_000_000  # stories skipped at most by a page (the store counts in 64-bit integers)
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 OPEN_PATHS = ("/health", "/openapi.json", "/docs-assets/")  # and the UI's pages: answered without a token, whatever the scopes
@@ -578,29 +581,38 @@ def create_app(db: str = "storyline.db", settings: Settings | None = None, token
                      until: dt.date | None = Query(None, description="first seen on or before, YYYY-MM-DD"),
                      entity: str | None = Query(None, max_length=200, description="a person, organisation or place, in any spelling or script"),
                      q: str | None = Query(None, max_length=200, description="words of a headline or title"),
-                     offset: int = Query(0, ge=0, le=MAX_OFFSET), limit: int = Query(50, ge=1, le=500)) -> dict:
+                     offset: int = Query(0, ge=0, le=MAX_OFFSET), limit: int = Query(50, ge=1, le=500),
+                     accept_language: str | None = READER) -> dict:
+        """Stories newest first; ``lang`` filters (a member in that language) and is the reader's
+        language (else Accept-Language): each story then carries ``display``."""
         dates = [d.isoformat() if d else None for d in (since, until)]
-        total, page = service.query_stories(StoryFilter(lang and lang.lower(), *dates, entity, q), offset, limit)
+        reader = reader_lang(lang, accept_language)
+        total, page = service.query_stories(StoryFilter(lang and reader, *dates, entity, q), offset, limit)
         # plain JSON types already: straight to the response, without FastAPI's per-value encoder
-        return JSONResponse({"total": total, "offset": offset, "limit": limit, "stories": [s.to_dict() for s in page]})
+        return varying({"total": total, "offset": offset, "limit": limit, "stories": [for_story(s, reader) for s in page]})
 
     @app.get("/stories/top", responses=READ_ERRORS)
     def top(hours: float | None = None, since: str | None = None, until: str | None = None,
-            lang: str | None = None, limit: int = 20) -> JSONResponse:
+            lang: str | None = None, limit: int = 20, accept_language: str | None = READER) -> JSONResponse:
         """The stories carried most widely in a window (as `storyline top`): by distinct sources,
-        languages, articles and growth against the window before, each with ``why``."""
-        win, ranked = top_stories(service.store, hours, since, until, lang, limit)
-        return JSONResponse({"window": win.to_dict(), "stories": [r.to_dict() for r in ranked]})
+        languages, articles and growth against the window before, each with ``why``; ``lang``
+        filters and is the reader's language (else Accept-Language; each story's ``display``)."""
+        reader = reader_lang(lang, accept_language)
+        win, ranked = top_stories(service.store, hours, since, until, lang and reader, limit)
+        return varying({"window": win.to_dict(), "stories": [r.to_dict() | {"story": for_story(r.story, reader)} for r in ranked]})
 
     @app.get("/stories/{story_id:path}", responses=READ_ERRORS)
-    def get_story(story_id: str, lang: str | None = LANG, related: bool = True) -> JSONResponse:
+    def get_story(story_id: str, lang: str | None = LANG, related: bool = True,
+                  accept_language: str | None = READER) -> JSONResponse:
         """One story, by its id or an id it had before a merge (then ``requested`` is that id and
         Content-Location names the story's own address); with the related stories unless
-        ``related=false``."""
-        story = service.story(story_id, lang and lang.lower())
-        body = story.to_dict() | ({"related": service.related(story)} if related else {})
+        ``related=false``; ``lang`` (else Accept-Language) is the reader's language: the headline
+        and ``display``."""
+        reader = reader_lang(lang, accept_language)
+        story = service.story(story_id, lang and reader)
+        body = for_story(story, reader) | ({"related": service.related(story)} if related else {})
         headers = {"Content-Location": f"/stories/{quote(story.id, safe='')}"} if story.requested else None
-        return JSONResponse(body, headers=headers)
+        return varying(body, headers)
 
     @app.get("/why/{article_id:path}", responses=READ_ERRORS)
     def why(article_id: str) -> dict:
@@ -630,6 +642,16 @@ def create_app(db: str = "storyline.db", settings: Settings | None = None, token
 
     app.state.service = service
     return app
+
+
+def for_story(story, reader: str | None) -> dict:
+    """A story's fields, and what a reader of ``reader`` is shown of it (``display``) when there is one."""
+    return story.to_dict() | ({"display": shown(story, reader)} if reader else {})
+
+
+def varying(body: dict, headers: dict | None = None) -> JSONResponse:
+    """A JSON answer that may differ by Accept-Language (caches keep one per language)."""
+    return JSONResponse(body, headers=(headers or {}) | {"Vary": "Accept-Language"})
 
 
 class WatchState:

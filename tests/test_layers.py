@@ -15,7 +15,8 @@ LAYERS = [  # in the order the data flows; a module may import its own layer and
     {"index"},
     {"cluster"},
     {"pipeline"},
-    {"top", "alerts"},  # ranking over the store; watchlist matching the service's commit asks, and delivery
+    {"top", "alerts", "display"},  # ranking over the store; watchlist matching the service's commit asks, and
+    # delivery; a story as a reader of one language sees it
     {"service"},
     {"watchlists", "ops", "batch", "watch", "evaluate"},
     {"cli", "serve", "access"},

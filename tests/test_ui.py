@@ -277,3 +277,38 @@ def test_now_and_watchlists_pages(tmp_path, page):
         page.screenshot(path=str(ARTIFACTS / "watchlist.png"), full_page=True)
     finally:
         srv.stop()
+
+
+def test_reader_language_selector(tmp_path, page):
+    """The header's selector: German gives the German member's headline and places by their German
+    names (the code on hover), remembered across pages; a story with no German member keeps its
+    own headline, marked with its language."""
+    from .conftest import fakes_config, open_test_store
+    from .test_display import vienna
+
+    db = tmp_path / "lang.db"
+    store = open_test_store(str(db), tmp_path)
+    vienna(store)
+    store.close()
+    srv = Server(db, tmp=str(tmp_path), config=fakes_config())
+    try:
+        page.set_viewport_size({"width": 1280, "height": 900})
+        page.goto(srv.url + "/ui/stories")
+        page.wait_for_selector("#reader-lang option[value=de]", state="attached")
+        page.select_option("#reader-lang", "en")
+        page.wait_for_selector(".story a.title >> text=Talks open in Vienna")
+        page.select_option("#reader-lang", "de")
+        page.wait_for_selector(".story a.title >> text=Gespräche in Wien beginnen")
+        ru = page.query_selector(".story:has-text('Переговоры') .badge.in-lang")
+        assert ru.inner_text().lower() == "ru"
+        page.goto(srv.url + "/ui/story/vienna")  # a new page: the choice was remembered
+        page.wait_for_selector(".chip.place")
+        assert page.inner_text("h1") == "Gespräche in Wien beginnen"
+        places = {c.inner_text(): c.get_attribute("title") for c in page.query_selector_all(".chip.place")}
+        assert places == {"Österreich": "AT", "Vienna, Österreich": "Vienna (AT)"}
+        page.goto(srv.url + "/?until=2024-03-10&hours=48")
+        page.wait_for_selector("#top-list")
+        assert "Gespräche in Wien beginnen" in [a.inner_text() for a in page.query_selector_all(".top-story a.title")]
+        page.screenshot(path=str(ARTIFACTS / "now-de.png"), full_page=True)
+    finally:
+        srv.stop()

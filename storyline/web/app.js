@@ -5,9 +5,16 @@ const main = $("#main");
 
 // The token (when the server has tokens) is kept for this tab only and sent as a Bearer token with each request.
 const TOKEN_KEY = "storyline-token";
+// The reader's language (the header's selector, remembered in this browser; else the browser's own)
+// goes with each request as Accept-Language: stories come back with a headline and places in it (``display``).
+const LANG_KEY = "storyline-lang";
+function readerLang() {
+  try { return localStorage.getItem(LANG_KEY) || navigator.language.split("-")[0].toLowerCase(); } catch (e) { return "en"; }
+}
 async function api(path, opts = {}) {
   const token = sessionStorage.getItem(TOKEN_KEY);
-  if (token) opts = {...opts, headers: {...(opts.headers || {}), authorization: `Bearer ${token}`}};
+  opts = {...opts, headers: {...(opts.headers || {}), "accept-language": readerLang()}};
+  if (token) opts.headers.authorization = `Bearer ${token}`;
   const r = await fetch(path, opts);
   const body = await r.json().catch(() => ({}));
   if (!r.ok) throw new Error(typeof body.detail === "string" ? body.detail  // a 422 lists {field, problem}: say it in words
@@ -18,16 +25,41 @@ async function api(path, opts = {}) {
 function badges(langs) { return (langs || []).map(l => `<span class="badge">${esc(l)}</span>`).join(""); }
 function chips(items) { return (items || []).map(x => `<span class="chip">${esc(x)}</span>`).join("") || '<span class="muted">–</span>'; }
 // Places come as ISO country codes ("KZ") or "City (CC)": shown by name in the reader's language
-// (the browser's CLDR names), the code on hover.
-const REGIONS = (() => { try { return new Intl.DisplayNames([navigator.language, "en"], {type: "region"}); } catch (e) { return null; } })();
-function country(code) { try { return (REGIONS && REGIONS.of(code)) || code; } catch (e) { return code; } }
+// (a story's ``display`` from the server; an article's signals by the browser's CLDR names), the code on hover.
+function country(code) {
+  try { return new Intl.DisplayNames([readerLang(), "en"], {type: "region"}).of(code) || code; } catch (e) { return code; }
+}
 function placeName(p) {
   const m = /^(.*) \(([A-Z]{2})\)$/.exec(p);
   if (m) return `${m[1]}, ${country(m[2])}`;
   return /^[A-Z]{2}$/.test(p) ? country(p) : p;
 }
-function placeChips(items) {
-  return (items || []).map(p => `<span class="chip place" title="${esc(p)}">${esc(placeName(p))}</span>`).join("") || '<span class="muted">–</span>';
+function placeChips(s) {
+  const named = s.display ? s.display.places : (s.places || []).map(p => ({place: p, name: placeName(p)}));
+  return named.map(p => `<span class="chip place" title="${esc(p.place)}">${esc(p.name)}</span>`).join("") || '<span class="muted">–</span>';
+}
+// A story's headline in the reader's language when a member has one, else its own, marked (after
+// the link) with its language.
+function headline(s) { return esc((s.display || s).headline || "(untitled)"); }
+function langMark(s) {
+  const d = s.display;
+  return d && d.headline_lang && d.headline_lang !== d.lang
+    ? ` <span class="badge in-lang" title="no article in ${esc(d.lang)}: the headline is in ${esc(d.headline_lang)}">${esc(d.headline_lang)}</span>` : "";
+}
+function languageName(code) {
+  try { return new Intl.DisplayNames([code], {type: "language"}).of(code) || code; } catch (e) { return code; }
+}
+// The selector: the store's languages and the reader's own; a change is remembered and the page drawn again.
+async function readerSelector() {
+  const sel = $("#reader-lang");
+  if (!sel || sel.dataset.ready) return;
+  sel.dataset.ready = "1";
+  let langs = [];
+  try { langs = Object.keys((await api("/stats")).languages || {}).filter(l => /^[a-z]{2,3}$/.test(l)); } catch (e) {}
+  const mine = readerLang();
+  sel.innerHTML = [...new Set([mine, ...langs])].sort().map(l =>
+    `<option value="${esc(l)}"${l === mine ? " selected" : ""}>${esc(languageName(l))} (${esc(l)})</option>`).join("");
+  sel.addEventListener("change", () => { localStorage.setItem(LANG_KEY, sel.value); route(); });
 }
 function plural(n, word, many = word + "s") { return `${n} ${n === 1 ? word : many}`; }
 // A bar's length (0..1) goes in data-fill; fill() sets it through the CSSOM, which the server's
@@ -63,7 +95,7 @@ async function storiesPage() {
     ${data.total ? `<p class="muted">${plural(data.total, "story", "stories")}${filtered ? " match these filters" : ""}, newest first</p>` : ""}
     <div id="list">${data.stories.map(s => `
       <div class="card story" data-story="${esc(s.id)}">
-        <a class="title" href="/ui/story/${encodeURIComponent(s.id)}">${esc(s.headline || "(untitled)")}</a>
+        <a class="title" href="/ui/story/${encodeURIComponent(s.id)}">${headline(s)}</a>${langMark(s)}
         <div class="meta">
           <span>${badges(s.languages)}</span>
           <span class="count">${plural(s.article_ids.length, "article")}</span>
@@ -99,7 +131,7 @@ async function nowPage() {
     <p class="muted" id="now-window">${esc(w.since)} – ${esc(w.until)}, ranked by sources, languages, articles and growth against the ${plural(w.days, "day")} before</p>
     <ol class="top" id="top-list">${data.stories.map(r => `
       <li class="card story top-story">
-        <a class="title" href="/ui/story/${encodeURIComponent(r.story.id)}">${esc(r.story.headline || "(untitled)")}</a>
+        <a class="title" href="/ui/story/${encodeURIComponent(r.story.id)}">${headline(r.story)}</a>${langMark(r.story)}
         <div class="meta"><span>${badges(r.story.languages)}</span>
           <span class="why">${esc(r.why)}</span>
           <span class="${r.growth > 0 ? "up" : "flat"}">${r.growth > 0 ? "▲" : "–"} ${r.growth > 0 ? "+" : ""}${r.growth}</span></div>
@@ -133,7 +165,7 @@ async function storyPage(id) {
   const SHOWN = 8;  // a long story folds each language's list after this many
   main.innerHTML = `
     ${s.requested ? `<div class="msg merged">Story ${esc(s.requested)} was merged into this one; its old address leads here.</div>` : ""}
-    <h1>${esc(s.headline)}</h1>
+    <h1>${headline(s)}${langMark(s)}</h1>
     <div class="meta">${badges(s.languages)} <span>${plural(s.article_ids.length, "article")}</span>
       <span>first seen ${esc(s.first_seen || "?")}, last seen ${esc(s.last_seen || "?")}</span>
       <span>${plural((s.sources || []).length, "source")}</span></div>
@@ -156,7 +188,7 @@ async function storyPage(id) {
           <div class="evidence">${esc(r.evidence)}</div></div>`).join("") || '<span class="muted">none found: no story with the same actors and another event</span>'}</div>
         <h2>People</h2><div>${chips(s.people)}</div>
         <h2>Organisations</h2><div>${chips(s.orgs)}</div>
-        <h2>Places</h2><div>${placeChips(s.places)}</div>
+        <h2>Places</h2><div>${placeChips(s)}</div>
         <h2>Sources</h2><div>${chips(s.sources)}</div>
         ${(s.aliases || []).length ? `<h2>Merged from</h2><div>${chips(s.aliases)}</div>` : ""}
       </div>
@@ -282,7 +314,7 @@ async function comparePage() {
       </div>
       <div class="grid2">
         <div class="card"><h2>Shared</h2>
-          <div>People: ${chips(ev.shared_people)}</div><div>Organisations: ${chips(ev.shared_orgs)}</div><div>Places: ${placeChips(ev.shared_places)}</div></div>
+          <div>People: ${chips(ev.shared_people)}</div><div>Organisations: ${chips(ev.shared_orgs)}</div><div>Places: ${placeChips({places: ev.shared_places})}</div></div>
         <div class="card"><h2>Differing</h2>
           <div>Only in ${esc(r.a)}: ${chips(ev.only_a.slice(0, 10))}</div><div>Only in ${esc(r.b)}: ${chips(ev.only_b.slice(0, 10))}</div></div>
       </div>
@@ -460,5 +492,6 @@ async function route() {
   } catch (err) { main.innerHTML = `<div class="msg err">${esc(err.message)}</div>`; }
   fill();
   health();
+  readerSelector();
 }
 route();
