@@ -313,6 +313,53 @@ def _stories(sl, where, limit, offset, story_id, related, fmt) -> None:
 
 @main.command()
 @db_option
+@click.option("--format", "fmt", default="jsonl", show_default=True, metavar="jsonl|csv|parquet",
+              help="jsonl: a story a line, members nested; csv, parquet: a row per member (parquet needs the export extra).")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write to this file (replaced only once the export is complete); default: standard output.")
+@click.option("--lang", default=None, help="Only stories with an article in this language.")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Only stories seen on or after this date (YYYY-MM-DD).")
+@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Only stories seen on or before this date.")
+@click.option("--entity", default=None, help="Only stories naming this person, organisation or place.")
+@click.option("--query", "-q", default=None, help="Only stories whose headlines contain this text.")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="At most this many stories, newest first (default: all).")
+@click.pass_obj
+@handle_errors
+def export(settings, db, fmt, output, lang, since, until, entity, query, limit):
+    """Export stories with their members for notebooks: JSON lines, CSV or Parquet."""
+    from . import export as exporting
+    from .errors import FieldError
+    from .store import StoryFilter
+
+    try:
+        exporting.check_format(fmt)
+    except FieldError as exc:
+        _fail(f"--{exc.field}: {exc.problem}", 2)
+    if output is None and fmt == "parquet" and sys.stdout.isatty():
+        _fail("--format parquet is binary: give --output FILE or redirect standard output", 2)
+    with _service(db, settings, create=False) as sl:
+        dates = (d and d.date().isoformat() for d in (since, until))
+        parts = exporting.chunks(exporting.stories(sl, StoryFilter(lang, *dates, entity, query), limit), fmt)
+        if output is None:
+            for part in parts:
+                sys.stdout.buffer.write(part)
+            sys.stdout.buffer.flush()
+            return
+        partial = f"{output}.part"
+        try:
+            with open(partial, "wb") as fh:
+                for part in parts:
+                    fh.write(part)
+            os.replace(partial, output)
+        except OSError as exc:
+            _fail(f"{output}: {exc.strerror or exc}")
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(partial)
+
+
+@main.command()
+@db_option
 @click.option("--hours", type=float, default=None, help="The window: this many hours back, in whole days (default 24).")
 @click.option("--since", default=None, help="The window's first day (YYYY-MM-DD), instead of --hours.")
 @click.option("--until", default=None, help="The window's last day (default: the newest article's day, or today).")

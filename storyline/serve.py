@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import ipaddress
+import itertools
 import logging
 import math
 import os
@@ -23,12 +24,13 @@ from urllib.parse import quote, urlsplit
 
 from fastapi import FastAPI, File, Header, HTTPException, Query, Request, Response, Security, UploadFile
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, StreamingResponse
 from fastapi.security import HTTPBearer
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field, field_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from . import export as exporting
 from . import metrics
 from .access import Access
 from .errors import FieldError, InputError, MissingExtraError, NotFittedError, NotFoundError, SettingsError, StorylineError, Unavailable
@@ -590,6 +592,26 @@ def create_app(db: str = "storyline.db", settings: Settings | None = None, token
         total, page = service.query_stories(StoryFilter(lang and reader, *dates, entity, q), offset, limit)
         # plain JSON types already: straight to the response, without FastAPI's per-value encoder
         return varying({"total": total, "offset": offset, "limit": limit, "stories": [for_story(s, reader) for s in page]})
+
+    @app.get("/export", responses=READ_ERRORS | {200: {"description": "the stories, streamed", "content": {
+        media: {} for media in exporting.MEDIA_TYPES.values()}}}, response_class=StreamingResponse)
+    def export(format: str = Query("jsonl", description="jsonl (a story a line, members nested), csv or parquet "
+                                                        "(a row per member)", json_schema_extra={"enum": list(exporting.FORMATS)}),
+               lang: str | None = LANG, since: dt.date | None = Query(None, description="last seen on or after, YYYY-MM-DD"),
+               until: dt.date | None = Query(None, description="first seen on or before, YYYY-MM-DD"),
+               entity: str | None = Query(None, max_length=200, description="a person, organisation or place, in any spelling or script"),
+               q: str | None = Query(None, max_length=200, description="words of a headline or title"),
+               limit: int | None = Query(None, ge=1, description="at most this many stories, newest first (default: all)")
+               ) -> StreamingResponse:
+        """Stories with their members for notebooks (as `storyline export`), streamed as the store
+        is read: 422 names ``format`` when it is none of jsonl, csv, parquet; 503 when Parquet's
+        pyarrow is not installed."""
+        dates = [d.isoformat() if d else None for d in (since, until)]
+        where = StoryFilter(lang and lang.lower(), *dates, entity, q)
+        parts = exporting.chunks(exporting.stories(service, where, limit), format)
+        first = next(parts, b"")  # the first page read before answering: a store error is still a status
+        return StreamingResponse(itertools.chain([first], parts), media_type=exporting.MEDIA_TYPES[format], headers={
+            "Content-Disposition": f'attachment; filename="stories.{format}"'})
 
     @app.get("/stories/top", responses=READ_ERRORS)
     def top(hours: float | None = None, since: str | None = None, until: str | None = None,
