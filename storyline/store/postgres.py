@@ -18,62 +18,11 @@ from pathlib import Path
 from ..errors import StorylineError, Unavailable
 from ..model import Story
 from .removal import LAST_SEQ
+from . import schema
 from .base import Features
 from .sql import SCHEMA_VERSION, SQLStore
 
-SCHEMA = [
-    "CREATE EXTENSION IF NOT EXISTS pg_trgm",
-    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)",
-    "CREATE TABLE IF NOT EXISTS articles (id TEXT PRIMARY KEY, hash TEXT NOT NULL, lang TEXT, "
-    "source TEXT, published TEXT, event_date TEXT, data BYTEA NOT NULL, seq BIGINT NOT NULL UNIQUE)",
-    "CREATE INDEX IF NOT EXISTS articles_hash ON articles(hash)",
-    "CREATE INDEX IF NOT EXISTS articles_lang ON articles(lang)",
-    "CREATE TABLE IF NOT EXISTS embeddings (hash TEXT NOT NULL, encoder TEXT NOT NULL, dim INTEGER NOT NULL, "
-    "n INTEGER NOT NULL, doc BYTEA, title BYTEA, lead BYTEA, sentences BYTEA, codec TEXT, owners BYTEA, "
-    "lead_rows INTEGER, PRIMARY KEY (hash, encoder))",
-    "CREATE TABLE IF NOT EXISTS stories (id TEXT PRIMARY KEY, data BYTEA NOT NULL, first_seen TEXT, "
-    "last_seen TEXT NOT NULL DEFAULT '', size INTEGER NOT NULL DEFAULT 0, titles TEXT NOT NULL DEFAULT '', "
-    "entities TEXT NOT NULL DEFAULT '')",
-    "CREATE INDEX IF NOT EXISTS stories_order ON stories(last_seen DESC, size DESC, id DESC)",
-    "CREATE INDEX IF NOT EXISTS stories_first_seen ON stories(first_seen, last_seen, size, id)",
-    "CREATE INDEX IF NOT EXISTS stories_titles ON stories USING gin (titles gin_trgm_ops)",
-    "CREATE INDEX IF NOT EXISTS stories_entities ON stories USING gin (entities gin_trgm_ops)",
-    "CREATE TABLE IF NOT EXISTS story_langs (story_id TEXT NOT NULL, lang TEXT NOT NULL, PRIMARY KEY (lang, story_id))",
-    "CREATE INDEX IF NOT EXISTS story_langs_story ON story_langs(story_id)",
-    "CREATE TABLE IF NOT EXISTS members (article_id TEXT PRIMARY KEY REFERENCES articles(id), "
-    "story_id TEXT NOT NULL, decision TEXT, duplicate_of TEXT)",
-    "CREATE INDEX IF NOT EXISTS members_story ON members(story_id)",
-    # version 5: members carry their article's date, source and language for the top stories of a window
-    "ALTER TABLE members ADD COLUMN IF NOT EXISTS published TEXT",
-    "ALTER TABLE members ADD COLUMN IF NOT EXISTS source TEXT",
-    "ALTER TABLE members ADD COLUMN IF NOT EXISTS lang TEXT",
-    "CREATE INDEX IF NOT EXISTS members_window ON members(published, story_id, source, lang)",
-    "CREATE TABLE IF NOT EXISTS feeds (url TEXT PRIMARY KEY, next_poll DOUBLE PRECISION NOT NULL, articles INTEGER NOT NULL, "
-    "data TEXT NOT NULL)",
-    "CREATE INDEX IF NOT EXISTS feeds_due ON feeds(next_poll)",
-    "CREATE TABLE IF NOT EXISTS seen (url TEXT PRIMARY KEY, status TEXT NOT NULL, tries INTEGER NOT NULL, "
-    "article_id TEXT, at TEXT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS story_aliases (id TEXT PRIMARY KEY, story_id TEXT NOT NULL, data TEXT)",
-    "CREATE INDEX IF NOT EXISTS story_aliases_story ON story_aliases(story_id)",
-    # version 4: the deletion log the indexes replay and the day retention goes by (removal.py)
-    "CREATE TABLE IF NOT EXISTS dropped (n BIGSERIAL PRIMARY KEY, seq BIGINT NOT NULL)",
-    "CREATE INDEX IF NOT EXISTS dropped_seq ON dropped(seq)",
-    "CREATE INDEX IF NOT EXISTS articles_day ON articles((COALESCE(event_date, published)))",
-    # version 6: watchlists and the alerts outbox (see outbox.py)
-    "CREATE TABLE IF NOT EXISTS watchlists (name TEXT PRIMARY KEY, data TEXT NOT NULL, since_seq BIGINT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS alerts (id TEXT PRIMARY KEY, watchlist TEXT NOT NULL, story_id TEXT NOT NULL, "
-    "created TEXT NOT NULL, seq BIGINT NOT NULL, data TEXT NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL, "
-    "next_try DOUBLE PRECISION NOT NULL DEFAULT 0, claimed_until DOUBLE PRECISION NOT NULL DEFAULT 0, delivered_at TEXT, "
-    "last_error TEXT)",
-    "CREATE INDEX IF NOT EXISTS alerts_watchlist ON alerts(watchlist, story_id, seq)",
-    "CREATE INDEX IF NOT EXISTS alerts_due ON alerts(state, next_try)",
-    "CREATE TABLE IF NOT EXISTS alert_attempts (alert_id TEXT NOT NULL, n INTEGER NOT NULL, at TEXT NOT NULL, "
-    "status INTEGER, error TEXT, PRIMARY KEY (alert_id, n))",
-]
-# Version 3: vectors keep each row's paragraph (owners) and pool doc and lead from the rows;
-# articles.title and embeddings.sentence_texts are no longer written (they stay in older stores).
-MIGRATE_3 = ["ALTER TABLE embeddings ADD COLUMN IF NOT EXISTS owners BYTEA",
-             "ALTER TABLE embeddings ADD COLUMN IF NOT EXISTS lead_rows INTEGER"]
+# Data a version brings to rows written before it (its tables and columns come from ``schema``).
 MIGRATE_5 = ("UPDATE members m SET published = a.published, source = a.source, lang = a.lang FROM articles a "
              "WHERE a.id = m.article_id")
 SCHEMA_LOCK, SEQ_LOCK, WRITER_LOCK = 0x5707_0001, 0x5707_0002, 0x5707_0003  # advisory lock keys
@@ -140,13 +89,13 @@ class PostgresStore(SQLStore):
             raise StorylineError(f"{self.path}: cannot connect to the store ({_first_line(exc)})") from None
         with self._tx() as db:  # one process at a time creates or migrates
             db.execute("SELECT pg_advisory_xact_lock(?)", (SCHEMA_LOCK,))
-            for stmt in SCHEMA:
+            db.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+            existing = db.execute("SELECT table_name, column_name FROM information_schema.columns "
+                                  "WHERE table_schema = current_schema()").fetchall()
+            for stmt in schema.create("postgres", existing):  # what a new or older store lacks
                 db.execute(stmt)
             db.execute("INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT (key) DO NOTHING", (str(SCHEMA_VERSION),))
             version = int(db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0])
-            if version < 3:
-                for stmt in MIGRATE_3:
-                    db.execute(stmt)
             if version < 5:
                 db.execute(MIGRATE_5)
             db.execute("UPDATE meta SET value=? WHERE key='schema_version' AND value::int < ?",

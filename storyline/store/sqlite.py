@@ -23,10 +23,13 @@ from pathlib import Path
 from ..errors import StorylineError
 from ..model import Story
 from .removal import LAST_SEQ
+from . import schema
 from .base import Features
 from .sql import SCHEMA_VERSION, SQLStore, unpack
 
-SCHEMA = """
+# A new store is made from ``schema``; a store of an older version is brought to it by the
+# migrations from version 1 (tests/test_schema.py checks both end as ``schema`` describes).
+V1 = """
 CREATE TABLE IF NOT EXISTS articles (
     id TEXT PRIMARY KEY, hash TEXT NOT NULL, lang TEXT, source TEXT,
     published TEXT, event_date TEXT, data TEXT NOT NULL, seq INTEGER NOT NULL);
@@ -155,24 +158,39 @@ class SQLiteStore(SQLStore):
             self.db.execute("PRAGMA auto_vacuum=INCREMENTAL")  # takes effect on a new store only
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
-            self.db.executescript(SCHEMA)
             self.lock = threading.RLock()
             self._migrate()
         except sqlite3.Error as exc:
             raise store_error(self.path, exc, self.timeout) from None
 
+    def _version(self, db: sqlite3.Connection) -> int:
+        """The store's schema version; 0 for a new file."""
+        if not db.execute("SELECT 1 FROM sqlite_master WHERE name='articles'").fetchone():
+            return 0
+        row = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        return int(row[0]) if row else 1
+
     def _migrate(self) -> None:
-        """Bring a store of an older schema (or a new one) to SCHEMA_VERSION, in one transaction."""
-        if self.schema_version >= SCHEMA_VERSION:
+        """Make a new store as ``schema`` describes, or bring one of an older version to it, in one
+        transaction (none when it is current: a read-only store opens)."""
+        if self._version(self.db) >= SCHEMA_VERSION:
             return
         with self._tx() as db:
-            before = self.schema_version
-            for version, script in MIGRATIONS:
-                if before < version:
-                    for stmt in script.strip().split(";\n"):
-                        db.execute(stmt)
-            for (data,) in db.execute("SELECT data FROM stories").fetchall() if before < 3 else ():
-                self._put_story(db, Story(**unpack(data)))  # columns and text index refilled
+            before = self._version(db)
+            if before >= SCHEMA_VERSION:  # another process made or migrated it meanwhile
+                return
+            if before == 0:
+                for stmt in schema.create("sqlite"):
+                    db.execute(stmt)
+            else:
+                for stmt in V1.strip().split(";\n"):  # the tables a version-1 store may lack
+                    db.execute(stmt)
+                for version, script in MIGRATIONS:
+                    if before < version:
+                        for stmt in script.strip().split(";\n"):
+                            db.execute(stmt)
+                for (data,) in db.execute("SELECT data FROM stories").fetchall() if before < 3 else ():
+                    self._put_story(db, Story(**unpack(data)))  # columns and text index refilled
             db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
 
     def close(self) -> None:
