@@ -371,11 +371,11 @@ def export(settings, db, fmt, output, lang, since, until, entity, query, limit):
 def top(settings, db, hours, since, until, lang, limit, fmt):
     """The stories carried most widely in a window: by sources, languages, articles and growth."""
     from .errors import FieldError
-    from .top import top_stories
+    from .monitor import top as top_stories
 
-    store = _service(db, settings).store
     try:
-        win, ranked = top_stories(store, hours, since, until, lang, limit)
+        with _service(db, settings) as sl:
+            win, ranked = top_stories(sl, hours, since, until, lang, limit)
     except FieldError as exc:
         _fail(f"--{exc.field}: {exc.problem}", 2)
     if fmt == "json":
@@ -745,7 +745,7 @@ def watch(settings, db, once):
     (SIGTERM or Ctrl-C: it stops after the article in hand)."""
     import signal
 
-    from .alerts import start_delivery
+    from .monitor import start_delivery
     from .ops import Retention
     from .watch import Watcher
 
@@ -762,7 +762,7 @@ def watch(settings, db, once):
         if (done := retention.tick()) is not None:
             click.echo(f"retention: removed {done.removed:,} articles older than {retention.days} days", err=True)
 
-    deliverer, thread = start_delivery(watcher.store, settings)  # alerts go out while feeds are polled
+    deliverer, thread = start_delivery(watcher.sl)  # alerts go out while feeds are polled
     try:
         watcher.run(on_poll=polled, cycles=1 if once else None)
     finally:
@@ -821,15 +821,13 @@ def watchlists():
 @handle_errors
 def watchlists_add(settings, name, entities, query, langs, min_sources, min_languages, webhook, secret, db):
     """Save a watchlist; it alerts on stories that come to match it from now on."""
-    from .alerts import make_watchlist
     from .errors import FieldError
     from .ingest import Fetcher
+    from .monitor import add_watchlist
 
-    store = _service(db, settings).store
     try:
-        with Fetcher(settings.ingest) as fetcher:
-            w = store.put_watchlist(make_watchlist(name, entities, query, langs, min_sources, min_languages,
-                                                   webhook, secret, fetcher))
+        with _service(db, settings) as sl, Fetcher(settings.ingest) as fetcher:
+            w = add_watchlist(sl, name, entities, query, langs, min_sources, min_languages, webhook, secret, fetcher)
     except FieldError as exc:  # a duplicate name too
         option = {"entities": "--entity", "langs": "--lang", "name": "NAME"}.get(exc.field, "--" + exc.field.replace("_", "-"))
         _fail(f"{option}: {exc.problem}", 2)
@@ -843,7 +841,10 @@ def watchlists_add(settings, name, entities, query, langs, min_sources, min_lang
 @handle_errors
 def watchlists_list(settings, db, fmt):
     """The watchlists (secrets not shown)."""
-    items = _service(db, settings).store.watchlists()
+    from .monitor import watchlists as listed
+
+    with _service(db, settings) as sl:
+        items = listed(sl)
     if fmt == "json":
         return _echo_json({"watchlists": [w.to_dict() for w in items]})
     if fmt == "csv":
@@ -866,8 +867,16 @@ def watchlists_list(settings, db, fmt):
 @handle_errors
 def watchlists_remove(settings, names, db):
     """Forget watchlists and their undelivered alerts."""
-    store = _service(db, settings).store
-    missing = [n for n in names if not store.remove_watchlist(n)]
+    from .errors import NotFoundError
+    from .monitor import remove_watchlist
+
+    missing = []
+    with _service(db, settings) as sl:
+        for n in names:
+            try:
+                remove_watchlist(sl, n)
+            except NotFoundError:
+                missing.append(n)
     for n in missing:
         click.echo(f"storyline: skipped {n}: no such watchlist", err=True)
     click.echo(f"removed {len(names) - len(missing)}", err=True)
@@ -887,13 +896,14 @@ def alerts():
 def alerts_deliver(settings, db):
     """Send the alerts due now to their webhooks once, then exit (for cron; serve and watch do it
     in the background)."""
-    from .alerts import Deliverer
+    from .monitor import deliverer
 
-    d = Deliverer(_service(db, settings).store, settings)
-    try:
-        done = d.deliver()
-    finally:
-        d.close()
+    with _service(db, settings) as sl:
+        d = deliverer(sl)
+        try:
+            done = d.deliver()
+        finally:
+            d.close()
     click.echo(f"sent {done.sent}, to retry {done.retrying}, given up {done.given_up}", err=True)
     if done.given_up:
         sys.exit(1)
@@ -912,11 +922,8 @@ def delete(settings, article_ids, forbid, db):
     summarised anew (a story left empty is gone)."""
     from .ops import delete as delete_articles
 
-    sl = _service(db, settings, create=False)
-    try:
+    with _service(db, settings, create=False) as sl:
         done = delete_articles(sl, article_ids, forbid)
-    finally:
-        sl.close()
     for aid in done.missing:
         click.echo(f"storyline: skipped {aid}: no such article", err=True)
     for url in done.forbidden:
@@ -950,11 +957,8 @@ def prune(settings, before, batch, db):
     """Delete the articles older than a date (undated ones stay) and give the disk back."""
     from .ops import prune as prune_store
 
-    sl = _service(db, settings, create=False)
-    try:
+    with _service(db, settings, create=False) as sl:
         done = prune_store(sl, before, batch, progress=_progress())
-    finally:
-        sl.close()
     click.echo(f"removed {done.removed:,} articles before {before} ({done.stories_gone:,} stories gone) in "
                f"{done.seconds:.1f} s; store {done.bytes_before / 1e6:,.1f} -> {done.bytes_after / 1e6:,.1f} MB")
 
@@ -968,11 +972,8 @@ def backup(settings, path, db):
     """Copy a SQLite store and its index to PATH while it runs (PATH must not exist)."""
     from .ops import backup as backup_store
 
-    sl = _service(db, settings, create=False)
-    try:
+    with _service(db, settings, create=False) as sl:
         info = backup_store(sl, path)
-    finally:
-        sl.close()
     click.echo(f"backed up to {info['path']} ({info['bytes'] / 1e6:,.1f} MB)"
                + (f" with its index in {info['index']}" if info["index"] else ""))
 

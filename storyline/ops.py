@@ -198,3 +198,13 @@ def backup(sl: Storyline, path: str | Path) -> dict:
         shutil.rmtree(index_dir, ignore_errors=True)
         raise StorylineError(f"{path}: backup failed ({exc}); nothing was written") from None
     return {"path": str(path), "bytes": path.stat().st_size, "index": str(index_dir) if index_dir.exists() else None}
+
+
+def backup_beside(sl: Storyline, folder: str) -> dict:
+    """``backup`` to a new file named by the time in ``folder`` beside the store (made if needed;
+    serve's ``/admin/backup``)."""
+    where = Path(sl.store.path)
+    path = where.parent / folder / f"{where.stem}-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S%fZ}.db"
+    if sl.store.features.online_backup:  # else backup says what to use instead
+        path.parent.mkdir(parents=True, exist_ok=True)
+    return backup(sl, path)

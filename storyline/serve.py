@@ -43,8 +43,8 @@ from .service import Storyline
 from .settings import Settings, load_settings
 from .store import StoryFilter, open_store
 from .display import reader_lang, shown
-from .top import top_stories
-from .alerts import alert_entries, atom, make_watchlist, matching_stories, start_delivery
+from . import monitor
+from .alerts import alert_entries, atom
 from .watch import Watcher
 
 log = logging.getLogger("storyline")
@@ -341,9 +341,9 @@ def create_app(db: str = "storyline.db", settings: Settings | None = None, token
     settings = settings or load_settings()
     token = token if token is not None else os.environ.get("STORYLINE_TOKEN") or None
     gate = Access.from_config([*settings.serve["tokens"], *os.environ.get("STORYLINE_TOKENS", "").split(",")], token)
-    service = Storyline(open_store(db, settings.store["busy_timeout_s"], connect_timeout=settings.store["connect_timeout_s"]), settings)
-    if hasattr(service.store, "wait_s"):  # a request waits this long for a connection, not the CLI's timeout
-        service.store.wait_s = settings.serve["store_wait_s"]
+    # a request waits serve.store_wait_s for a connection to a shared store, not the CLI's timeout
+    service = Storyline(open_store(db, settings.store["busy_timeout_s"], connect_timeout=settings.store["connect_timeout_s"],
+                                   wait_s=settings.serve["store_wait_s"]), settings)
     write_lock = threading.Lock()
     watcher = Watcher(service, lock=write_lock)
     watching = WatchState()
@@ -359,7 +359,7 @@ def create_app(db: str = "storyline.db", settings: Settings | None = None, token
         if thread:
             watching.thread = thread
             thread.start()
-        deliverer, delivering = start_delivery(service.store, settings)  # alerts go out beside requests
+        deliverer, delivering = monitor.start_delivery(service)  # alerts go out beside requests
         yield
         deliverer.stop.set()
         watcher.halt()
@@ -489,50 +489,42 @@ def create_app(db: str = "storyline.db", settings: Settings | None = None, token
     @app.get("/watchlists")
     def list_watchlists() -> dict:
         """The watchlists (secrets not shown)."""
-        return {"watchlists": [w.to_dict() for w in service.store.watchlists()]}
+        return {"watchlists": [w.to_dict() for w in monitor.watchlists(service)]}
 
     @app.post("/watchlists", dependencies=[Security(bearer)], responses=WRITE_ERRORS, status_code=201)
     def post_watchlist(body: WatchlistIn) -> dict:
         """Save a watchlist (as `storyline watchlists add`); it alerts on stories that come to match
         it from now on. 422 names the field: no criterion, an unknown language, a webhook that is
         not a public http(s) URL or has no secret, a name in use."""
-        w = make_watchlist(body.name, body.entities, body.query, body.langs, body.min_sources, body.min_languages,
-                           body.webhook, body.secret, watcher.fetcher)
-        return {"watchlist": service.store.put_watchlist(w).to_dict()}
-
-    def _watchlist(name: str):
-        w = next((x for x in service.store.watchlists() if x.name == name), None)
-        if w is None:
-            raise NotFoundError(f"no watchlist {name!r}")
-        return w
+        w = monitor.add_watchlist(service, body.name, body.entities, body.query, body.langs, body.min_sources,
+                                  body.min_languages, body.webhook, body.secret, watcher.fetcher)
+        return {"watchlist": w.to_dict()}
 
     @app.get("/watchlists/{name}", responses=READ_ERRORS)
     def get_watchlist(name: str) -> dict:
         """A watchlist, the stories matching it now (never pushed) and its latest alerts."""
-        w = _watchlist(name)
-        return {"watchlist": w.to_dict(), "matching": [{"story": s.to_dict(), "matched": m} for s, m in matching_stories(service.store, w)],
-                "alerts": [a.to_dict() for a in service.store.alerts(name)]}
+        w = monitor.watchlist(service, name)
+        return {"watchlist": w.to_dict(), "matching": [{"story": s.to_dict(), "matched": m} for s, m in monitor.matching(service, w)],
+                "alerts": [a.to_dict() for a in monitor.alerts(service, name)]}
 
     @app.delete("/watchlists/{name}", dependencies=[Security(bearer)], responses=WRITE_ERRORS)
     def delete_watchlist(name: str) -> dict:
         """Forget a watchlist and its undelivered alerts."""
-        if not service.store.remove_watchlist(name):
-            raise NotFoundError(f"no watchlist {name!r}")
+        monitor.remove_watchlist(service, name)
         return {"removed": name}
 
     @app.get("/watchlists/{name}/alerts", responses=READ_ERRORS)
     def get_alerts(name: str, limit: int = Query(50, ge=1, le=500)) -> dict:
         """A watchlist's alerts, newest first, each with its delivery state and attempts."""
-        _watchlist(name)
-        return {"alerts": [a.to_dict() | {"attempts_log": service.store.attempts(a.id)} for a in service.store.alerts(name, limit)]}
+        return {"alerts": [a.to_dict() | {"attempts_log": monitor.attempts(service, a.id)} for a in monitor.alerts(service, name, limit)]}
 
     @app.get("/watchlists/{name}/feed.atom", responses=READ_ERRORS)
     def watchlist_feed(name: str, request: Request) -> Response:
         """A watchlist's alerts as an Atom feed (the entry id is the alert's delivery id)."""
-        w = _watchlist(name)
+        w = monitor.watchlist(service, name)
         base = str(request.base_url).rstrip("/")
         body = atom(f"{base}/watchlists/{quote(name)}", f"storyline: {name}", f"{base}/watchlists/{quote(name)}/feed.atom",
-                    alert_entries(service.store.alerts(name), base), w.created)
+                    alert_entries(monitor.alerts(service, name), base), w.created)
         return Response(body, media_type="application/atom+xml")
 
     @app.get("/articles/{article_id:path}", responses=READ_ERRORS)
@@ -569,14 +561,10 @@ def create_app(db: str = "storyline.db", settings: Settings | None = None, token
     def admin_backup() -> dict:
         """Back the SQLite store and its index up (as `storyline backup`) to a new file in
         ``serve.backup_dir`` (beside the store); admin scope. Answers the file's name, not its path."""
-        from .ops import backup
+        from .ops import backup_beside
 
-        folder = Path(service.store.path).parent / settings.serve["backup_dir"]
-        name = f"{Path(service.store.path).stem}-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S%fZ}.db"
-        if service.store.features.online_backup:  # else backup says what to use instead
-            folder.mkdir(parents=True, exist_ok=True)
-        info = backup(service, folder / name)
-        return {"file": name, "bytes": info["bytes"], "index": info["index"] is not None}
+        info = backup_beside(service, settings.serve["backup_dir"])
+        return {"file": Path(info["path"]).name, "bytes": info["bytes"], "index": info["index"] is not None}
 
     @app.get("/stories", responses=READ_ERRORS)
     def list_stories(lang: str | None = LANG, since: dt.date | None = Query(None, description="last seen on or after, YYYY-MM-DD"),
@@ -620,7 +608,7 @@ def create_app(db: str = "storyline.db", settings: Settings | None = None, token
         languages, articles and growth against the window before, each with ``why``; ``lang``
         filters and is the reader's language (else Accept-Language; each story's ``display``)."""
         reader = reader_lang(lang, accept_language)
-        win, ranked = top_stories(service.store, hours, since, until, lang and reader, limit)
+        win, ranked = monitor.top(service, hours, since, until, lang and reader, limit)
         return varying({"window": win.to_dict(), "stories": [r.to_dict() | {"story": for_story(r.story, reader)} for r in ranked]})
 
     @app.get("/stories/{story_id:path}", responses=READ_ERRORS)

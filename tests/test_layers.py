@@ -18,7 +18,7 @@ LAYERS = [  # in the order the data flows; a module may import its own layer and
     {"top", "alerts", "display"},  # ranking over the store; watchlist matching the service's commit asks, and
     # delivery; a story as a reader of one language sees it
     {"service"},
-    {"watchlists", "ops", "batch", "watch", "evaluate", "export"},
+    {"monitor", "ops", "batch", "watch", "evaluate", "export"},
     {"cli", "serve", "access"},
 ]
 RANK = {name: i for i, layer in enumerate(LAYERS) for name in layer}

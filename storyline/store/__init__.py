@@ -15,12 +15,13 @@ SCHEMES = ("a file path", "sqlite:///FILE", "postgresql://USER@HOST:PORT/DBNAME"
 
 
 def open_store(path: str | Path | None = None, timeout: float = 30, index_dir: str | None = None,
-               create: bool = True, connect_timeout: float = 5) -> Store:
+               create: bool = True, connect_timeout: float = 5, wait_s: float | None = None) -> Store:
     """Open (creating if needed) the store at ``path``: a file or ``sqlite:///file`` (SQLite),
     ``":memory:"`` for a throwaway one, or ``postgresql://user@host:port/dbname`` (PostgreSQL,
     needs ``pip install 'storyline[postgres]'``; ``index_dir`` is where this process keeps its
     nearest-neighbour index). ``timeout`` is how long a write waits for another writer (seconds),
-    ``connect_timeout`` how long to wait for a database server to answer.
+    ``connect_timeout`` how long to wait for a database server to answer, ``wait_s`` how long one
+    unit of work waits for a connection to a shared store (default ``timeout``).
 
     Raises:
         UsageError: an address of another scheme, or (``create=False``, for commands that only
@@ -35,7 +36,7 @@ def open_store(path: str | Path | None = None, timeout: float = 30, index_dir: s
             raise StorylineError("a PostgreSQL store needs psycopg: pip install 'storyline[postgres]'") from None
         from .postgres import PostgresStore
 
-        return PostgresStore(path, timeout, index_dir, connect_timeout=connect_timeout)
+        return PostgresStore(path, timeout, index_dir, connect_timeout=connect_timeout, wait_s=wait_s)
     scheme = path.partition("://")[0] if "://" in path else ""
     if scheme and scheme != "sqlite":
         parts = urlsplit(path)

@@ -60,18 +60,20 @@ class PostgresStore(SQLStore):
         timeout: seconds to wait for a connection or a lock.
         index_dir: where this process keeps its nearest-neighbour index (default: the user's cache).
         pool_size: connections at most in this process's pool.
+        wait_s: how long a unit of work waits for a connection from the pool (default ``timeout``;
+            a server waits less: serve.store_wait_s).
     """
 
     features = Features(name="PostgreSQL", online_backup=False, backup_tool="pg_dump", vacuum="server",
                         skip_locked=True, shared=True, text_search="pg_trgm indexes")
 
     def __init__(self, address: str, timeout: float = 30, index_dir: str | None = None, pool_size: int = 4,
-                 connect_timeout: float = 5):
+                 connect_timeout: float = 5, wait_s: float | None = None):
         import psycopg
         from psycopg_pool import ConnectionPool
 
         self.path, self.timeout, self._psycopg = safe_address(address), timeout, psycopg
-        self.wait_s = timeout  # longest wait for a connection from the pool (a server waits less: serve.store_wait_s)
+        self.wait_s = timeout if wait_s is None else wait_s  # longest wait for a connection from the pool
         cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "storyline"
         self._index_dir = index_dir or str(cache / ("index-" + hashlib.blake2b(self.path.encode(), digest_size=8).hexdigest()))
         wait = max(1, round(connect_timeout))  # libpq counts whole seconds
