@@ -1,5 +1,5 @@
 """Watchlists and their alerts: which story changes match (pure), and delivery (signed webhooks,
-retried; Atom).
+retried); their Atom feed is ``atom.py``'s.
 
 A story alerts a watchlist when a committed article makes it match and it did not before (a new
 story, or one grown past the watchlist's threshold): the service asks ``story_alerts`` inside the
@@ -20,7 +20,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from . import metrics
@@ -288,45 +288,6 @@ def start_delivery(store, settings) -> tuple[Deliverer, threading.Thread]:
     t = threading.Thread(target=d.run, name="storyline-alerts", daemon=True)
     t.start()
     return d, t
-
-
-# Atom ---------------------------------------------------------------------------------------
-def atom(feed_id: str, title: str, link: str, entries: Sequence[Mapping], updated: str | None = None) -> bytes:
-    """An Atom feed (RFC 4287): each entry a mapping of ``id`` (a stable URI), ``title``,
-    ``link``, ``updated`` (ISO), ``summary``; the feed's ``updated`` is its newest entry's."""
-    from feedgen.feed import FeedGenerator
-
-    fg = FeedGenerator()
-    fg.id(feed_id)
-    fg.title(title)
-    fg.link(href=link, rel="self")
-    fg.author({"name": "storyline"})
-    fg.generator("storyline")
-    times = [_aware(e["updated"]) for e in entries]
-    fg.updated(max(times) if times else _aware(updated or _now()))
-    for e, when in zip(reversed(list(entries)), reversed(times)):  # feedgen lists the last added first
-        fe = fg.add_entry()
-        fe.id(e["id"])
-        fe.title(e["title"] or "(untitled)")
-        fe.link(href=e["link"])
-        fe.updated(when)
-        fe.summary(e.get("summary") or "")
-    return fg.atom_str(pretty=True)
-
-
-def alert_entries(alerts: Sequence[Alert], base: str) -> list[dict]:
-    """Atom entries for a watchlist's alerts, newest first: the id is the alert's delivery id."""
-    from urllib.parse import quote
-
-    return [{"id": f"urn:uuid:{uuid.UUID(a.id)}", "title": a.headline, "updated": a.created,
-             "link": f"{base}/ui/story/{quote(a.story_id, safe='')}",
-             "summary": f"{len(a.article_ids)} new articles ({', '.join(a.languages)}); matched {', '.join(a.matched)}"}
-            for a in alerts]
-
-
-def _aware(iso: str) -> dt.datetime:
-    t = dt.datetime.fromisoformat(iso)
-    return t if t.tzinfo else t.replace(tzinfo=dt.timezone.utc)
 
 
 def _now() -> str:

@@ -30,6 +30,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field, field_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from . import atom
 from . import export as exporting
 from . import metrics
 from .access import Access
@@ -44,7 +45,6 @@ from .settings import Settings, load_settings
 from .store import StoryFilter, open_store
 from .display import reader_lang, shown
 from . import monitor
-from .alerts import alert_entries, atom
 from .watch import Watcher
 
 log = logging.getLogger("storyline")
@@ -165,6 +165,8 @@ READ_ERRORS: dict[int | str, dict[str, Any]] = {
     414: {"model": Error, "description": "query string over serve.max_query_bytes"},
     422: {"model": Invalid, "description": "a field is missing or malformed"},
     503: {"model": Error, "description": "the store is unreachable for now; try again after Retry-After seconds"}}
+ATOM_ANSWER: dict[int | str, dict[str, Any]] = {200: {"description": "an Atom feed (RFC 4287)",
+                                                     "content": {"application/atom+xml": {}}}}
 WRITE_ERRORS = READ_ERRORS | {401: {"model": Error, "description": "missing or wrong token"},
                               403: {"model": Error, "description": "a token of too low a scope, a cross-site request from "
                                                                    "a browser, or a Host not in serve.allowed_hosts"}}
@@ -523,9 +525,9 @@ def create_app(db: str = "storyline.db", settings: Settings | None = None, token
         """A watchlist's alerts as an Atom feed (the entry id is the alert's delivery id)."""
         w = monitor.watchlist(service, name)
         base = str(request.base_url).rstrip("/")
-        body = atom(f"{base}/watchlists/{quote(name)}", f"storyline: {name}", f"{base}/watchlists/{quote(name)}/feed.atom",
-                    alert_entries(monitor.alerts(service, name), base), w.created)
-        return Response(body, media_type="application/atom+xml")
+        return _atom(atom.feed(atom.urn("watchlist", name), f"storyline: {name}", str(request.url),
+                               atom.alert_entries(monitor.alerts(service, name), base), w.created,
+                               page=f"{base}/ui/watchlists/{quote(name, safe='')}"))
 
     @app.get("/articles/{article_id:path}", responses=READ_ERRORS)
     def get_article(article_id: str) -> dict:
@@ -611,6 +613,30 @@ def create_app(db: str = "storyline.db", settings: Settings | None = None, token
         win, ranked = monitor.top(service, hours, since, until, lang and reader, limit)
         return varying({"window": win.to_dict(), "stories": [r.to_dict() | {"story": for_story(r.story, reader)} for r in ranked]})
 
+    @app.get("/stories/top/feed.atom", responses=ATOM_ANSWER | READ_ERRORS, response_class=Response)
+    def top_feed(request: Request, hours: float | None = None, since: str | None = None, until: str | None = None,
+                 lang: str | None = None, limit: int = 20, accept_language: str | None = READER) -> Response:
+        """The top stories as an Atom feed (the parameters of /stories/top): an entry per story,
+        under the story's own id, updated when its newest article was published."""
+        reader = reader_lang(lang, accept_language)
+        win, ranked = monitor.top(service, hours, since, until, lang and reader, limit)
+        base = str(request.base_url).rstrip("/")
+        given = "&".join(f"{k}={v}" for k, v in (("hours", hours), ("since", since), ("until", until),
+                                                 ("lang", lang and reader), ("limit", limit)) if v is not None)
+        title = f"storyline: top stories{f' ({lang and reader})' if lang else ''}"
+        return _atom(atom.feed(atom.urn("top", given), title, str(request.url), atom.top_entries(ranked, base, reader),
+                               page=f"{base}/?{request.url.query}" if request.url.query else f"{base}/"),
+                     vary=True)
+
+    @app.get("/stories/{story_id:path}/feed.atom", responses=ATOM_ANSWER | READ_ERRORS, response_class=Response)
+    def story_feed(story_id: str, request: Request) -> Response:
+        """A story's newest articles as an Atom feed (an id from before a merge gives the story
+        it became part of); an entry per article, under the article's own id."""
+        story = service.story(story_id)
+        base = str(request.base_url).rstrip("/")
+        return _atom(atom.feed(atom.urn("story-feed", story.id), f"storyline: {story.headline or story.id}", str(request.url),
+                               atom.story_entries(story, base), page=atom.story_page(base, story.id)))
+
     @app.get("/stories/{story_id:path}", responses=READ_ERRORS)
     def get_story(story_id: str, lang: str | None = LANG, related: bool = True,
                   accept_language: str | None = READER) -> JSONResponse:
@@ -657,6 +683,10 @@ def create_app(db: str = "storyline.db", settings: Settings | None = None, token
 def for_story(story, reader: str | None) -> dict:
     """A story's fields, and what a reader of ``reader`` is shown of it (``display``) when there is one."""
     return story.to_dict() | ({"display": shown(story, reader)} if reader else {})
+
+
+def _atom(body: bytes, vary: bool = False) -> Response:
+    return Response(body, media_type="application/atom+xml", headers={"Vary": "Accept-Language"} if vary else None)
 
 
 def varying(body: dict, headers: dict | None = None) -> JSONResponse:

@@ -15,8 +15,8 @@ LAYERS = [  # in the order the data flows; a module may import its own layer and
     {"index"},
     {"cluster"},
     {"pipeline"},
-    {"top", "alerts", "display"},  # ranking over the store; watchlist matching the service's commit asks, and
-    # delivery; a story as a reader of one language sees it
+    {"top", "alerts", "display", "atom"},  # ranking over the store; watchlist matching the service's commit asks, and
+    # delivery; a story as a reader of one language sees it; Atom feeds out
     {"service"},
     {"monitor", "ops", "batch", "watch", "evaluate", "export"},
     {"cli", "serve", "access"},

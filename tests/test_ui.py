@@ -259,6 +259,22 @@ def test_now_and_watchlists_pages(tmp_path, page):
         assert "3 sources, 3 languages, 3 articles in the window (1 in the one before: +2)" in items[0].inner_text()
         assert page.inner_text("#now-window").startswith("2024-03-10 – 2024-03-10")
         page.screenshot(path=str(ARTIFACTS / "now.png"), full_page=True)
+        # the Now page and a story's page link their Atom feeds (visibly, and in <head> for feed readers)
+        import feedparser
+        import httpx
+
+        now_feed = page.get_attribute("#now-feed", "href")
+        assert now_feed == "/stories/top/feed.atom" == page.get_attribute("#page-feed", "href")
+        feed = feedparser.parse(httpx.get(srv.url + now_feed).content)
+        assert not feed.bozo and [e.title for e in feed.entries] == ["title w1", "title g1", "title b0"]
+        items[0].query_selector("a.title").click()
+        page.wait_for_selector("#story-feed")
+        story_feed = page.get_attribute("#story-feed", "href")
+        assert story_feed.endswith("/feed.atom") and page.get_attribute("#page-feed", "href") == story_feed
+        feed = feedparser.parse(httpx.get(srv.url + story_feed).content)
+        assert not feed.bozo and "title w1" in [e.title for e in feed.entries]
+        page.goto(srv.url + "/")
+        page.wait_for_selector("#top-list")
 
         page.click("nav >> text=Watchlists")
         page.wait_for_selector("#watchlist-form")

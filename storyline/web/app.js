@@ -66,6 +66,12 @@ function plural(n, word, many = word + "s") { return `${n} ${n === 1 ? word : ma
 // Content-Security-Policy allows (a style="" attribute it blocks). Any page may use <div class="bar" data-fill>.
 function bar(share) { return `<div class="bar" data-fill="${Math.max(0, Math.min(1, share)).toFixed(3)}"><span></span></div>`; }
 function fill(root = main) { root.querySelectorAll(".bar[data-fill]").forEach(b => b.style.setProperty("--fill", b.dataset.fill)); }
+// The page's Atom feed, for feed readers that look in <head> (the top stories unless a page names its own).
+function pageFeed(href = "/stories/top/feed.atom", title = "storyline: top stories") {
+  const link = $("#page-feed");
+  if (link) { link.href = href; link.title = title; }
+  return href;
+}
 function go(url) { history.pushState({}, "", url); route(); }
 
 document.addEventListener("click", e => {
@@ -128,7 +134,8 @@ async function nowPage() {
       <input name="lang" placeholder="Language (e.g. de)" size="8" value="${esc(params.get("lang") || "")}">
       <button>Show</button>
     </form>
-    <p class="muted" id="now-window">${esc(w.since)} – ${esc(w.until)}, ranked by sources, languages, articles and growth against the ${plural(w.days, "day")} before</p>
+    <p class="muted" id="now-window">${esc(w.since)} – ${esc(w.until)}, ranked by sources, languages, articles and growth against the ${plural(w.days, "day")} before
+      · <a id="now-feed" href="${esc(pageFeed("/stories/top/feed.atom" + (params.toString() ? "?" + params.toString() : "")))}">Atom feed</a></p>
     <ol class="top" id="top-list">${data.stories.map(r => `
       <li class="card story top-story">
         <a class="title" href="/ui/story/${encodeURIComponent(r.story.id)}">${headline(r.story)}</a>${langMark(r.story)}
@@ -168,7 +175,8 @@ async function storyPage(id) {
     <h1>${headline(s)}${langMark(s)}</h1>
     <div class="meta">${badges(s.languages)} <span>${plural(s.article_ids.length, "article")}</span>
       <span>first seen ${esc(s.first_seen || "?")}, last seen ${esc(s.last_seen || "?")}</span>
-      <span>${plural((s.sources || []).length, "source")}</span></div>
+      <span>${plural((s.sources || []).length, "source")}</span>
+      <a id="story-feed" href="${esc(pageFeed(`/stories/${encodeURIComponent(s.id)}/feed.atom`, `storyline: ${(s.display || s).headline || s.id}`))}">Atom feed of its articles</a></div>
     <h2>Articles per day</h2>
     ${lifeChart(s.timeline)}
     <div class="grid2">
@@ -455,7 +463,7 @@ async function watchlistsPage() {
 async function watchlistPage(name) {
   const data = await api("/watchlists/" + encodeURIComponent(name));
   const w = data.watchlist;
-  const feed = `/watchlists/${encodeURIComponent(name)}/feed.atom`;
+  const feed = pageFeed(`/watchlists/${encodeURIComponent(name)}/feed.atom`, `storyline: ${name}`);
   main.innerHTML = `
     <h1>${esc(w.name)}</h1>
     <div class="meta">${criteria(w)}${w.webhook ? `<span>→ ${esc(w.webhook)}</span>` : ""}<a href="${feed}">Atom feed</a></div>
@@ -479,6 +487,7 @@ async function route() {
   document.querySelectorAll("[data-nav]").forEach(a => a.classList.toggle("active",
     a.pathname === p || (a.pathname === "/ui/stories" && (p.startsWith("/ui/story/") || p.startsWith("/ui/article")))
     || (a.pathname === "/ui/watchlists" && p.startsWith("/ui/watchlists/"))));
+  pageFeed();
   try {
     if (p.startsWith("/ui/story/")) await storyPage(decodeURIComponent(p.slice(10)));
     else if (p.startsWith("/ui/article/")) await articlePage(decodeURIComponent(p.slice(12)));
