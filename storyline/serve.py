@@ -371,6 +371,7 @@ def create_app(db: str = "storyline.db", settings: Settings | None = None, token
             if t:
                 t.join(timeout=60)
         watcher.close()
+        service.close()  # saves the index it caught up (uvicorn ends the process on the signal it caught)
 
     app = FastAPI(title="storyline", version="0.1.0", docs_url=None, redoc_url=None, lifespan=lifespan,
                   description="Which news articles report the same story, across languages.")

@@ -60,3 +60,22 @@ def test_a_read_only_command_saves_the_index_it_caught_up(tmp_path):
     shutil.rmtree(f"{db}.index")  # lost: the next open catches it up from the store
     assert cli("stats", "--db", str(db)).returncode == 0
     assert json.loads((tmp_path / "s.db.index" / "manifest.json").read_text())["last_key"] == 1
+
+
+def test_a_server_saves_the_index_it_caught_up_when_it_stops(tmp_path):
+    import json
+    import shutil
+
+    import httpx
+
+    from .server import Server
+
+    db = tmp_path / "s.db"
+    assert cli("add", str(SEEDS / "003_3ca7ee8777bd1d77.txt"), "--db", str(db)).returncode == 0
+    shutil.rmtree(f"{db}.index")
+    server = Server(db, tmp=str(tmp_path))
+    try:
+        assert httpx.get(server.url + "/stats", timeout=30).json()["index"]["vectors"] == 1  # caught up from the store
+    finally:
+        server.stop()  # SIGTERM: uvicorn shuts down, then the service closes
+    assert json.loads((tmp_path / "s.db.index" / "manifest.json").read_text())["last_key"] == 1

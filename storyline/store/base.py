@@ -37,8 +37,6 @@ class Features:
     backup_tool: str  # what copies it otherwise
     vacuum: Literal["incremental", "server"]  # how ``reclaim`` frees space: SQLite's incremental vacuum, or VACUUM
     skip_locked: bool  # SELECT ... FOR UPDATE SKIP LOCKED: claimers pass over rows another is claiming
-    shared: bool  # several processes on several machines share it (each keeps its own index)
-    text_search: str  # what answers substring filters on story text
 
 
 class Store(Articles, Stories, CrawlState, EvaluationCache, Outbox, Removal):

@@ -65,7 +65,7 @@ class PostgresStore(SQLStore):
     """
 
     features = Features(name="PostgreSQL", online_backup=False, backup_tool="pg_dump", vacuum="server",
-                        skip_locked=True, shared=True, text_search="pg_trgm indexes")
+                        skip_locked=True)
 
     def __init__(self, address: str, timeout: float = 30, index_dir: str | None = None, pool_size: int = 4,
                  connect_timeout: float = 5, wait_s: float | None = None):

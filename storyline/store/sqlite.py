@@ -149,7 +149,7 @@ class SQLiteStore(SQLStore):
     """SQLite-backed store; ``path=":memory:"`` for tests."""
 
     features = Features(name="SQLite", online_backup=True, backup_tool="storyline backup", vacuum="incremental",
-                        skip_locked=False, shared=False, text_search="FTS5 trigram tables")
+                        skip_locked=False)
 
     def __init__(self, path: str | Path = "storyline.db", timeout: float = 30):
         self.path, self.timeout = str(path), timeout
