@@ -1,12 +1,16 @@
 """Top stories at 10k, 100k and 1M articles (SQLite) and 100k (PostgreSQL): p50/p95 of
-`top_stories` over one-day and seven-day windows, side by side in one run.
+`top_stories` over one-day and seven-day windows, read from the counts per story and day
+(schema 7), side by side with the grouped count over the members that schema 6 ran (its index,
+members_window, made again for it), request by request on the same store; every answer of the
+two is checked to be the same ranking.
 
 Stores are filled as benchmarks/store_scale.py fills them (five articles to a story, dated over two
 years on one day in five: ~6,850 articles on such a day at 1M), with synthetic articles in 8
 languages from 300 sources and no vectors (ranking reads none). Windows end on days drawn at
-random; the count of windows that held no article is printed.
+random; the count of windows that held no article is printed. ``--dir`` keeps the SQLite stores;
+one found there (top-N.db) is used again, migrated on opening if it is older (the seconds printed).
 
-    python benchmarks/top.py [--sizes 10000 100000 1000000] [--pg-sizes 100000] [--requests 60]
+    python benchmarks/top.py [--sizes 10000 100000 1000000] [--pg-sizes 100000] [--requests 60] [--dir DIR]
 """
 import argparse
 import datetime as dt
@@ -23,9 +27,18 @@ from store_scale import DAY0, fill
 
 from storyline.model import Article
 from storyline.store import open_store
-from storyline.top import top_stories
+from storyline.top import top_stories, window
 
 LANGS = ["en", "de", "fr", "ru", "es", "it", "pl", "tr"]
+# schema 6: one range of an index on the members' (date, story, source, language), grouped by story
+OLD_INDEX = "CREATE INDEX IF NOT EXISTS members_window ON members(published, story_id, source, lang)"
+OLD_RANKING = (
+    "SELECT story_id, n, sources, langs, prev FROM (SELECT story_id, SUM(CASE WHEN published >= ? THEN 1 END) AS n, "
+    "COUNT(DISTINCT CASE WHEN published >= ? THEN source END) AS sources, "
+    "COUNT(DISTINCT CASE WHEN published >= ? THEN lang END) AS langs, SUM(CASE WHEN published < ? THEN 1 ELSE 0 END) AS prev "
+    "FROM members WHERE published >= ? AND published < ? GROUP BY story_id "
+    "HAVING SUM(CASE WHEN published >= ? THEN 1 END) > 0) t "
+    "ORDER BY sources DESC, langs DESC, n DESC, n - prev DESC, story_id LIMIT ?")
 
 
 def pool(n: int = 600) -> list:
@@ -34,18 +47,33 @@ def pool(n: int = 600) -> list:
                      source=f"source{i % 300}.example"), {"none": None}) for i in range(n)]
 
 
-def latency(db: str, requests: int, days: int, seed: int = 0) -> tuple[float, float]:
-    store = open_store(db)
-    rng, lat, empty = random.Random(seed), [], 0
-    top_stories(store, hours=24 * days)  # warm: the first read opens the file
-    for _ in range(requests):
+def old_top(store, hours: float, until: str, limit: int = 20) -> list:
+    """What `top_stories` did at schema 6: the newest date and the ranking from the members, then the stories."""
+    win = window(store._one("SELECT MAX(published) FROM members")[0], hours, None, until)
+    since, end, before = win.since.isoformat(), (win.until + dt.timedelta(days=1)).isoformat(), win.before.isoformat()
+    rows = store._rows(OLD_RANKING, [since] * 4 + [before, end, since, limit])
+    stories = store._stories([r[0] for r in rows])
+    return [(stories[r[0]].id, tuple(int(x) for x in r[1:])) for r in rows]
+
+
+def latency(store, requests: int, days: int, seed: int = 0) -> dict:
+    """p50/p95 ms of the old and the new ranking over the same windows, taken in turn."""
+    rng, lat, empty = random.Random(seed), {"old": [], "new": []}, 0
+    top_stories(store, hours=24 * days), old_top(store, 24 * days, None)  # warm: the first reads open the file
+    for i in range(requests):
         until = (DAY0 + dt.timedelta(days=rng.randrange(30, 730))).isoformat()
-        t = time.perf_counter()
-        _, ranked = top_stories(store, hours=24 * days, until=until)
-        lat.append((time.perf_counter() - t) * 1000)
-        empty += not ranked
-    store.close()
-    return statistics.median(lat), float(np.percentile(lat, 95)), empty
+        got = {}
+        for name in (("old", "new") if i % 2 else ("new", "old")):
+            t = time.perf_counter()
+            if name == "new":
+                got[name] = [(r.story.id, (r.articles, r.sources, r.languages, r.previous)) for r in
+                             top_stories(store, hours=24 * days, until=until)[1]]
+            else:
+                got[name] = old_top(store, 24 * days, until)
+            lat[name].append((time.perf_counter() - t) * 1000)
+        assert got["old"] == got["new"], f"the rankings differ for the {days} days to {until}"
+        empty += not got["new"]
+    return {name: [round(statistics.median(v), 2), round(float(np.percentile(v, 95)), 2)] for name, v in lat.items()} | {"empty": empty}
 
 
 def main() -> None:
@@ -68,15 +96,23 @@ def main() -> None:
     rows = []
     try:
         for backend, n, db in stores:
-            rate = fill(db, n, pool(), "none")
-            row = {"backend": backend, "n": n, "fill_per_s": round(rate)}
+            row = {"backend": backend, "n": n}
+            if backend == "postgres" or not Path(db).exists():
+                row["fill_per_s"] = round(fill(db, n, pool(), "none"))
+            t = time.perf_counter()
+            store = open_store(db)  # an older store is migrated here
+            row["open_s"] = round(time.perf_counter() - t, 1)
+            with store._tx() as tx:
+                tx.execute(OLD_INDEX)
             for days in (1, 7):
-                p50, p95, empty = latency(db, args.requests, days)
-                row[f"{days}d_ms"], row[f"{days}d_empty"] = [round(p50, 2), round(p95, 2)], empty
+                row[f"{days}d"] = latency(store, args.requests, days)
+            store.close()
             rows.append(row)
-            print(f"{backend:>8} {n:>9,}: top stories p50/p95 ms: one day {row['1d_ms'][0]:.1f}/{row['1d_ms'][1]:.1f}, "
-                  f"seven days {row['7d_ms'][0]:.1f}/{row['7d_ms'][1]:.1f} ({row['1d_empty']} and {row['7d_empty']} of "
-                  f"{args.requests} windows empty; filled at {rate:,.0f} articles/s)", flush=True)
+            print(f"{backend:>8} {n:>9,}: top stories p50/p95 ms, old -> new: one day "
+                  f"{row['1d']['old'][0]:.1f}/{row['1d']['old'][1]:.1f} -> {row['1d']['new'][0]:.1f}/{row['1d']['new'][1]:.1f}, "
+                  f"seven days {row['7d']['old'][0]:.1f}/{row['7d']['old'][1]:.1f} -> {row['7d']['new'][0]:.1f}/{row['7d']['new'][1]:.1f} "
+                  f"({row['1d']['empty']} and {row['7d']['empty']} of {args.requests} windows empty; opened in {row['open_s']} s)",
+                  flush=True)
     finally:
         if pg is not None:
             pg.stop()

@@ -130,9 +130,10 @@ def test_an_older_postgres_store_gains_what_later_versions_added(postgres, tmp_p
     address = postgres.create_db()
     open_store(address, index_dir=str(tmp_path / "index")).close()
     with psycopg.connect(address, autocommit=True) as db:  # as version 2 left it, with an article in a story
-        for stmt in ("DROP TABLE watchlists, alerts, alert_attempts, dropped", "DROP INDEX members_window, articles_day",
+        for stmt in ("DROP TABLE watchlists, alerts, alert_attempts, dropped, story_days", "DROP INDEX articles_day",
                      "ALTER TABLE embeddings DROP COLUMN owners, DROP COLUMN lead_rows",
-                     "ALTER TABLE members DROP COLUMN published, DROP COLUMN source, DROP COLUMN lang",
+                     "ALTER TABLE members DROP COLUMN published, DROP COLUMN source, DROP COLUMN lang",  # and their index
+                     "CREATE INDEX members_story ON members(story_id)",
                      "UPDATE meta SET value = '2' WHERE key = 'schema_version'",
                      "INSERT INTO articles (id, hash, lang, source, published, data, seq) VALUES "
                      "('a', 'h', 'en', 'example.org', '2026-01-02', '\\x', 1)",

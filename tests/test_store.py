@@ -227,6 +227,9 @@ def test_a_store_of_a_previous_schema_is_migrated(tmp_path, made_by):
     assert [p.article_id for p in store.placed([5, 1])] == ["004_ed581dd32eb4ea3f", "000_8021d23d65a94577"]
     keys, vectors, days = next(store.vectors_since("usem3", 0))
     assert list(keys) == [1, 2, 3, 4, 5] and vectors.shape == (5, 512)
+    counted = store._rows("SELECT SUBSTR(published, 1, 10), story_id, COUNT(*) FROM members WHERE published IS NOT NULL "
+                          "GROUP BY SUBSTR(published, 1, 10), story_id")
+    assert sorted(store._rows("SELECT day, story_id, articles FROM story_days")) == sorted(counted)  # backfilled
     store.close()
     assert open_store(db).schema_version == SCHEMA_VERSION  # migrated once
 

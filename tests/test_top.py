@@ -104,3 +104,90 @@ def test_cli_and_http_give_the_same_ranking(tmp_path):
     r = client.get("/stories/top", params={"lang": "xx"})
     assert r.status_code == 422 and r.json()["detail"] == [
         {"field": "lang", "problem": "unknown language 'xx'; use an ISO 639-1 code such as en, de, ru, zh"}]
+
+
+# The ranking as schema 6 counted it, straight from the members: what story_days must agree with.
+MEMBERS_RANKING = (
+    "SELECT story_id, n, sources, langs, prev FROM (SELECT story_id, SUM(CASE WHEN published >= ? THEN 1 END) AS n, "
+    "COUNT(DISTINCT CASE WHEN published >= ? THEN source END) AS sources, "
+    "COUNT(DISTINCT CASE WHEN published >= ? THEN lang END) AS langs, SUM(CASE WHEN published < ? THEN 1 ELSE 0 END) AS prev "
+    "FROM members WHERE published >= ? AND published < ? GROUP BY story_id "
+    "HAVING SUM(CASE WHEN published >= ? THEN 1 END) > 0{}) t "
+    "ORDER BY sources DESC, langs DESC, n DESC, n - prev DESC, story_id LIMIT ?")
+
+
+def from_members(store, since, end, before, lang, limit):
+    by_lang = " AND SUM(CASE WHEN published >= ? AND lang = ? THEN 1 ELSE 0 END) > 0" if lang else ""
+    rows = store._rows(MEMBERS_RANKING.format(by_lang), [since] * 4 + [before, end, since] + ([since, lang] if lang else []) + [limit])
+    return [(r[0], tuple(int(x) for x in r[1:])) for r in rows]
+
+
+def test_counts_per_story_and_day_rank_as_the_members_do(store_address, tmp_path):
+    """Random stories over twelve days (several days each, timestamps, undated articles, a source
+    or language missing), then a merge, a deletion and a recluster: after each, every window ranks
+    as a grouped count over the members ranks it, with and without a language."""
+    import random
+
+    from storyline.store.stories import RECOUNT_ALL
+
+    rng = random.Random(7)
+    store = open_test_store(store_address, tmp_path)
+    stories, day0 = {}, dt.date(2024, 3, 1)
+    for i in range(160):
+        sid = f"s{rng.randrange(24)}"
+        day = day0 + dt.timedelta(days=rng.randrange(12))
+        published = rng.choice([day.isoformat(), f"{day}T{rng.randrange(24):02d}:00:00", None]) if i % 9 else None
+        commit(store, sid, [(f"a{i}", published, rng.choice(["a", "b", "c", "d", None]), rng.choice(["en", "de", "ru", None]))],
+               stories)
+
+    def same_ranking(when):
+        for until in range(12):
+            for days in (1, 2, 3, 7):
+                for lang in (None, "de"):
+                    last = day0 + dt.timedelta(days=until)
+                    since, before = last - dt.timedelta(days=days - 1), last - dt.timedelta(days=2 * days - 1)
+                    args = (since.isoformat(), (last + dt.timedelta(days=1)).isoformat(), before.isoformat(), lang, 50)
+                    got = [(s.id, counts) for s, counts in store.top_stories(*args)]
+                    assert got == from_members(store, *args), (when, args)
+        kept = sorted(store._rows("SELECT day, story_id, articles, sources, langs FROM story_days"))
+        with store._tx() as db:  # counted anew from the members: the same rows
+            for stmt in RECOUNT_ALL.split(";\n"):
+                db.execute(stmt)
+        assert sorted(store._rows("SELECT day, story_id, articles, sources, langs FROM story_days")) == kept, when
+
+    same_ranking("added")
+    assert store.newest_published() == store._one("SELECT MAX(SUBSTR(published, 1, 10)) FROM members")[0]
+    # a bridging article merges s1 and s2 into s0
+    bridge = Article(id="bridge", text="x", title="bridge", lang="fr", published="2024-03-05", source="e", content_hash="h-b")
+    stories["s0"] = stories.get("s0", []) + stories.pop("s1", []) + stories.pop("s2", []) + [bridge]
+    store.commit_assignment(bridge, "s0", {"story_id": "s0"}, summarise("s0", stories["s0"]), merged=["s1", "s2"])
+    same_ranking("merged")
+    # some articles deleted: one story loses a few, another all of its own
+    gone_ids = [a.id for a in stories["s3"]] + [a.id for a in stories["s4"][:2]]
+    stories.pop("s3")
+    stories["s4"] = stories["s4"][2:]
+    store.delete_articles(gone_ids, [summarise("s4", stories["s4"])] if stories["s4"] else [], ["s3"] + ([] if stories["s4"] else ["s4"]))
+    same_ranking("deleted")
+    # reclustered: every article into one of four stories
+    members = {a.id: (f"r{k % 4}", {}) for k, a in enumerate(a for arts in stories.values() for a in arts)}
+    regrouped = {}
+    for arts in stories.values():
+        for a in arts:
+            regrouped.setdefault(members[a.id][0], []).append(a)
+    store.replace_stories(members, [summarise(sid, arts) for sid, arts in regrouped.items()])
+    same_ranking("reclustered")
+    store.close()
+
+
+def test_a_store_of_schema_6_gets_its_counts_per_day(store_address, tmp_path):
+    """A store from before story_days (its table gone, its version 6) is counted on opening."""
+    store = filled(open_test_store(store_address, tmp_path))
+    ranked = [(r.story.id, r.articles, r.sources, r.languages, r.previous) for r in top_stories(store, hours=48, today=TODAY)[1]]
+    with store._tx() as db:
+        db.execute("DROP TABLE story_days")
+        db.execute("UPDATE meta SET value='6' WHERE key='schema_version'")
+    store.close()
+    store = open_test_store(store_address, tmp_path)
+    assert store.schema_version == 7 and store._one("SELECT COUNT(*) FROM story_days")[0] == 6
+    assert [(r.story.id, r.articles, r.sources, r.languages, r.previous) for r in top_stories(store, hours=48, today=TODAY)[1]] == ranked
+    store.close()

@@ -21,8 +21,13 @@ from .removal import LAST_SEQ
 from . import schema
 from .base import Features
 from .sql import SCHEMA_VERSION, SQLStore
+from .stories import RECOUNT_ALL
 
 # Data a version brings to rows written before it (its tables and columns come from ``schema``).
+# Version 7: the members' story index carries date, source and language (it was the story alone)
+# and the window index goes; story_days (made from ``schema``) is filled from the members.
+MIGRATE_7 = ["DROP INDEX IF EXISTS members_window", "DROP INDEX IF EXISTS members_story",
+             "CREATE INDEX members_story ON members(story_id, published, source, lang)", *RECOUNT_ALL.split(";\n")]
 MIGRATE_5 = ("UPDATE members m SET published = a.published, source = a.source, lang = a.lang FROM articles a "
              "WHERE a.id = m.article_id")
 SCHEMA_LOCK, SEQ_LOCK, WRITER_LOCK = 0x5707_0001, 0x5707_0002, 0x5707_0003  # advisory lock keys
@@ -100,6 +105,9 @@ class PostgresStore(SQLStore):
             version = int(db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0])
             if version < 5:
                 db.execute(MIGRATE_5)
+            if version < 7:
+                for stmt in MIGRATE_7:
+                    db.execute(stmt)
             db.execute("UPDATE meta SET value=? WHERE key='schema_version' AND value::int < ?",
                        (str(SCHEMA_VERSION), SCHEMA_VERSION))
 

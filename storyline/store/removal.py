@@ -61,7 +61,8 @@ class Removal(ABC):
 
 
 class SQLRemoval(SQL, Removal):
-    """Over the shared tables; a story's row goes as ``stories`` drops it (``_drop_story``)."""
+    """Over the shared tables; a story's row goes as ``stories`` drops it (``_drop_story``), its
+    counts per day are recounted as ``stories`` counts them (``_recount``)."""
 
     def locate(self, article_ids: Sequence[str]) -> dict[str, tuple[int, str | None]]:
         out: dict[str, tuple[int, str | None]] = {}
@@ -78,7 +79,11 @@ class SQLRemoval(SQL, Removal):
         with self._tx() as db:
             rows = db.execute(f"SELECT seq, hash FROM articles WHERE id IN ({marks(len(ids))})", ids).fetchall()
             hashes = sorted({h for _, h in rows})
+            days = db.execute(f"SELECT DISTINCT story_id, published FROM members WHERE article_id IN ({marks(len(ids))}) "
+                              "AND published IS NOT NULL", ids).fetchall()
             db.execute(f"DELETE FROM members WHERE article_id IN ({marks(len(ids))})", ids)
+            for story_id, day in days:  # what the top stories count goes with them
+                self._recount(db, story_id, day)
             db.execute(f"DELETE FROM articles WHERE id IN ({marks(len(ids))})", ids)
             if hashes:  # vectors are kept by content: only those no remaining article shares go
                 db.execute(f"DELETE FROM embeddings WHERE hash IN ({marks(len(hashes))}) AND hash NOT IN "

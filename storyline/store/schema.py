@@ -53,6 +53,7 @@ class Table:
     key: tuple[str, ...]
     only: Dialect | None = None  # a table one backend has
     virtual: str | None = None  # SQLite: the module it is made with (its shadow tables are the module's)
+    clustered: bool = False  # SQLite: rows kept in their key's order (WITHOUT ROWID), a range of the key reads them
 
     def current(self) -> list[Column]:
         return [c for c in self.columns if not c.retired]
@@ -64,7 +65,8 @@ class Table:
         parts = [c.ddl(dialect, key=one and c.name == self.key[0]) for c in self.current()]
         if not one:
             parts.append(f"PRIMARY KEY ({', '.join(self.key)})")
-        return f"CREATE TABLE IF NOT EXISTS {self.name} ({', '.join(parts)})"
+        rowid = " WITHOUT ROWID" if self.clustered and dialect == "sqlite" else ""
+        return f"CREATE TABLE IF NOT EXISTS {self.name} ({', '.join(parts)}){rowid}"
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,9 @@ TABLES = (
     Table("story_langs", (C("story_id", **NN), C("lang", **NN)), ("lang", "story_id")),
     Table("members", (C("article_id", references="articles(id)"), C("story_id", **NN), C("decision"), C("duplicate_of"),
                       C("published"), C("source"), C("lang")), ("article_id",)),
+    # articles per story and publication day, with that day's distinct sources and languages (stories.py)
+    Table("story_days", (C("day", **NN), C("story_id", **NN), C("articles", "int", **NN), C("sources", "int", **NN),
+                         C("langs", "int", **NN)), ("day", "story_id"), clustered=True),
     Table("feeds", (C("url"), C("next_poll", "real", **NN), C("articles", "int", **NN), C("data", **NN)), ("url",)),
     Table("seen", (C("url"), C("status", **NN), C("tries", "int", **NN), C("article_id"), C("at", **NN)), ("url",)),
     Table("story_aliases", (C("id"), C("story_id", **NN), C("data")), ("id",)),
@@ -124,14 +129,18 @@ INDEXES = (
     Index("stories_titles", "stories", "titles gin_trgm_ops", using="gin", only="postgres"),
     Index("stories_entities", "stories", "entities gin_trgm_ops", using="gin", only="postgres"),
     Index("story_langs_story", "story_langs", "story_id"),
-    Index("members_story", "members", "story_id"),
-    Index("members_window", "members", "published, story_id, source, lang"),
+    Index("members_story", "members", "story_id, published, source, lang"),
+    Index("story_days_story", "story_days", "story_id"),
     Index("feeds_due", "feeds", "next_poll"),
     Index("story_aliases_story", "story_aliases", "story_id"),
     Index("dropped_seq", "dropped", "seq"),
     Index("alerts_watchlist", "alerts", "watchlist, story_id, seq"),
     Index("alerts_due", "alerts", "state, next_try"),
 )
+
+
+def table(name: str) -> Table:
+    return next(t for t in TABLES if t.name == name)
 
 
 def tables(dialect: Dialect) -> list[Table]:

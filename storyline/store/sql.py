@@ -13,7 +13,7 @@ from .removal import SQLRemoval
 from .sqlbase import pack, unpack  # noqa: F401 (batch shards encode their JSON as the store does)
 from .stories import SQLStories
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 
 class SQLStore(SQLEvaluationCache, SQLStories, SQLCrawlState, SQLOutbox, SQLRemoval, Store):

@@ -26,6 +26,7 @@ from .removal import LAST_SEQ
 from . import schema
 from .base import Features
 from .sql import SCHEMA_VERSION, SQLStore, unpack
+from .stories import RECOUNT_ALL
 
 # A new store is made from ``schema``; a store of an older version is brought to it by the
 # migrations from version 1 (tests/test_schema.py checks both end as ``schema`` describes).
@@ -114,7 +115,18 @@ CREATE INDEX IF NOT EXISTS alerts_due ON alerts(state, next_try);
 CREATE TABLE IF NOT EXISTS alert_attempts (alert_id TEXT NOT NULL, n INTEGER NOT NULL, at TEXT NOT NULL,
     status INTEGER, error TEXT, PRIMARY KEY (alert_id, n))
 """
-MIGRATIONS = ((2, MIGRATE_2), (3, MIGRATE_3), (4, MIGRATE_4), (5, MIGRATE_5), (6, MIGRATE_6))
+# Version 7: articles per story and day (``story_days``, see stories.py), filled from the members;
+# the members' story index carries date, source and language (a story's days recounted from it);
+# the window index goes (the top stories read story_days).
+MIGRATE_7 = f"""
+{schema.table("story_days").ddl("sqlite")};
+CREATE INDEX IF NOT EXISTS story_days_story ON story_days(story_id);
+DROP INDEX IF EXISTS members_window;
+DROP INDEX IF EXISTS members_story;
+CREATE INDEX members_story ON members(story_id, published, source, lang);
+{RECOUNT_ALL}
+"""
+MIGRATIONS = ((2, MIGRATE_2), (3, MIGRATE_3), (4, MIGRATE_4), (5, MIGRATE_5), (6, MIGRATE_6), (7, MIGRATE_7))
 
 
 def store_error(path: str, exc: sqlite3.Error, timeout: float = 30) -> StorylineError:
