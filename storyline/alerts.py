@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from . import metrics
 from .errors import FieldError
 from .model import Alert, Story, Watchlist
+from .store import Outbox, Stories, StoryFilter
 
 log = logging.getLogger("storyline")
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -143,14 +144,12 @@ def new_alerts(found: Iterable[tuple[Watchlist, list[str]]], story: Story) -> li
                   list(story.sources), state="pending" if w.webhook else "none") for w, matched in found]
 
 
-def matching_stories(store, w: Watchlist, limit: int = 50) -> list[tuple[Story, list[str]]]:
+def matching_stories(store: Stories, w: Watchlist, limit: int = 50) -> list[tuple[Story, list[str]]]:
     """The stories that match ``w`` now (what its page lists; they were never pushed), newest first.
 
     The store's text index finds the candidates (the first entity's keys, the query, a language);
     ``match`` decides. Stories stored before their keys were indexed are not found.
     """
-    from .store import StoryFilter
-
     firsts = w.keys[0] if w.keys else [None]
     langs = w.langs or [None]
     seen, out = set(), []
@@ -167,7 +166,7 @@ def matching_stories(store, w: Watchlist, limit: int = 50) -> list[tuple[Story, 
 class Watchlists:
     """The store's watchlists, re-read only when one was added or removed (by any process)."""
 
-    def __init__(self, store):
+    def __init__(self, store: Outbox):
         self.store, self._version, self._items = store, None, []
 
     def current(self) -> list[Watchlist]:
@@ -204,7 +203,7 @@ class Deliverer:
         settings: ``[alerts]`` (timeouts, tries, backoff, lease) and ``[ingest]`` (allowed networks).
     """
 
-    def __init__(self, store, settings):
+    def __init__(self, store: Outbox, settings):
         import httpx
 
         from .ingest import Fetcher
@@ -282,7 +281,7 @@ class Deliverer:
         return "retrying"
 
 
-def start_delivery(store, settings) -> tuple[Deliverer, threading.Thread]:
+def start_delivery(store: Outbox, settings) -> tuple[Deliverer, threading.Thread]:
     """A background deliverer (serve, watch): a daemon thread; set ``deliverer.stop`` to end it."""
     d = Deliverer(store, settings)
     t = threading.Thread(target=d.run, name="storyline-alerts", daemon=True)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from .errors import FieldError
 from .model import Story
+from .store import Stories
 
 DEFAULT_HOURS = 24
 MAX_LIMIT = 500
@@ -103,7 +104,7 @@ def window(newest: str | None, hours: float | None = None, since: str | None = N
     return Window(first, last)
 
 
-def top_stories(store, hours: float | None = None, since: str | None = None, until: str | None = None,
+def top_stories(store: Stories, hours: float | None = None, since: str | None = None, until: str | None = None,
                 lang: str | None = None, limit: int = 20, today: dt.date | None = None) -> tuple[Window, list[Ranked]]:
     """The ``limit`` stories carried most widely in the window (``window`` says which days);
     ``lang``: only stories with an article in that language in the window.

@@ -5,10 +5,11 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ..errors import StorylineError, UsageError
-from .base import Features, Store, StoryFilter
+from .base import Articles, CrawlState, EvaluationCache, Features, Outbox, Removal, Stories, Store, StoryFilter
 from .sqlite import SQLiteStore
 
-__all__ = ["Features", "SQLiteStore", "Store", "StoryFilter", "open_store"]
+__all__ = ["Articles", "CrawlState", "EvaluationCache", "Features", "Outbox", "Removal", "SQLiteStore", "Stories",
+           "Store", "StoryFilter", "open_store"]
 
 
 SCHEMES = ("a file path", "sqlite:///FILE", "postgresql://USER@HOST:PORT/DBNAME", ":memory:")
