@@ -173,6 +173,32 @@ def main(ctx, config, profile, verbose, log_format):
         ctx.obj = load_settings(config, profile)
     except StorylineError as exc:
         _fail(str(exc), 2)
+    _signals(ctx)
+
+
+STOPPABLE = ("add", "watch", "serve")  # SIGTERM or Ctrl-C: the article in hand finished, one line, exit 0
+
+
+def _signals(ctx) -> None:
+    """A command that runs long stops gracefully (``stop.Stop``, its handlers given back when it
+    ends); the others keep Python's handling (Ctrl-C: one line from ``handle_errors``, exit 130)."""
+    import signal
+
+    from .stop import Stop, release_early
+
+    if ctx.invoked_subcommand not in STOPPABLE:
+        return release_early()
+    before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    ctx.meta["stop"] = Stop(ctx.obj.store["stop_timeout_s"]).install()
+    ctx.call_on_close(lambda: [signal.signal(sig, h) for sig, h in before.items()])
+
+
+def _stop():
+    """The running command's ``Stop`` (a command run without the group: one no signal sets)."""
+    from .stop import Stop
+
+    ctx = click.get_current_context()
+    return ctx.meta.get("stop") or Stop(ctx.obj.store["stop_timeout_s"])
 
 
 @main.command()
@@ -207,9 +233,21 @@ def add(settings, paths, strict, db):
     PATHS are files, directories, - (JSONL on stdin), web archives (.warc, .warc.gz: their HTML
     responses) or URLs (fetched politely: robots.txt, size and time limits).
     """
+    from .read import count_inputs
+
+    stop = _stop()
+    kept = stop.kept
+    kept.total = count_inputs(paths)
+
+    def decided(d):
+        _echo_decision(d)
+        kept.decided(d)
+
     with _service(db, settings) as sl, _inputs(settings, paths) as items:
-        report, _ = sl.add(items, strict=strict, progress=_progress(), on_decision=_echo_decision,
-                           keep_decisions=False, total=_total(paths))
+        report, _ = sl.add(kept.reading(items), strict=strict, progress=_progress(), on_decision=decided,
+                           keep_decisions=False, total=kept.total if _progress() else None, stop=stop.requested)
+    if stop.requested.is_set():
+        return stop.say()
     _report(report)
 
 
@@ -742,27 +780,33 @@ def feeds_remove(settings, urls, db):
 @handle_errors
 def watch(settings, db, once):
     """Poll the registered feeds and add their new articles as they appear, until stopped
-    (SIGTERM or Ctrl-C: it stops after the article in hand)."""
-    import signal
-
+    (SIGTERM or Ctrl-C: it stops after the article in hand, saying what it kept)."""
     from .monitor import start_delivery
     from .ops import Retention
     from .watch import Watcher
 
-    watcher = Watcher(_service(db, settings), on_decision=_echo_decision)
+    stop = _stop()
+
+    def decided(d):
+        _echo_decision(d)
+        stop.kept.decided(d)
+
+    watcher = Watcher(_service(db, settings), on_decision=decided)
     if not watcher.sl.feeds():
         watcher.sl.close()
         _fail("no feeds registered; add some with: storyline feeds add URL", 2)
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: watcher.halt())
-    retention = Retention(watcher.sl, settings.store["keep_days"])
+    stop.on_request(watcher.halt)
+    retention = Retention(watcher.sl, settings.store["keep_days"], stop=stop.requested)
 
     def polled(p):
+        if p.stopped:  # the stop's own line says what was kept
+            return
         _echo_poll(p)
         if (done := retention.tick()) is not None:
             click.echo(f"retention: removed {done.removed:,} articles older than {retention.days} days", err=True)
 
     deliverer, thread = start_delivery(watcher.sl)  # alerts go out while feeds are polled
+    stop.on_request(deliverer.stop.set)
     try:
         watcher.run(on_poll=polled, cycles=1 if once else None)
     finally:
@@ -771,6 +815,8 @@ def watch(settings, db, once):
         deliverer.close()
         watcher.close()
         watcher.sl.close()
+    if stop.requested.is_set():
+        stop.say()
 
 
 def _echo_poll(p) -> None:
@@ -990,9 +1036,12 @@ def serve(settings, host, port, db, watch, verbose):
     """Serve the HTTP API and the web UI over a store."""
     from .serve import create_app, run
 
-    app = create_app(db, settings, watch=watch, host=host)
+    stop = _stop()
+    app = create_app(db, settings, watch=watch, host=host, stop=stop)
     run(app, host or settings.serve["host"], settings.serve["port"] if port is None else port, verbose,
         announce=lambda line: click.echo(line, err=True))
+    if stop.requested.is_set():
+        stop.say()
 
 
 if __name__ == "__main__":

@@ -109,11 +109,11 @@ def delete(sl: Storyline, article_ids: Sequence[str], forbid: bool = False) -> D
     return out
 
 
-def prune(sl: Storyline, before: dt.date, batch: int = 1_000, progress: bool = False) -> Pruned:
+def prune(sl: Storyline, before: dt.date, batch: int = 1_000, progress: bool = False, stop=None) -> Pruned:
     """Delete every article whose event (else publication) day is before ``before``, ``batch`` a
     transaction (each a ``delete``'s unit of work), then give the disk back: the index drops the
     sealed segments left empty and SQLite vacuums incrementally (PostgreSQL: VACUUM). Undated
-    articles are kept.
+    articles are kept. ``stop`` (an Event), once set, ends it after the batch in hand.
     """
     import time
 
@@ -121,7 +121,7 @@ def prune(sl: Storyline, before: dt.date, batch: int = 1_000, progress: bool = F
 
     day, out, t = before.isoformat(), Pruned(bytes_before=sl.store.stats()["bytes"]), time.perf_counter()
     bar = tqdm(total=sl.store.count_before(day), unit="art", disable=not progress, desc="prune")
-    while True:
+    while stop is None or not stop.is_set():
         with sl.store.writer():
             ids = sl.store.articles_before(day, batch)
             if not ids:
@@ -143,12 +143,12 @@ def prune(sl: Storyline, before: dt.date, batch: int = 1_000, progress: bool = F
 class Retention:
     """``store.keep_days`` applied by a long-running process (serve, watch): ``tick`` prunes what
     is older, at most once every ``every_s`` seconds (the first tick prunes at once), under
-    ``lock`` (the server's write lock). 0 days keeps everything."""
+    ``lock`` (the server's write lock), until ``stop`` (an Event) is set. 0 days keeps everything."""
 
-    def __init__(self, sl: Storyline, days: int, lock=None, every_s: float = 86_400):
+    def __init__(self, sl: Storyline, days: int, lock=None, every_s: float = 86_400, stop=None):
         import contextlib
 
-        self.sl, self.days, self.every_s = sl, days, every_s
+        self.sl, self.days, self.every_s, self.stop = sl, days, every_s, stop
         self.lock = lock or contextlib.nullcontext()
         self.next = 0.0
 
@@ -160,7 +160,7 @@ class Retention:
         self.next = time.monotonic() + self.every_s
         before = dt.date.today() - dt.timedelta(days=self.days)
         with self.lock:
-            done = prune(self.sl, before)
+            done = prune(self.sl, before, stop=self.stop)
         log.warning("retention (store.keep_days = %d): removed %d articles before %s", self.days, done.removed, before)
         return done
 

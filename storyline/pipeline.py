@@ -5,9 +5,10 @@ import functools
 import hashlib
 import logging
 import os
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence, Set
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from .analyse import Analyser
@@ -264,17 +265,23 @@ class Ahead:
         self._lifeline: int | None = None  # the write end of the pipe the worker watches
 
     def submit(self, articles: Sequence[Article], skip: Set[str] = frozenset(),
-               in_worker: bool = True) -> Callable[[], tuple[list[Prepared], list[InputError]]]:
-        """Start preparing ``articles`` (``prepare_some``); the function returned waits for the result."""
+               in_worker: bool = True) -> Callable[..., tuple[list[Prepared], list[InputError]]]:
+        """Start preparing ``articles`` (``prepare_some``); the function returned waits for the
+        result, or until its ``stop`` event is set (then nothing is prepared: ``([], [])``)."""
         if not (in_worker and self.workers):
             done = self.pipeline.prepare_some(articles, skip)
-            return lambda: done
+            return lambda stop=None: done
         future: Future = self._started().submit(_prepare_in_worker, list(articles), set(skip))
 
-        def result():
+        def result(stop: threading.Event | None = None):
             try:
+                while stop is not None and not wait([future], timeout=0.1).done:
+                    if stop.is_set():
+                        return [], []
                 return future.result()
             except Exception as exc:  # a dead worker costs time, not the chunk
+                if stop is not None and stop.is_set():
+                    return [], []
                 log.warning("preparing in a worker failed (%s: %s); preparing in process", type(exc).__name__, exc)
                 self.close()
                 return self.pipeline.prepare_some(articles, skip)
@@ -303,12 +310,14 @@ class Ahead:
         return self._pool
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(cancel_futures=True)
-            self._pool = None
+        """End the worker now, whatever it is preparing (nobody waits for it any more): the
+        lifeline closed first, the pool's shutdown then finds it gone."""
         if self._lifeline is not None:
             os.close(self._lifeline)
             self._lifeline = None
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
 
 
 _worker: Pipeline | None = None
@@ -323,13 +332,14 @@ def _init_worker(pipeline: Pipeline, lifeline: int, parents_end: int) -> None:
 
 
 def _outlive_nothing(lifeline: int, parents_end: int) -> None:
-    """In the worker: default signal handlers (not the server's, inherited by the fork), and a
-    thread that ends the process when the parent's end of ``lifeline`` closes."""
+    """In the worker: Ctrl-C and SIGTERM left to the parent (which stops after the article in hand
+    and then closes the lifeline: a terminal's Ctrl-C reaches the whole process group), SIGHUP's
+    default, and a thread that ends the process when the parent's end of ``lifeline`` closes."""
     import signal
-    import threading
 
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(sig, signal.SIG_DFL)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
     os.close(parents_end)
 
     def watch() -> None:

@@ -42,6 +42,7 @@ from .pipeline import content_hash
 from .read import MAX_ID_CHARS, decode, parse_text, read_urls, record_to_article
 from .service import Storyline
 from .settings import Settings, load_settings
+from .stop import Stop
 from .store import StoryFilter, open_store
 from .display import reader_lang, shown
 from . import monitor
@@ -335,21 +336,26 @@ async def _json(send, status: int, detail: str) -> None:
 
 
 def create_app(db: str = "storyline.db", settings: Settings | None = None, token: str | None = None,
-               watch: bool = False, host: str | None = None) -> FastAPI:
+               watch: bool = False, host: str | None = None, stop: Stop | None = None) -> FastAPI:
     """The app; ``token`` (default $STORYLINE_TOKEN) is a write token, besides the scoped ones of
     ``serve.tokens`` and $STORYLINE_TOKENS (``access.py``); ``watch`` polls the
     registered feeds in this process (taking turns with requests that write); ``host``, the
-    address served on, is a Host name writes and the UI are answered for (``allowed_hosts``)."""
+    address served on, is a Host name writes and the UI are answered for (``allowed_hosts``);
+    ``stop``, the process's stop request (``run`` makes SIGTERM and Ctrl-C ask it): adds end
+    after the article in hand, the watcher and the deliverer halt, and ``stop.kept`` counts
+    what was added."""
     settings = settings or load_settings()
+    stop = stop or Stop(settings.store["stop_timeout_s"])
     token = token if token is not None else os.environ.get("STORYLINE_TOKEN") or None
     gate = Access.from_config([*settings.serve["tokens"], *os.environ.get("STORYLINE_TOKENS", "").split(",")], token)
     # a request waits serve.store_wait_s for a connection to a shared store, not the CLI's timeout
     service = Storyline(open_store(db, settings.store["busy_timeout_s"], connect_timeout=settings.store["connect_timeout_s"],
                                    wait_s=settings.serve["store_wait_s"]), settings)
     write_lock = threading.Lock()
-    watcher = Watcher(service, lock=write_lock)
+    watcher = Watcher(service, lock=write_lock, on_decision=stop.kept.decided)
     watching = WatchState()
-    retention = Retention(service, settings.store["keep_days"], write_lock)
+    retention = Retention(service, settings.store["keep_days"], write_lock, stop=stop.requested)
+    stop.on_request(watcher.halt)
 
     @contextlib.asynccontextmanager
     async def lifespan(_):
@@ -362,6 +368,7 @@ def create_app(db: str = "storyline.db", settings: Settings | None = None, token
             watching.thread = thread
             thread.start()
         deliverer, delivering = monitor.start_delivery(service)  # alerts go out beside requests
+        stop.on_request(deliverer.stop.set)
         yield
         deliverer.stop.set()
         watcher.halt()
@@ -371,7 +378,7 @@ def create_app(db: str = "storyline.db", settings: Settings | None = None, token
             if t:
                 t.join(timeout=60)
         watcher.close()
-        service.close()  # saves the index it caught up (uvicorn ends the process on the signal it caught)
+        service.close()  # the index saved, the look-ahead worker ended
 
     app = FastAPI(title="storyline", version="0.1.0", docs_url=None, redoc_url=None, lifespan=lifespan,
                   description="Which news articles report the same story, across languages.")
@@ -411,9 +418,12 @@ def create_app(db: str = "storyline.db", settings: Settings | None = None, token
     async def crash(_, exc: Exception):
         return JSONResponse({"detail": f"internal error: {type(exc).__name__}"}, 500)
 
-    def _add(items) -> dict:
+    def _add(items: list) -> dict:
         with write_lock:
-            report, decisions = service.add(items)
+            report, decisions = service.add(items, on_decision=stop.kept.decided, stop=stop.requested)
+        if stop.requested.is_set() and (done := report.added + report.unchanged + report.failed) < len(items):
+            raise Unavailable(f"the server is stopping: {done} of the {len(items)} articles were taken; send the "
+                              "others again (those added are then unchanged)")
         return {"articles": [{"id": d.article_id, "story_id": d.story_id, "new_story": d.new_story} for d in decisions],
                 "unchanged": report.unchanged, "skipped": [public(s) for s in report.skipped], "notes": report.notes}
 
@@ -677,7 +687,7 @@ def create_app(db: str = "storyline.db", settings: Settings | None = None, token
     def ui(rest: str = "") -> FileResponse:
         return FileResponse(WEB / "index.html")
 
-    app.state.service = service
+    app.state.service, app.state.stop = service, stop
     return app
 
 
@@ -746,10 +756,18 @@ def _docs(app: FastAPI) -> None:
 
 def run(app: FastAPI, host: str, port: int, verbose: bool = False, announce=print) -> None:
     """Serve ``app`` until Ctrl-C or SIGTERM: one line once it listens (the address, the store and
-    its article count), and a line per request only when ``verbose``."""
+    its article count), and a line per request only when ``verbose``. A stop signal asks the app's
+    ``Stop``: requests in flight get half its bound to finish (uvicorn's graceful shutdown), the
+    background threads halt after the article in hand; a second signal ends the process at once."""
     import uvicorn
 
+    stop: Stop = app.state.stop
+
     class Server(uvicorn.Server):
+        def handle_exit(self, sig, frame):  # not re-raised once served (uvicorn's way): the caller says what was kept
+            self.should_exit = True
+            stop.signalled(sig, frame)
+
         async def startup(self, sockets=None):
             await super().startup(sockets)
             if self.should_exit:  # the port was taken: uvicorn said so
@@ -761,7 +779,8 @@ def run(app: FastAPI, host: str, port: int, verbose: bool = False, announce=prin
             announce(f"storyline: serving http://{shown}:{bound_port}/ over {service.store.path} "
                      f"({n} article{'' if n == 1 else 's'}); Ctrl-C stops")
 
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=verbose)
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=verbose,
+                            timeout_graceful_shutdown=max(1, round(stop.bound_s / 2)))
     if verbose:  # uvicorn's access lines only (on stderr, beside the line above); its start-up chatter stays at warning
         access = logging.getLogger("uvicorn.access")
         access.setLevel(logging.INFO)

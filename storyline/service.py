@@ -123,7 +123,8 @@ class Storyline:
     # writing ---------------------------------------------------------------------------------
     def add(self, items: Iterable[Article | InputError], strict: bool = False, progress: bool = False,
             chunk: int | None = None, on_decision: Callable[[Decision], None] | None = None,
-            keep_decisions: bool = True, total: int | None = None) -> tuple[Report, list]:
+            keep_decisions: bool = True, total: int | None = None,
+            stop: threading.Event | None = None) -> tuple[Report, list]:
         """Add articles as they stream in; each is committed with its vectors and story before the next.
 
         Articles go in chunks: while one is assigned, the next is cleaned, analysed and embedded
@@ -133,6 +134,8 @@ class Storyline:
         then runs in bounded memory); ``on_decision`` sees each decision once it is committed.
         With ``strict``, the first bad input raises and nothing of that batch after it is written
         (what was committed before stays). ``total``: the items expected, for the progress bar.
+        ``stop``, once set, ends the run after the article being committed: no input is read
+        and no article committed after it (the look-ahead's work is dropped).
         """
         from tqdm import tqdm
 
@@ -140,20 +143,23 @@ class Storyline:
         report, decisions = Report(), []
         pending: dict[str, str] = {}  # ids read but not yet committed -> content hash
         bar = tqdm(total=total, unit="art", disable=not progress, smoothing=0.1)
-        chunks = iter(self.new_chunks(items, chunk, pending, report, strict, bar))
+        stop = stop or threading.Event()
+        chunks = iter(self.new_chunks(_until(stop, items), chunk, pending, report, strict, bar))
         waiting = None  # the chunk being prepared ahead
 
         def assign(batch, job):
-            good, bad = job()
+            good, bad = job(stop)
             for decision in self.commit_prepared(good, bad, report, strict, bar):
                 if keep_decisions:
                     decisions.append(decision)
                 if on_decision:
                     on_decision(decision)
+                if stop.is_set():
+                    break
             for art in batch:
-                pending.pop(art.id, None)  # in the store now, or skipped
+                pending.pop(art.id, None)  # in the store now, skipped, or left for another run
 
-        while True:
+        while not stop.is_set():
             try:
                 batch = next(chunks)
             except StopIteration:
@@ -169,7 +175,7 @@ class Storyline:
             if waiting is not None:
                 assign(*waiting)
             waiting = (batch, job)
-        if waiting is not None:
+        if waiting is not None and not stop.is_set():
             assign(*waiting)
         bar.close()
         self.save_index()
@@ -444,6 +450,17 @@ class Storyline:
 def _clash(art: Article) -> InputError:
     return InputError(art.path or art.id, f"id {art.id!r} is already stored with other content; "
                                           "use a new id or delete it first")
+
+
+def _until(stop: threading.Event, items: Iterable):
+    """The items, up to the moment ``stop`` is set (none read after it)."""
+    items = iter(items)
+    while not stop.is_set():
+        try:
+            item = next(items)
+        except StopIteration:
+            return
+        yield item
 
 
 class _NoBar:

@@ -78,6 +78,9 @@ def load_settings(path: str | os.PathLike | None = None, profile: str | None = N
     for key in ("window_days", "candidates"):
         if data["cluster"][key] <= 0:
             raise SettingsError(f"cluster.{key} must be > 0, got {data['cluster'][key]}; set it in storyline.toml")
+    stop_s = data["store"]["stop_timeout_s"]
+    if isinstance(stop_s, bool) or not isinstance(stop_s, (int, float)) or stop_s <= 0:
+        raise SettingsError(f"store.stop_timeout_s must be a number of seconds > 0, got {stop_s!r}; set it in storyline.toml")
     for (section, key), allowed in ALLOWED.items():
         if data[section][key] not in allowed:
             raise SettingsError(f"{section}.{key} must be {', '.join(allowed[:-1])} or {allowed[-1]}, got {data[section][key]!r}")

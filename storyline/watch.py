@@ -50,10 +50,6 @@ class Poll:
     stopped: bool = False
 
 
-class _Stop(Exception):
-    pass
-
-
 def _host_by_host(items: list, url_of) -> list:
     """Items in turns over their hosts (one of each host, then the next of each): a pool's threads
     then wait on many hosts' paces at once, not all on the first host's."""
@@ -240,6 +236,9 @@ class Watcher:
             for (u, entry, feed), fut in zip(todo, futures):
                 if self.stop.is_set():
                     return
+                while not fut.done():  # a halt does not wait for a slow host
+                    if self.stop.wait(0.1):
+                        return
                 try:  # read here, not in the threads: trafilatura holds the GIL the adding thread needs
                     r = fut.result()
                     metrics.PAGES_FETCHED.labels("ok").inc()
@@ -266,15 +265,11 @@ class Watcher:
             result.added += 1
             if self.on_decision:
                 self.on_decision(d)
-            if self.stop.is_set():
-                raise _Stop
 
         try:
-            with self.lock:
-                report, _ = self.sl.add(articles(), on_decision=decided, keep_decisions=False)
+            with self.lock:  # a halt ends the add after the article in hand
+                report, _ = self.sl.add(articles(), on_decision=decided, keep_decisions=False, stop=self.stop)
             result.skipped += report.skipped
-        except _Stop:
-            pass
         finally:
             for f in futures:
                 f.cancel()

@@ -4,7 +4,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "storyline"
 LAYERS = [  # in the order the data flows; a module may import its own layer and those above it
-    {"model", "errors", "settings", "metrics", "logs", "fold"},  # what every stage may use: types, errors, settings, counters, name keys
+    {"model", "errors", "settings", "metrics", "logs", "fold", "stop"},  # what every stage may use: types, errors, settings, counters, name keys, stopping
     {"store"},  # keeps the types above; every stage may keep or look up through it, it imports none of them
     {"ingest"},
     {"read"},
@@ -19,7 +19,7 @@ LAYERS = [  # in the order the data flows; a module may import its own layer and
     # delivery; a story as a reader of one language sees it; Atom feeds out
     {"service"},
     {"monitor", "ops", "batch", "watch", "evaluate", "export"},
-    {"cli", "serve", "access"},
+    {"cli", "serve", "access", "__main__"},
 ]
 RANK = {name: i for i, layer in enumerate(LAYERS) for name in layer}
 
