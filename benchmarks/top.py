@@ -1,5 +1,5 @@
 """Top stories at 10k, 100k and 1M articles (SQLite) and 100k (PostgreSQL): p50/p95 of
-`top_stories` over one-day and seven-day windows, read from the counts per story and day
+`top_stories` over one-day and seven-day windows (and seven days with ``lang="de"``), read from the counts per story and day
 (schema 7), side by side with the grouped count over the members that schema 6 ran (its index,
 members_window, made again for it), request by request on the same store; every answer of the
 two is checked to be the same ranking.
@@ -37,7 +37,7 @@ OLD_RANKING = (
     "COUNT(DISTINCT CASE WHEN published >= ? THEN source END) AS sources, "
     "COUNT(DISTINCT CASE WHEN published >= ? THEN lang END) AS langs, SUM(CASE WHEN published < ? THEN 1 ELSE 0 END) AS prev "
     "FROM members WHERE published >= ? AND published < ? GROUP BY story_id "
-    "HAVING SUM(CASE WHEN published >= ? THEN 1 END) > 0) t "
+    "HAVING SUM(CASE WHEN published >= ? THEN 1 END) > 0{}) t "
     "ORDER BY sources DESC, langs DESC, n DESC, n - prev DESC, story_id LIMIT ?")
 
 
@@ -47,16 +47,17 @@ def pool(n: int = 600) -> list:
                      source=f"source{i % 300}.example"), {"none": None}) for i in range(n)]
 
 
-def old_top(store, hours: float, until: str, limit: int = 20) -> list:
+def old_top(store, hours: float, until: str, lang: str | None = None, limit: int = 20) -> list:
     """What `top_stories` did at schema 6: the newest date and the ranking from the members, then the stories."""
     win = window(store._one("SELECT MAX(published) FROM members")[0], hours, None, until)
     since, end, before = win.since.isoformat(), (win.until + dt.timedelta(days=1)).isoformat(), win.before.isoformat()
-    rows = store._rows(OLD_RANKING, [since] * 4 + [before, end, since, limit])
+    by_lang = " AND SUM(CASE WHEN published >= ? AND lang = ? THEN 1 ELSE 0 END) > 0" if lang else ""
+    rows = store._rows(OLD_RANKING.format(by_lang), [since] * 4 + [before, end, since] + ([since, lang] if lang else []) + [limit])
     stories = store._stories([r[0] for r in rows])
     return [(stories[r[0]].id, tuple(int(x) for x in r[1:])) for r in rows]
 
 
-def latency(store, requests: int, days: int, seed: int = 0) -> dict:
+def latency(store, requests: int, days: int, lang: str | None = None, seed: int = 0) -> dict:
     """p50/p95 ms of the old and the new ranking over the same windows, taken in turn."""
     rng, lat, empty = random.Random(seed), {"old": [], "new": []}, 0
     top_stories(store, hours=24 * days), old_top(store, 24 * days, None)  # warm: the first reads open the file
@@ -67,11 +68,11 @@ def latency(store, requests: int, days: int, seed: int = 0) -> dict:
             t = time.perf_counter()
             if name == "new":
                 got[name] = [(r.story.id, (r.articles, r.sources, r.languages, r.previous)) for r in
-                             top_stories(store, hours=24 * days, until=until)[1]]
+                             top_stories(store, hours=24 * days, until=until, lang=lang)[1]]
             else:
-                got[name] = old_top(store, 24 * days, until)
+                got[name] = old_top(store, 24 * days, until, lang)
             lat[name].append((time.perf_counter() - t) * 1000)
-        assert got["old"] == got["new"], f"the rankings differ for the {days} days to {until}"
+        assert got["old"] == got["new"], f"the rankings differ for the {days} days to {until} ({lang})"
         empty += not got["new"]
     return {name: [round(statistics.median(v), 2), round(float(np.percentile(v, 95)), 2)] for name, v in lat.items()} | {"empty": empty}
 
@@ -106,11 +107,14 @@ def main() -> None:
                 tx.execute(OLD_INDEX)
             for days in (1, 7):
                 row[f"{days}d"] = latency(store, args.requests, days)
+            row["7d_de"] = latency(store, args.requests, 7, "de")
             store.close()
             rows.append(row)
             print(f"{backend:>8} {n:>9,}: top stories p50/p95 ms, old -> new: one day "
                   f"{row['1d']['old'][0]:.1f}/{row['1d']['old'][1]:.1f} -> {row['1d']['new'][0]:.1f}/{row['1d']['new'][1]:.1f}, "
-                  f"seven days {row['7d']['old'][0]:.1f}/{row['7d']['old'][1]:.1f} -> {row['7d']['new'][0]:.1f}/{row['7d']['new'][1]:.1f} "
+                  f"seven days {row['7d']['old'][0]:.1f}/{row['7d']['old'][1]:.1f} -> {row['7d']['new'][0]:.1f}/{row['7d']['new'][1]:.1f}, "
+                  f"seven days in German {row['7d_de']['old'][0]:.1f}/{row['7d_de']['old'][1]:.1f} -> "
+                  f"{row['7d_de']['new'][0]:.1f}/{row['7d_de']['new'][1]:.1f} "
                   f"({row['1d']['empty']} and {row['7d']['empty']} of {args.requests} windows empty; opened in {row['open_s']} s)",
                   flush=True)
     finally:

@@ -258,17 +258,27 @@ class SQLStories(SQL, Stories):
         # one range of story_days covers both windows; a story seen on one day of the window has
         # that day's distinct counts, one seen on several has them read from its members
         inside = "CASE WHEN day >= ? THEN {} END"
-        by_lang = (" AND EXISTS (SELECT 1 FROM members m WHERE m.story_id = d.story_id AND m.published >= ? "
-                   "AND m.published < ? AND m.lang = ?)") if lang else ""
-        rows = self._rows(
+        ranked = (
             f"WITH d AS (SELECT story_id, SUM({inside.format('articles')}) AS n, COUNT({inside.format(1)}) AS days, "
             f"MAX({inside.format('sources')}) AS sources, MAX({inside.format('langs')}) AS langs, "
             "SUM(CASE WHEN day < ? THEN articles ELSE 0 END) AS prev FROM story_days WHERE day >= ? AND day < ? "
             "GROUP BY story_id) "
             f"SELECT story_id, n, CASE WHEN days = 1 THEN sources ELSE {_DISTINCT.format('source')} END AS sources, "
-            f"CASE WHEN days = 1 THEN langs ELSE {_DISTINCT.format('lang')} END AS langs, prev FROM d WHERE n > 0{by_lang} "
-            "ORDER BY sources DESC, langs DESC, n DESC, n - prev DESC, story_id LIMIT ?",
-            [since] * 5 + [before, end] + [since, end] * 2 + ([since, end, lang] if lang else []) + [limit])
+            f"CASE WHEN days = 1 THEN langs ELSE {_DISTINCT.format('lang')} END AS langs, prev FROM d WHERE n > 0 "
+            "ORDER BY sources DESC, langs DESC, n DESC, n - prev DESC, story_id LIMIT ?")
+        args = [since] * 5 + [before, end] + [since, end] * 2
+        if lang is None:
+            rows = self._rows(ranked, args + [limit])
+        else:  # down the ranking, a page at a time, keeping the stories with an article in ``lang`` in the window
+            rows, every = [], self._rows(ranked, args + [BIG])
+            for i in range(0, len(every), 4 * limit):
+                page = every[i:i + 4 * limit]
+                having = {sid for (sid,) in self._rows(
+                    f"SELECT DISTINCT story_id FROM members WHERE story_id IN ({marks(len(page))}) AND published >= ? "
+                    "AND published < ? AND lang = ?", [r[0] for r in page] + [since, end, lang])}
+                rows += [r for r in page if r[0] in having][:limit - len(rows)]
+                if len(rows) == limit:
+                    break
         stories = self._stories([r[0] for r in rows])
         return [(stories[r[0]], tuple(int(x) for x in r[1:])) for r in rows if r[0] in stories]
 
