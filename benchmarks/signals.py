@@ -20,7 +20,7 @@ import regex as re
 from _data import PAIRS
 
 from storyline.analyse.dates import date_signals
-from storyline.fold import fold
+from storyline.fold import fold, plain
 from storyline.analyse.names import name_signals
 from storyline.analyse.places import resolve
 
@@ -41,7 +41,7 @@ def expected(row: dict) -> dict[str, set[str]]:
         if p in named:
             return p
         city, _ = resolve(p, named)  # an ambiguous city is the one in a country the sentence names
-        return f"geonames:{city.geonameid}" if city else f"?{p}"
+        return f"geonames:{city.geonameid}" if city else f"unresolved:{plain(p)}"  # as the extractor marks it
 
     return {"person": {"person:" + fold(p) for p in row["people"]}, "org": {"org:" + o for o in row["orgs"]},
             "place": {place(p) for p in row["places"]}, "date": set(row["dates"])}

@@ -201,3 +201,33 @@ def test_patronymics_and_regions_leave_the_label_and_possessives_are_stripped():
     assert kunasek.label == "Mario Kunasek"
     found = {(s.type, s.key) for s in name_signals("Chad's president arrived in Portugal; Porto's Ribeira flooded.", "en")}
     assert ("place", "TD") in found and ("place", "geonames:2735943") in found and not any(t == "person" for t, _ in found)
+
+
+@pytest.mark.parametrize("lang, text", [
+    ("it", "Vladimir Putin ha accolto Kassym-Zhomart Tokayev. Caro Kassym-Jomart Kemelevich, grazie. Grazie, Vladimir Vladimirovich."),
+    ("ru", "Владимир Путин принял Касым-Жомарта Токаева. Касым-Жомарт Кемелевич поблагодарил Владимира Владимировича."),
+])
+def test_a_first_name_and_patronymic_is_the_person_named_in_full(lang, text):
+    from storyline.analyse.names import name_signals
+
+    assert {s.key for s in name_signals(text, lang) if s.type == "person"} == {"person:putin", "person:tokaev"}
+
+
+def test_an_address_by_patronymic_alone_stays_a_name():
+    from storyline.analyse.names import name_signals
+
+    assert {s.key for s in name_signals("Grazie, Vladimir Vladimirovich, per l'invito.", "it") if s.type == "person"} \
+        == {"person:vladimirovich"}
+
+
+@pytest.mark.parametrize("lang, text, expect", [
+    ("de", "Der Internationale Währungsfonds senkte die Prognose.", {("org", "org:imf")}),  # a declined organisation
+    ("es", "El alcalde de la Ciudad de Bogotá inauguró la obra.", {("place", "geonames:3688689")}),  # not a person
+    ("en", "Jack London wrote it in London.", {("person", "person:london"), ("place", "geonames:2643743")}),
+    ("en", "Porto's Ribeira district was flooded, Portugal's civil protection agency said.",
+     {("place", "geonames:2735943"), ("place", "PT")}),  # a Spanish town, but the article is in Portugal
+])
+def test_declined_organisations_cities_after_words_and_towns_of_other_countries(lang, text, expect):
+    from storyline.analyse.names import name_signals
+
+    assert {(s.type, s.key) for s in name_signals(text, lang)} == expect

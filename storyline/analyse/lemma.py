@@ -118,12 +118,17 @@ def _adjectival(word: str, lang: str | None) -> str:
     return word
 
 
+def patronymic(word: str) -> bool:
+    """Whether a name's word is shaped like a patronymic ("Vladimirovich", "Кемелевич", "Kemeluly")."""
+    return bool(_PATRONYMIC.search(word))
+
+
 def without_patronymic(words: list[str]) -> list[str]:
     """A full name without its middle patronymic ("Vladimir Vladimirovich Putin" -> "Vladimir
     Putin", "Kassym-Jomart Kemeluly Tokayev")."""
     if len(words) < 3:
         return words
-    return [words[0]] + [w for w in words[1:-1] if not _PATRONYMIC.search(w)] + [words[-1]]
+    return [words[0]] + [w for w in words[1:-1] if not patronymic(w)] + [words[-1]]
 
 
 def common_word(word: str, lang: str | None) -> bool:

@@ -19,7 +19,8 @@ import regex as re
 
 from ..model import Signal
 from ..fold import fold, plain
-from .lemma import common_word, inflected_word, known_word, lemma, name_form, name_forms, sentence_word, without_patronymic
+from .lemma import (common_word, inflected_word, known_word, lemma, name_form, name_forms, patronymic, sentence_word,
+                    without_patronymic)
 from .places import INFLECTING, countries, lookup, region, resolve
 
 _CONNECTORS = {"de", "da", "di", "del", "van", "von", "bin", "ibn", "al", "el", "ben", "dos"}
@@ -62,7 +63,7 @@ def _organisations() -> tuple[dict[str, str], re.Pattern, re.Pattern]:
     alias = {}
     for key, names in _resource("organisations.json").items():
         if not key.startswith("_"):
-            for n in names:
+            for n in (f for name in names for f in _declined_forms(name)):
                 alias[plain(n)] = key
                 alias[n] = key
     names = sorted({n for n in alias if n == n.strip() and not n.islower() or _CASELESS.search(n)}, key=len, reverse=True)
@@ -73,6 +74,16 @@ def _organisations() -> tuple[dict[str, str], re.Pattern, re.Pattern]:
     edge_l, edge_r = r"(?<![\p{L}\p{N}])", r"(?![\p{L}\p{N}])"
     return (alias, re.compile(f"{edge_l}({short}){edge_r}|{caseless}"),
             re.compile(f"{edge_l}({long}){edge_r}", re.I))
+
+
+def _declined_forms(name: str) -> list[str]:
+    """A name and, for a German one opening with a strong adjective ("Internationaler
+    Währungsfonds"), its weak forms after an article ("der Internationale Währungsfonds", "des
+    Internationalen ...")."""
+    words = name.split(" ")
+    if len(words) < 2 or not words[0].endswith("er") or not all(w[:1].isupper() for w in words):
+        return [name]
+    return [name] + [" ".join([words[0][:-1] + end] + words[1:]) for end in ("", "n")]
 
 
 @lru_cache(maxsize=1)
@@ -148,7 +159,8 @@ def _place(surface: str, pos: int, art_countries: set[str], lang: str | None, te
 
     A one-word city must not be a river's or a street's name ("the river Glan"), nor a region's
     of another country ("Arizona" is not the town in Honduras); a city whose name is also a word
-    of the language ("Mayor", "Brits", "Americana") is marked ``common``.
+    of the language ("Mayor", "Brits", "Americana"), or a town of another country than those the
+    article names ("Porto's Ribeira district" is not the Spanish Ribeira), is marked ``common``.
     """
     inflect = lang in INFLECTING
     surface = surface.rstrip("'")
@@ -175,7 +187,8 @@ def _place(surface: str, pos: int, art_countries: set[str], lang: str | None, te
         return None
     if city is None:
         return Mention("place", f"unresolved:{plain(surface)}", surface, surface, pos, why)
-    common = one_word and city.population < _LARGE_CITY and city.country not in art_countries and known_word(name, lang)
+    common = one_word and city.population < _LARGE_CITY and city.country not in art_countries and (
+        known_word(name, lang) or (bool(art_countries) and city.population < _MIN_INITIAL_CITY))
     return Mention("place", f"geonames:{city.geonameid}", f"{city.name} ({city.country})", surface, pos, why,
                    city.country, common)
 
@@ -228,7 +241,8 @@ def _sequence(text: str, tokens: list[tuple[str, int]], titled: bool, initial: b
         if surname_country and i == len(tokens) - 1:
             parts[-1].append((tok, pos))
             continue  # countries inside a sequence ("Russia Kazakhstan talks"), Ankara'da
-        placeish = every_place or _country_of(tok, inflect) or tok.endswith("'") or _declined_place(tok, i, tokens, lang)
+        placeish = (every_place or _country_of(tok, inflect) or tok.endswith("'") or _declined_place(tok, i, tokens, lang)
+                    or (0 < i == len(tokens) - 1 and _of_city(text, tokens, art_countries)))
         pm = _place(tok, pos, art_countries, lang, text, min_pop(i)) if placeish else None
         if pm:
             found.append(pm)
@@ -238,6 +252,17 @@ def _sequence(text: str, tokens: list[tuple[str, int]], titled: bool, initial: b
     for k, part in enumerate(parts):
         if part:
             pending.append((part, titled and k == 0))
+
+
+def _of_city(text: str, tokens: list[tuple[str, int]], art_countries: set[str]) -> bool:
+    """A sequence's last word after a connector ("Alcalde Mayor de Bogotá", "Ville de Lyon") is
+    a city, not a surname ("Rebelo de Sousa"), where it is clearly meant: in a country the
+    article names or large."""
+    (prev, at), (tok, pos) = tokens[-2], tokens[-1]
+    if not set(text[at + len(prev):pos].split()) & _CONNECTORS:
+        return False
+    city, _ = resolve(tok, art_countries)
+    return city is not None and (city.country in art_countries or city.population >= _LARGE_CITY)
 
 
 def _adjective(word: str, lang: str | None) -> bool:
@@ -348,6 +373,8 @@ def find_names(text: str, lang: str | None = None) -> list[Mention]:
             names[short].update(names.pop(key))
     for key, forms in names.items():  # the most frequent full form, then the longest, is the label
         people[key] = max(forms, key=lambda f: (forms[f], len(f)))
+    for key in [k for k in people if _addressed(people[k], people, k)]:  # "Vladimir Vladimirovich" is Putin
+        people.pop(key)
     for tokens, key, titled in keyed:
         surface = " ".join(t for t, _ in tokens)
         pos = tokens[0][1]
@@ -358,13 +385,29 @@ def find_names(text: str, lang: str | None = None) -> list[Mention]:
         elif len(tokens) == 1 and _ACRONYM.match(surface):
             found.append(Mention("org", "org:" + surface.lower(), surface, surface, pos))
         elif key and (len(tokens) >= 2 or titled or base(key) in people):
-            key = base(key)
+            key = _addressed(label(tokens), people, base(key)) or base(key)
             if len(key) >= 3:
                 found.append(Mention("person", "person:" + key, people.get(key, surface), surface, pos))
     # A city whose name is also a word stays where the article names its country or another of
     # its places ("Americana, no interior de São Paulo").
     named = art_countries | {m.country for m in found if m.type == "place" and not m.common}
     return sorted((m for m in found if not m.common or m.country in named), key=lambda x: x.position)
+
+
+def _addressed(name: str, people: dict[str, str], key: str) -> str | None:
+    """The key of the person a given name and patronymic address ("Vladimir Vladimirovich",
+    "Kassym-Jomart Kemelevich", the Russian polite form) when the text names exactly one other
+    person of that first name in full ("Vladimir Putin", "Kassym-Zhomart Tokayev"; first names
+    compared folded and fuzzily, as transliterations differ)."""
+    from rapidfuzz import fuzz
+
+    words = name.split()
+    if len(words) != 2 or not patronymic(words[1]):
+        return None
+    given = fold(words[0])
+    hits = {k for k, full in people.items() if k != key and len(full.split()) >= 2 and not patronymic(full.split()[-1])
+            and fuzz.ratio(fold(full.split()[0]), given) >= 80}
+    return hits.pop() if len(hits) == 1 else None
 
 
 def name_signals(text: str, lang: str | None = None) -> list[Signal]:
