@@ -24,14 +24,15 @@ def articles(n: int, origin: str = "original"):
     return out
 
 
-def labelled_split(split: str, cache: str, settings, centres=None):
+def labelled_split(split: str, cache: str, settings, centres=None, with_chunks: bool = True):
     """A split's pairs that could be prepared, with their features, evidence and whether each
-    pair is in one language (centres fitted on the split's articles unless given)."""
+    pair is in one language (centres fitted on the split's articles unless given; without
+    ``with_chunks``, the cheap model's features only)."""
     from storyline.compare import evidence
     from storyline.evaluate import fit_centres, pair_matrix, prepare_pairs, read_pairs
 
     pairs = read_pairs(str(PAIRS), split)
-    ready = prepare_pairs(pairs, settings, cache, with_chunks=True)
+    ready = prepare_pairs(pairs, settings, cache, with_chunks=with_chunks)
     centres = centres or fit_centres(ready.values(), settings.embed["encoder"])
     keep, feats = pair_matrix(pairs, ready, centres)
     pairs = [pairs[i] for i in keep]

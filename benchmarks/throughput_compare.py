@@ -31,7 +31,8 @@ def child(n: int) -> None:
     from _data import articles
 
     import storyline
-    from storyline.pipeline import SECOND_KEY, Pipeline
+    from storyline import pipeline
+    from storyline.pipeline import Pipeline
     from storyline.service import Storyline
     from storyline.settings import load_settings
     from storyline.store import open_store
@@ -42,7 +43,8 @@ def child(n: int) -> None:
     pipe.ahead.submit(copy.deepcopy(arts))()  # a warm worker, as in a long stream
     warm = pipe.clean_and_analyse(copy.deepcopy(arts[:2]))[0]
     pipe.embed(warm)
-    pipe.second_encoder.encode(["warm up"])
+    chunks_key = getattr(pipeline, "CHUNKS_KEY", None) or pipeline.SECOND_KEY  # named SECOND_KEY before 9e1eba5
+    (getattr(pipe, "chunk_encoder", None) or pipe.second_encoder).encode(["warm up"])
     sl = Storyline(open_store(tempfile.mktemp(suffix=".db")), settings, pipe)
     t = time.perf_counter()
     report, _ = sl.add(copy.deepcopy(arts))
@@ -50,7 +52,7 @@ def child(n: int) -> None:
     langs, second = Counter(), Counter()
     for a in sl.store.articles():
         langs[a.lang] += 1
-        second[a.lang] += sl.store.get_embedding(a.content_hash, SECOND_KEY) is not None
+        second[a.lang] += sl.store.get_embedding(a.content_hash, chunks_key) is not None
     sl.close()
     pipe.close()
     print(json.dumps({"src": str(Path(storyline.__file__).parent.parent), "rate": rate, "added": report.added,

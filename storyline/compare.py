@@ -284,13 +284,24 @@ def align(a: Article, ea: Embedding, b: Article, eb: Embedding, k: int = 5, floo
     return out
 
 
+@lru_cache(maxsize=8192)
+def _numbers_besides(text: str, dates: tuple[str, ...]) -> frozenset[str]:
+    """Numbers of the text outside its dates' own words: "16 September 2025" gives no "#16" or
+    "#2025" (the day stands as a day; a year is shared by every report of that year)."""
+    for form in sorted(dates, key=len, reverse=True):
+        text = text.replace(form, " ")
+    return _numbers(text)
+
+
 def particulars(art: Article) -> frozenset[str]:
     """What tells one report of a template from another of the same frames: its people,
-    organisations and places, its numbers, the days it names (month-day, so "27 February" meets
-    "2025-02-27" and "27. Februar")."""
-    days = {"day:" + (s.key[4:] if s.key.startswith("day:") else s.key[5:10]) for s in art.signals
-            if s.type == "date" and (s.key.startswith("day:") or (s.resolved and len(s.key) == 10))}
-    return frozenset(art.keys("person", "org", "place") | {"#" + n for n in _numbers(art.text)} | days)
+    organisations and places, its numbers besides those of its dates, the days it names
+    (month-day, so "27 February" meets "2025-02-27" and "27. Februar")."""
+    dates = [s for s in art.signals if s.type == "date"]
+    days = {"day:" + (s.key[4:] if s.key.startswith("day:") else s.key[5:10]) for s in dates
+            if s.key.startswith("day:") or (s.resolved and len(s.key) == 10)}
+    numbers = _numbers_besides(art.text, tuple(f for s in dates for f in s.forms))
+    return frozenset(art.keys("person", "org", "place") | {"#" + n for n in numbers} | days)
 
 
 def _containment(a: frozenset, b: frozenset) -> float | None:
@@ -333,17 +344,19 @@ def relation(scores: Mapping[str, float], ev: Evidence, same_lang: bool, setting
 
 def settled_relation(ev: Evidence, same_lang: bool, settings: Mapping) -> str | None:
     """The relation when the evidence alone decides it (a blocked page, sentence coverage of a
-    translation or copy), "other event" when it rules the same story out, else None: the scores
-    decide."""
+    translation or copy), "other event" when it rules the same story out (dates apart, or the
+    sentences of a copy around another event's names, numbers and days: a template), else None:
+    the scores decide."""
     if ev.notice >= settings["notice_max"]:  # a blocked page tells nothing of the story
         return "unrelated"
     if (ev.date_gap_days is not None and ev.date_gap_days > settings["event_window_days"]) or _month_conflict(ev):
         return "other event"
-    own = ev.particulars is None or ev.particulars >= settings["copy_min_particulars"]
-    if not same_lang and own and ev.coverage >= settings["translation_coverage"]:
-        return "translation"
-    if same_lang and own and ev.coverage >= settings["duplicate_coverage"]:
-        return "near-duplicate"
+    if ev.coverage < settings["duplicate_coverage" if same_lang else "translation_coverage"]:
+        return None
+    if ev.particulars is None or ev.particulars >= settings["copy_min_particulars"]:
+        return "near-duplicate" if same_lang else "translation"
+    if ev.particulars <= settings["template_max_particulars"]:  # one template's frames, another event's particulars
+        return "other event"
     return None
 
 

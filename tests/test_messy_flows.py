@@ -102,9 +102,18 @@ def test_a_template_is_no_copy_without_its_particulars():
     assert particulars(a) & particulars(c) == {"Aarhus (DK)", "#300", "day:02-27"}
     frames = Evidence(coverage=0.95, particulars=len(particulars(a) & particulars(b)) / 3)
     copy = Evidence(coverage=0.95, particulars=1.0)
-    assert settled_relation(frames, True, settings) is None
+    assert settled_relation(frames, True, settings) == "other event"  # one template, another event's particulars
+    assert settled_relation(Evidence(coverage=0.95, particulars=0.45), True, settings) is None  # the scores decide
+    assert settled_relation(Evidence(coverage=0.5, particulars=0.0), True, settings) is None  # no copy: not a template
     assert settled_relation(copy, True, settings) == "near-duplicate"
     assert settled_relation(Evidence(coverage=0.95, particulars=1.0), False, settings) == "translation"
+
+
+def test_a_dates_numbers_are_no_particulars():
+    """Reports of one day share its date: "16 September 2025" gives the day, not "#16" and "#2025"."""
+    a = Article("a", "Cork, 16 September 2025 - 12 people were hurt.", lang="en",
+                signals=[Signal("date", "2025-09-16", "2025-09-16", forms=["16 September 2025"])])
+    assert particulars(a) == {"day:09-16", "#12"}
 
 
 def test_a_language_the_cheap_encoder_lacks_goes_to_the_full_model():
