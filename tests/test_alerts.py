@@ -133,7 +133,10 @@ class Receiver:
             def log_message(self, *args):
                 pass
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._listen(Handler)
+
+    def _listen(self, handler) -> None:
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
@@ -285,3 +288,77 @@ def test_delivery_moves_the_alert_metrics(tmp_path):
     finally:
         ok.close()
         broken.close()
+
+
+class HeldReceiver(Receiver):
+    """A receiver that holds its first request open (no answer until ``release``), then answers 204."""
+
+    def __init__(self):
+        self.got, self.release, self.first = [], threading.Event(), threading.Event()
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                self.rfile.read(int(self.headers["Content-Length"]))
+                outer.got.append(self.headers["X-Storyline-Delivery"])
+                if len(outer.got) == 1:
+                    outer.first.set()
+                    outer.release.wait(60)
+                try:
+                    self.send_response(204)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                except OSError:  # the sender was killed meanwhile
+                    pass
+
+            def log_message(self, *args):
+                pass
+
+        self._listen(Handler)
+
+    def close(self):
+        self.release.set()
+        super().close()
+
+
+def test_serve_killed_mid_delivery_sends_the_alert_once_more_at_most(store_address, tmp_path):
+    """SIGKILL while the receiver holds the request open: the restarted server sends the alert
+    again, under the same delivery id, once its claim has run out; the outbox says delivered."""
+    import httpx
+
+    from .conftest import SEEDS, fakes_config
+    from .server import Server
+
+    config = fakes_config() + ('\n[ingest]\nallow_networks = ["127.0.0.0/8"]\n'
+                               "[alerts]\npoll_s = 0.1\ntimeout_s = 5\nlease_s = 6\nbackoff_s = 0.2\n")
+    rx = HeldReceiver()
+    first = Server(store_address, tmp=str(tmp_path), config=config)
+    second = None
+    try:
+        r = httpx.post(first.url + "/watchlists", json={"name": "astana", "query": "summit", "webhook": rx.url,
+                                                        "secret": "s3cret-key"})
+        assert r.status_code == 201, r.text
+        text = next(SEEDS.glob("000_*.txt")).read_text("utf-8")
+        r = httpx.post(first.url + "/articles", json={"id": "a1", "title": "The summit in Astana", "text": text,
+                                                      "published": "2024-03-10"}, timeout=120)
+        assert r.status_code == 200 and r.json()["articles"], r.text
+        assert rx.first.wait(30), "the alert was never sent"
+        first.proc.kill()  # SIGKILL: no shutdown, no attempt recorded, the claim left to run out
+        first.proc.wait(30)
+        (alert_id,) = rx.got
+        second = Server(store_address, tmp=str(tmp_path), config=config)
+        deadline, alert = time.time() + 30, None
+        while time.time() < deadline:
+            (alert,) = httpx.get(second.url + "/watchlists/astana/alerts").json()["alerts"]
+            if alert["state"] != "pending":
+                break
+            time.sleep(0.2)
+        time.sleep(1)  # ten more rounds of the deliverer: nothing is sent a third time
+        assert alert["id"] == alert_id and alert["state"] == "delivered", alert
+        assert rx.got == [alert_id, alert_id]  # the killed attempt and the one after the restart, one id
+        assert [a["status"] for a in alert["attempts_log"]] == [204]  # the killed attempt left no record
+    finally:
+        for srv in (first, second):
+            if srv and srv.proc.poll() is None:
+                srv.stop()
+        rx.close()
