@@ -1,8 +1,15 @@
-"""Real article texts for benchmarks: the SemEval pairs beside the clone (../shared)."""
+"""What benchmarks share: real article texts (the SemEval pairs beside the clone, ../shared),
+synthetic articles, and stores filled with copies of them at any size."""
+import copy
+import datetime as dt
 import json
+import sys
+import time
 from pathlib import Path
 
 PAIRS = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "semeval2022-train" / "pairs.jsonl"
+DAY0 = dt.date(2021, 1, 1)  # the first day of a filled store
+LANGS = ["en", "de", "fr", "ru", "es", "it", "pl", "tr"]
 
 
 def articles(n: int, origin: str = "original"):
@@ -40,3 +47,63 @@ def labelled_split(split: str, cache: str, settings, centres=None, with_chunks: 
     evs = [evidence(a.article, a.embedding, b.article, b.embedding, f, settings.compare["align_threshold"], centres)
            for (a, b), f in zip(preps, feats)]
     return pairs, feats, evs, [a.article.lang == b.article.lang for a, b in preps]
+
+
+def synthetic(n: int = 600, pipeline=None) -> list:
+    """(article, vectors) pairs of synthetic articles in 8 languages from 300 sources; the vectors
+    are ``pipeline``'s (e.g. the hashed stand-in's: no model) or none (a store that ranks, not searches)."""
+    from storyline.model import Article
+
+    arts = [Article(id=f"p{i}", text=f"Text {i} about topic {i % 97}, in town {i % 13}. " * 4, title=f"Title {i}",
+                    lang=LANGS[i % len(LANGS)], source=f"source{i % 300}.example") for i in range(n)]
+    if pipeline is None:
+        return [(a, {"none": None}) for a in arts]
+    for a in arts:
+        a.content_hash = None
+        pipeline.bound(a)
+    return [(p.article, {pipeline.encoder.name: p.embedding}) for p in pipeline.embed(arts)]
+
+
+def scattered(i: int, n: int) -> dt.date:
+    """Dates spread over two years with no order: one day in five, whatever the article's place."""
+    return DAY0 + dt.timedelta(days=(i * 7919) % 730)
+
+
+def fill(path: str, n: int, pool: list, encoder: str = "", day=scattered) -> float:
+    """Write ``n`` synthetic articles (copies of the pool under new ids and texts), five to a story
+    dated ``day(first member's number, n)``, a thousand to a transaction (through the store's own
+    statements); returns articles/s."""
+    from tqdm import tqdm
+
+    from storyline.cluster import story_id_for, summarise
+    from storyline.pipeline import content_hash
+    from storyline.store import open_store
+
+    store = open_store(path)
+    t = time.perf_counter()
+    src_dicts = [src.to_dict() for src, _ in pool]
+    bar = tqdm(total=n, unit="art", desc=f"fill {n:,}", disable=not sys.stderr.isatty())
+    for chunk in range(0, n, 1000):
+        with store._tx() as db:
+            for start in range(chunk, min(chunk + 1000, n), 5):
+                sid = story_id_for(f"c{start}")
+                when = day(start, n).isoformat()
+                group = []
+                for i in range(start, min(start + 5, n)):
+                    src, vectors = pool[i % len(pool)]
+                    art = copy.copy(src)
+                    art.id, art.text, art.published, art.event_date = f"c{i}", f"{src.text}\n\nCopy {i}.", when, None
+                    art.content_hash = content_hash(art)
+                    fields = {**src_dicts[i % len(pool)], "id": art.id, "text": art.text, "published": when,
+                              "event_date": None, "content_hash": art.content_hash}
+                    art.to_dict = fields.copy  # the copy's JSON from its source's, built once (asdict is slow)
+                    group.append(art)
+                    store._put_vectors(db, art.content_hash, vectors)
+                    store._put_article(db, art)
+                    store._set_member(db, art.id, sid, {"article_id": art.id, "story_id": sid, "new_story": i == start,
+                                                        "best": None, "runner_up": None, "vetoed": [], "duplicate_of": None}, art)
+                store._put_story(db, summarise(sid, group))
+        bar.update(min(1000, n - chunk))
+    bar.close()
+    store.close()
+    return n / (time.perf_counter() - t)

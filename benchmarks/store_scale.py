@@ -10,7 +10,6 @@ story, dates spread over two years; the index is built once per store before any
 """
 import argparse
 import copy
-import datetime as dt
 import json
 import os
 import statistics
@@ -21,16 +20,13 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _data import articles
-from tqdm import tqdm
+from _data import articles, fill
 
-from storyline.cluster import story_id_for, summarise
 from storyline.index import open_index
-from storyline.pipeline import CHUNKS_KEY, content_hash
+from storyline.pipeline import CHUNKS_KEY
 from storyline.service import Storyline
 from storyline.store import open_store
 
-DAY0 = dt.date(2021, 1, 1)
 TIMED = [sys.executable, "-c", "import resource, subprocess, sys, time; t = time.perf_counter(); "
          "r = subprocess.run(sys.argv[1:], capture_output=True); "
          "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, r.returncode)"]
@@ -47,39 +43,6 @@ def real_pool(n: int, where: Path) -> tuple[list, dict]:
     pool = [(a, {k: sl.store.get_embedding(a.content_hash, k) for k in (sl.pipeline.encoder.name, CHUNKS_KEY)})
             for a in sl.store.articles()]
     return pool, sl
-
-
-def fill(path: str, n: int, pool: list, encoder: str) -> float:
-    """Write ``n`` synthetic articles (copies of the pool under new ids and texts), five to a story,
-    a thousand to a transaction (through the store's own statements); returns articles/s."""
-    store = open_store(path)
-    t = time.perf_counter()
-    src_dicts = [src.to_dict() for src, _ in pool]
-    bar = tqdm(total=n, unit="art", desc=f"fill {n:,}", disable=not sys.stderr.isatty())
-    for chunk in range(0, n, 1000):
-        with store._tx() as db:
-            for start in range(chunk, min(chunk + 1000, n), 5):
-                sid = story_id_for(f"c{start}")
-                day = (DAY0 + dt.timedelta(days=(start * 7919) % 730)).isoformat()
-                group = []
-                for i in range(start, min(start + 5, n)):
-                    src, vectors = pool[i % len(pool)]
-                    art = copy.copy(src)
-                    art.id, art.text, art.published, art.event_date = f"c{i}", f"{src.text}\n\nCopy {i}.", day, None
-                    art.content_hash = content_hash(art)
-                    fields = {**src_dicts[i % len(pool)], "id": art.id, "text": art.text, "published": day,
-                              "event_date": None, "content_hash": art.content_hash}
-                    art.to_dict = fields.copy  # the copy's JSON from its source's, built once (asdict is slow)
-                    group.append(art)
-                    store._put_vectors(db, art.content_hash, vectors)
-                    store._put_article(db, art)
-                    store._set_member(db, art.id, sid, {"article_id": art.id, "story_id": sid, "new_story": i == start,
-                                                        "best": None, "runner_up": None, "vetoed": [], "duplicate_of": None}, art)
-                store._put_story(db, summarise(sid, group))
-        bar.update(min(1000, n - chunk))
-    bar.close()
-    store.close()
-    return n / (time.perf_counter() - t)
 
 
 def disk_bytes(db: str, store) -> int:

@@ -4,7 +4,7 @@
 members_window, made again for it), request by request on the same store; every answer of the
 two is checked to be the same ranking.
 
-Stores are filled as benchmarks/store_scale.py fills them (five articles to a story, dated over two
+Stores are filled as benchmarks/store_scale.py fills them (`_data.fill`: five articles to a story, dated over two
 years on one day in five: ~6,850 articles on such a day at 1M), with synthetic articles in 8
 languages from 300 sources and no vectors (ranking reads none). Windows end on days drawn at
 random; the count of windows that held no article is printed. ``--dir`` keeps the SQLite stores;
@@ -23,13 +23,11 @@ import time
 from pathlib import Path
 
 import numpy as np
-from store_scale import DAY0, fill
+from _data import DAY0, fill, synthetic
 
-from storyline.model import Article
 from storyline.store import open_store
 from storyline.top import top_stories, window
 
-LANGS = ["en", "de", "fr", "ru", "es", "it", "pl", "tr"]
 # schema 6: one range of an index on the members' (date, story, source, language), grouped by story
 OLD_INDEX = "CREATE INDEX IF NOT EXISTS members_window ON members(published, story_id, source, lang)"
 OLD_RANKING = (
@@ -39,12 +37,6 @@ OLD_RANKING = (
     "FROM members WHERE published >= ? AND published < ? GROUP BY story_id "
     "HAVING SUM(CASE WHEN published >= ? THEN 1 END) > 0{}) t "
     "ORDER BY sources DESC, langs DESC, n DESC, n - prev DESC, story_id LIMIT ?")
-
-
-def pool(n: int = 600) -> list:
-    """Synthetic articles (no vectors): sources and languages to count."""
-    return [(Article(id=f"p{i}", text=f"Text {i}.", title=f"Title {i}", lang=LANGS[i % len(LANGS)],
-                     source=f"source{i % 300}.example"), {"none": None}) for i in range(n)]
 
 
 def old_top(store, hours: float, until: str, lang: str | None = None, limit: int = 20) -> list:
@@ -99,7 +91,7 @@ def main() -> None:
         for backend, n, db in stores:
             row = {"backend": backend, "n": n}
             if backend == "postgres" or not Path(db).exists():
-                row["fill_per_s"] = round(fill(db, n, pool(), "none"))
+                row["fill_per_s"] = round(fill(db, n, synthetic(), "none"))
             t = time.perf_counter()
             store = open_store(db)  # an older store is migrated here
             row["open_s"] = round(time.perf_counter() - t, 1)

@@ -119,7 +119,7 @@ def prune(sl: Storyline, before: dt.date, batch: int = 1_000, progress: bool = F
 
     from tqdm import tqdm
 
-    day, out, t = before.isoformat(), Pruned(bytes_before=sl.store.stats()["bytes"]), time.perf_counter()
+    day, out, t = before.isoformat(), Pruned(bytes_before=sl.store.disk_bytes()), time.perf_counter()
     bar = tqdm(total=sl.store.count_before(day), unit="art", disable=not progress, desc="prune")
     while stop is None or not stop.is_set():
         with sl.store.writer():
@@ -135,7 +135,7 @@ def prune(sl: Storyline, before: dt.date, batch: int = 1_000, progress: bool = F
     if out.removed:
         sl.store.trim_dropped(sl.index.ann_.drop_mark)
         sl.store.reclaim()
-    out.bytes_after = sl.store.stats()["bytes"]
+    out.bytes_after = sl.store.disk_bytes()
     out.seconds = time.perf_counter() - t
     return out
 

@@ -59,10 +59,17 @@ class Removal(ABC):
     def reclaim(self) -> None:
         """Give the space of what was taken out back (how: ``features.vacuum``)."""
 
+    @abstractmethod
+    def disk_bytes(self) -> int:
+        """The store's bytes on disk, without counting its rows (``stats`` counts them: a scan)."""
+
 
 class SQLRemoval(SQL, Removal):
     """Over the shared tables; a story's row goes as ``stories`` drops it (``_drop_story``), its
     counts per day are recounted as ``stories`` counts them (``_recount``)."""
+
+    def disk_bytes(self) -> int:
+        return self._bytes()
 
     def locate(self, article_ids: Sequence[str]) -> dict[str, tuple[int, str | None]]:
         out: dict[str, tuple[int, str | None]] = {}
