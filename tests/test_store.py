@@ -291,3 +291,15 @@ def test_feeds_and_the_pages_seen_are_kept(store_address, tmp_path):
     store.put_feed(rss, create=False)  # a poll ending after the feed was removed
     assert [f.url for f in store.feeds()] == ["http://example.org/atom"]
     store.close()
+
+
+def test_source_lines_are_counted_per_source_and_kept(store_address, tmp_path):
+    store = open_test_store(store_address, tmp_path)
+    assert store.line_counts("a.example", [1, 2]) == (0, {})
+    big = 2**63 - 1  # line hashes span signed 64 bits
+    store.count_lines([("a.example", {1, 2, -big}), ("a.example", {1}), ("b.example", {1, big})])
+    store.close()
+    store = open_test_store(store_address, tmp_path)
+    assert store.line_counts("a.example", [1, 2, -big, 7]) == (2, {1: 2, 2: 1, -big: 1})
+    assert store.line_counts("b.example", range(-600, 600)) == (1, {1: 1})  # asked for in pages
+    store.close()

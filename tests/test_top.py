@@ -9,6 +9,7 @@ from click.testing import CliRunner
 from storyline.cluster import summarise
 from storyline.model import Article
 from storyline.errors import FieldError
+from storyline.store.sql import SCHEMA_VERSION
 from storyline.top import top_stories, window
 
 from .conftest import open_test_store
@@ -188,6 +189,6 @@ def test_a_store_of_schema_6_gets_its_counts_per_day(store_address, tmp_path):
         db.execute("UPDATE meta SET value='6' WHERE key='schema_version'")
     store.close()
     store = open_test_store(store_address, tmp_path)
-    assert store.schema_version == 7 and store._one("SELECT COUNT(*) FROM story_days")[0] == 6
+    assert store.schema_version == SCHEMA_VERSION and store._one("SELECT COUNT(*) FROM story_days")[0] == 6
     assert [(r.story.id, r.articles, r.sources, r.languages, r.previous) for r in top_stories(store, hours=48, today=TODAY)[1]] == ranked
     store.close()

@@ -20,12 +20,13 @@ from typing import Literal
 
 from .articles import Articles, EvaluationCache, Vectors
 from .crawl import CrawlState
+from .lines import SourceLines
 from .outbox import Outbox
 from .removal import Removal
 from .stories import Stories, StoryFilter
 
-__all__ = ["Articles", "CrawlState", "EvaluationCache", "Features", "Outbox", "Removal", "Stories", "Store",
-           "StoryFilter", "Vectors"]
+__all__ = ["Articles", "CrawlState", "EvaluationCache", "Features", "Outbox", "Removal", "SourceLines", "Stories",
+           "Store", "StoryFilter", "Vectors"]
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ class Features:
     skip_locked: bool  # SELECT ... FOR UPDATE SKIP LOCKED: claimers pass over rows another is claiming
 
 
-class Store(Articles, Stories, CrawlState, EvaluationCache, Outbox, Removal):
+class Store(Articles, Stories, CrawlState, SourceLines, EvaluationCache, Outbox, Removal):
     """A storyline store. Implementations: ``sqlite.SQLiteStore``, ``postgres.PostgresStore``."""
 
     path: str

@@ -115,6 +115,9 @@ TABLES = (
                      C("claimed_until", "real", default="0", **NN), C("delivered_at"), C("last_error")), ("id",)),
     Table("alert_attempts", (C("alert_id", **NN), C("n", "int", **NN), C("at", **NN), C("status", "int"), C("error")),
           ("alert_id", "n")),
+    # what the cleaner learns of each source: its articles counted, and how many of them hold each line (lines.py)
+    Table("source_articles", (C("source"), C("articles", "int", **NN)), ("source",)),
+    Table("source_lines", (C("source", **NN), C("line", "bigint", **NN), C("articles", "int", **NN)), ("source", "line")),
     # story text search: SQLite's FTS5 trigram tables keyed by the story's rowid; PostgreSQL's columns of the story row
     Table("story_titles", (C("titles"),), (), only="sqlite", virtual="fts5(titles, tokenize='trigram', detail=none)"),
     Table("story_entities", (C("entities"),), (), only="sqlite", virtual="fts5(entities, tokenize='trigram', detail=none)"),

@@ -8,15 +8,16 @@ from __future__ import annotations
 from .articles import SQLEvaluationCache
 from .base import Store
 from .crawl import SQLCrawlState
+from .lines import SQLSourceLines
 from .outbox import SQLOutbox
 from .removal import SQLRemoval
 from .sqlbase import pack, unpack  # noqa: F401 (batch shards encode their JSON as the store does)
 from .stories import SQLStories
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 
-class SQLStore(SQLEvaluationCache, SQLStories, SQLCrawlState, SQLOutbox, SQLRemoval, Store):
+class SQLStore(SQLEvaluationCache, SQLStories, SQLCrawlState, SQLSourceLines, SQLOutbox, SQLRemoval, Store):
     """The statements both SQL backends run; subclasses supply the connection-level hooks."""
 
     def stats(self) -> dict:

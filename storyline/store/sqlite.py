@@ -126,7 +126,12 @@ DROP INDEX IF EXISTS members_story;
 CREATE INDEX members_story ON members(story_id, published, source, lang);
 {RECOUNT_ALL}
 """
-MIGRATIONS = ((2, MIGRATE_2), (3, MIGRATE_3), (4, MIGRATE_4), (5, MIGRATE_5), (6, MIGRATE_6), (7, MIGRATE_7))
+# Version 8: the lines the cleaner learns as each source's boilerplate (see lines.py).
+MIGRATE_8 = f"""
+{schema.table("source_articles").ddl("sqlite")};
+{schema.table("source_lines").ddl("sqlite")}
+"""
+MIGRATIONS = ((2, MIGRATE_2), (3, MIGRATE_3), (4, MIGRATE_4), (5, MIGRATE_5), (6, MIGRATE_6), (7, MIGRATE_7), (8, MIGRATE_8))
 
 
 def store_error(path: str, exc: sqlite3.Error, timeout: float = 30) -> StorylineError:
