@@ -174,6 +174,14 @@ class StoryIndex:
             self.ann_ = open_index(len(prepared.embedding.doc))
         self.ann_.add(np.array([key]), prepared.embedding.doc[None], np.array([when.toordinal() if when else UNDATED]))
 
+    def nearest(self, prepared, k: int) -> list[Placed]:
+        """The ``k`` nearest assigned articles at any date (a thread's earlier and later stories)."""
+        return [] if self.ann_ is None else self.catalog_.placed(self.ann_.search(prepared.embedding.doc, k))
+
+    def drop_mark(self) -> int:
+        """How far the store's deletion log is applied to this index."""
+        return 0 if self.ann_ is None else self.ann_.drop_mark
+
     def neighbours(self, prepared) -> list[Placed]:
         """The nearest assigned articles within the time window: the candidates ``decide`` scores."""
         when = _date(prepared.article)
@@ -210,8 +218,9 @@ class StoryIndex:
         span = self.catalog_.span(story_id) if bound else None
         return bool(span) and (span[0] - bound).days > 1
 
-    def decide(self, prepared) -> Decision:
+    def decide(self, prepared, compare: Callable | None = None) -> Decision:
         """Which story one article joins (an existing one or a new one) and why; changes nothing.
+        ``compare``: scores its pairs instead of the index's own (a batch passes its pre-scored pairs).
 
         An undated article (no event or publication date) joins at most its best story: it never
         bridges stories, since nothing says their events are one.
@@ -236,7 +245,7 @@ class StoryIndex:
                 vetoed.append(sid)
             else:
                 todo += [(sid, m) for m in members]
-        scored: list[PairScore] = self.compare(prepared, [self.item(m) for _, m in todo]) if todo else []
+        scored: list[PairScore] = (compare or self.compare)(prepared, [self.item(m) for _, m in todo]) if todo else []
         best_of: dict[str, PairScore] = {}
         for (sid, m), s in zip(todo, scored):
             if when and m in undated and sid in near and s.relation in SAME and not self.undated_bridges:

@@ -65,8 +65,8 @@ def _take_out(sl: Storyline, found: Mapping[str, tuple[int, str | None]],
     sl.store.delete_articles(list(found), summaries, gone, pages)
     metrics.DELETED.inc(len(found))
     metrics.STORE_ARTICLES.dec(len(found))
-    sl._cached_load.cache_clear()
-    sl._catch_up()
+    sl.forget_loaded()
+    sl.catch_up()
     return changed, gone
 
 
@@ -133,7 +133,7 @@ def prune(sl: Storyline, before: dt.date, batch: int = 1_000, progress: bool = F
     bar.close()
     sl.save_index()
     if out.removed:
-        sl.store.trim_dropped(sl.index.ann_.drop_mark)
+        sl.store.trim_dropped(sl.index.drop_mark())
         sl.store.reclaim()
     out.bytes_after = sl.store.disk_bytes()
     out.seconds = time.perf_counter() - t

@@ -5,13 +5,13 @@ import functools
 import logging
 import threading
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 
 from . import metrics
 from .alerts import Watchlists, new_alerts, story_alerts
 from .cluster import SAME, Decision, StoryIndex, day_of, summarise
-from .index import open_index
+from .index import AnnIndex, open_index
 from .errors import InputError, NotFoundError, StorylineError
 from .model import Article, PairScore, Story
 from .pipeline import CHUNKS_KEY, Pipeline, Prepared, Report, content_hash
@@ -19,6 +19,7 @@ from .settings import Settings, load_settings
 from .store import Store, StoryFilter, open_store
 
 log = logging.getLogger("storyline")
+CACHED = 4096  # stored articles a service keeps prepared (members summarised, scored or related again)
 
 
 class Storyline:
@@ -36,8 +37,10 @@ class Storyline:
         self._owns_pipeline = pipeline is None
         self.pipeline = pipeline or Pipeline(self.settings)
         self._index: StoryIndex | None = None
+        self._ann: AnnIndex | None = None  # the index's nearest-neighbour part, persisted beside the store
         self._opening = threading.Lock()
-        self._scored: Mapping[tuple[str, str], PairScore] = {}  # pairs scored beforehand, while a batch decides
+        self._loaded: OrderedDict[str, Prepared] = OrderedDict()  # the last CACHED stored articles prepared
+        self._loading = threading.Lock()
         self.watchlists = Watchlists(store)
 
     # the index over stored articles: persisted beside the store, caught up with it ----------------
@@ -45,9 +48,23 @@ class Storyline:
         """A StoryIndex with the settings' parameters; ``where`` says where its articles live."""
         return StoryIndex.from_settings(self._compare_many, self.settings, self.pipeline.encoder.dim, **where)
 
-    @functools.lru_cache(maxsize=4096)
     def _cached_load(self, article_id: str) -> Prepared:
-        return self.load(self.article(article_id))
+        """A stored article prepared, from this service's cache (``forget_loaded`` empties it)."""
+        with self._loading:
+            if (hit := self._loaded.get(article_id)) is not None:
+                self._loaded.move_to_end(article_id)
+                return hit
+        prep = self.load(self.article(article_id))
+        with self._loading:
+            self._loaded[article_id] = prep
+            if len(self._loaded) > CACHED:
+                self._loaded.popitem(last=False)
+        return prep
+
+    def forget_loaded(self) -> None:
+        """Empty the cache of prepared articles: after a deletion or a recluster."""
+        with self._loading:
+            self._loaded.clear()
 
     @property
     def index(self) -> StoryIndex:
@@ -56,17 +73,19 @@ class Storyline:
         with self._opening:  # a server's first reader and its writer may both ask
             if self._index is None:
                 enc = self.pipeline.encoder
-                ann = open_index(enc.dim, self.store.index_path, enc.name, self.settings.index["segment_size"])
-                index = self.new_index(ann=ann, catalog=self.store, get=self._cached_load)
-                self._catch_up(index)
-                self._index = index
+                self._ann = open_index(enc.dim, self.store.index_path, enc.name, self.settings.index["segment_size"])
+                self.catch_up()
+                self._index = self.new_index(ann=self._ann, catalog=self.store, get=self._cached_load)
                 metrics.STORE_ARTICLES.set(self.store.count())
         return self._index
 
-    def _catch_up(self, index: StoryIndex | None = None) -> None:
+    def catch_up(self) -> None:
         """Bring the index level with the store: forget the keys the store deleted since and those it
         never committed, add the articles it lacks (written by another process, or before a kill)."""
-        ann, last = (index or self.index).ann_, self.store.last_seq()
+        if self._ann is None:
+            self.index  # opening it catches it up
+            return
+        ann, last = self._ann, self.store.last_seq()
         for mark, keys in self.store.dropped_since(ann.drop_mark):
             ann.drop(keys, mark)
         ann.drop_after(last)
@@ -78,8 +97,8 @@ class Storyline:
     def save_index(self) -> None:
         """An index that cannot be saved costs a catch-up on the next open, not the run."""
         try:
-            if self._index is not None:
-                self._index.ann_.save()
+            if self._ann is not None:
+                self._ann.save()
         except (OSError, StorylineError) as exc:
             log.warning("the index was not saved (%s); the next run catches it up from the store", exc)
 
@@ -117,7 +136,8 @@ class Storyline:
 
     def stats(self) -> dict:
         """What the store holds and the state of its index."""
-        return self.store.stats() | {"index": self.index.ann_.describe() | {"path": self.store.index_path},
+        self.index  # opened and caught up
+        return self.store.stats() | {"index": self._ann.describe() | {"path": self.store.index_path},
                                      "profile": self.settings.profile}
 
     # writing ---------------------------------------------------------------------------------
@@ -229,10 +249,11 @@ class Storyline:
     def _has_vectors(self, art: Article) -> bool:
         return self.store.get_embedding(art.content_hash, self.pipeline.encoder.name) is not None
 
-    def _compare_many(self, a: Prepared, others: Sequence[Prepared]) -> list[PairScore]:
+    def _compare_many(self, a: Prepared, others: Sequence[Prepared],
+                      scored: Mapping[tuple[str, str], PairScore] | None = None) -> list[PairScore]:
         """The pipeline's comparison, storing the chunk vectors it computes on demand;
-        pairs scored beforehand (``commit_prepared``'s ``scored``) are looked up instead."""
-        known = [self._scored.get((a.article.id, b.article.id)) for b in others]
+        pairs in ``scored`` (by article ids: scored beforehand by a batch) are looked up instead."""
+        known = [(scored or {}).get((a.article.id, b.article.id)) for b in others]
         todo = [b for b, s in zip(others, known) if s is None]
         fresh = iter(self.pipeline.compare_many(a, todo, self._keep_chunks) if todo else ())
         return [s or next(fresh) for s in known]
@@ -273,12 +294,8 @@ class Storyline:
                     report.skipped.append(str(_clash(art)))
                     bar.update(1)
                     continue
-                self._catch_up()
-                self._scored = scored or {}
-                try:
-                    decision = index.decide(prep)
-                finally:
-                    self._scored = {}
+                self.catch_up()
+                decision = index.decide(prep, functools.partial(self._compare_many, scored=scored) if scored else None)
                 record = decision.to_dict() | {"duplicate_of": decision.duplicate_of, "profile": self.settings.profile}
                 merged = [o["story"] for o in decision.merged]
                 summary = self._summary(decision.story_id, fresh=(prep, decision.duplicate_of), merged=merged)
@@ -336,6 +353,7 @@ class Storyline:
         members = {aid: (sid, index.decisions_[aid].to_dict() | {"story_id": sid, "duplicate_of": dups[aid]})
                    for aid, sid in after.items()}
         stories = index.stories()
+        self.forget_loaded()
         self.store.replace_stories(members, [_summarise(sid, [prepared[i] for i in ids], {i: dups[i] for i in ids})
                                              for sid, ids in stories.items()], _successors(before, after, stories))
         return _moved(before, after)
@@ -381,7 +399,7 @@ class Storyline:
         found: dict[str, tuple[Prepared, str]] = {}
         for aid in picks:
             rep = self._cached_load(aid)
-            for p in self.store.placed(self.index.ann_.search(rep.embedding.doc, len(story.article_ids) + 4 * limit)):
+            for p in self.index.nearest(rep, len(story.article_ids) + 4 * limit):
                 if p.story_id != story.id:
                     found.setdefault(p.story_id, (rep, p.article_id))
         out = []

@@ -24,7 +24,7 @@ def _commit(sl, prep, story_id, merged=(), published=None):
     art.content_hash = content_hash(art)
     prep = dataclasses.replace(prep, article=art)
     sl.store.put_vectors([(art.content_hash, sl._vectors_of(prep))])
-    sl._catch_up()
+    sl.catch_up()
     summary = sl._summary(story_id, fresh=(prep, None), merged=merged)
     seq = sl.store.commit_assignment(art, story_id, {"story_id": story_id}, summary, merged)
     sl.index.remember(seq, prep)
