@@ -19,7 +19,8 @@ from collections import defaultdict
 import numpy as np
 from _data import articles
 
-from storyline.cluster import Placed, StoryIndex
+from storyline.cluster import Placed, StoredStoryIndex
+from storyline.index import open_index
 from storyline.pipeline import Prepared
 from storyline.service import Storyline
 from storyline.store import open_store
@@ -76,8 +77,8 @@ def main(sizes, queries, n_real):
         gc.collect()
         base = rss()
         catalog = Synthetic()
-        index = StoryIndex(sl.pipeline.compare_many, get=lambda aid: stored_pool[hash(aid) % len(stored_pool)],
-                           catalog=catalog)
+        index = StoredStoryIndex(sl.pipeline.compare_many, ann=open_index(512), catalog=catalog,
+                                 load=lambda aid: stored_pool[hash(aid) % len(stored_pool)])
         centers = rng.standard_normal((max(1, n // 5), 512)).astype(np.float32)
         t = time.perf_counter()
         step = 100_000
@@ -87,7 +88,7 @@ def main(sizes, queries, n_real):
             vecs = centers[owner] + 0.6 * rng.standard_normal((m, 512)).astype(np.float32)
             vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
             days = rng.integers(0, 730, m) + day0.toordinal()
-            index.ann_.add(np.arange(start + 1, start + m + 1), vecs, days)
+            index.ann.add(np.arange(start + 1, start + m + 1), vecs, days)
             catalog.extend(owner, days)
         build = time.perf_counter() - t
         del centers

@@ -71,7 +71,7 @@ def main(pairs_file, split, cache, profile, step, min_size, overrides):
     def compare(a, others):
         return score_pairs(a, others, scorer, settings.compare)
 
-    index = StoryIndex.from_settings(compare, settings, stream[0].embedding.doc.shape[0])
+    index = StoryIndex.from_settings(compare, settings, dim=stream[0].embedding.doc.shape[0])
     links = defaultdict(set)
     for prep in stream:
         d = index.assign(prep)

@@ -36,7 +36,7 @@ def assign(arts, settings, scorer) -> dict[str, str]:
     def compare(a, others):
         return score_pairs(a, others, scorer, settings.compare)
 
-    index = StoryIndex.from_settings(compare, settings, next(iter(arts.values())).embedding.doc.shape[0])
+    index = StoryIndex.from_settings(compare, settings, dim=next(iter(arts.values())).embedding.doc.shape[0])
     for prep in arts.values():
         index.assign(prep)
     return index.story_of_

@@ -403,7 +403,7 @@ class Batch:
             others = [(n.article_id, self._part_of[n.article_id]) for n in self._replica.neighbours(p)[:self.prescore]]
             if others:
                 queries.append((aid, others))
-            self._replica.remember(self._replica.catalog_.place(p, "", keep=False), p)
+            self._replica.place(p, "", keep=False)
             self._part_of[aid] = k
         self.run_.seconds["candidates"] += time.perf_counter() - t0
         path = scored_path(self.work, k)

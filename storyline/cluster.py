@@ -17,6 +17,7 @@ from typing import Protocol
 import numpy as np
 
 from .index import UNDATED, AnnIndex, open_index
+from .errors import SettingsError
 from .model import Article, PairScore, Placed, Story, day_of
 
 SAME = ("translation", "near-duplicate", "same story")
@@ -116,8 +117,8 @@ class MemoryCatalog:
         self.born[keep] = min(self.born[keep], self.born.pop(gone))
 
 
-class StoryIndex:
-    """Assigns articles to stories.
+class _Assignment:
+    """The rules both story indexes assign by; where the assigned articles live is the subclass's.
 
     Args:
         compare: scores one prepared article against a list of others (the pipeline's ``compare_many``).
@@ -130,67 +131,62 @@ class StoryIndex:
             and no bridge or merge makes a longer story.
         undated_bridges: let an undated article (and a link through an undated member) bridge and
             merge stories as a dated one does (False: it joins at most one story).
-        get: loads a stored article by id (from the store); None keeps them all in memory.
         members_per_story / stories_per_article: how many of the nearest members, and of the
             nearest stories, are scored for a new article (the cost of one assignment).
-        dim: the vectors' length; None: that of the first vector remembered.
-        ann / catalog: the nearest-neighbour index over assigned articles and where they are
-            looked up (a store's persisted index and the store itself); None: both in memory.
     """
 
-    def __init__(self, compare: Callable, candidates: int = 20,
-                 window_days: int = 30, event_window_days: int = 4, dim: int | None = None,
-                 get: Callable | None = None, members_per_story: int = 2, stories_per_article: int = 6,
-                 ann: AnnIndex | None = None, catalog: Catalog | None = None, span_days: int | None = None,
+    def __init__(self, compare: Callable, candidates: int = 20, window_days: int = 30, event_window_days: int = 4,
+                 members_per_story: int = 2, stories_per_article: int = 6, span_days: int | None = None,
                  undated_bridges: bool = False):
         self.compare = compare
-        self.get = get  # loads a prepared article by id (from the store); None: keep them in memory
-        self.members_per_story = members_per_story
-        self.stories_per_article = stories_per_article
         self.candidates = candidates
         self.window_days = window_days
         self.event_window_days = event_window_days
+        self.members_per_story = members_per_story
+        self.stories_per_article = stories_per_article
         self.span_days = span_days
         self.undated_bridges = undated_bridges
-        self.dim = dim
-        self.ann_ = ann if ann is not None or dim is None else open_index(dim)  # None: opened at the first vector
-        self.catalog_ = MemoryCatalog() if catalog is None else catalog
 
     @classmethod
-    def from_settings(cls, compare: Callable, settings, dim: int | None = None, **where) -> "StoryIndex":
+    def from_settings(cls, compare: Callable, settings, **kwargs):
         """The index a ``Settings`` describes (its cluster section and the event window)."""
         c = settings.cluster
-        return cls(compare, c["candidates"], c["window_days"], settings.compare["event_window_days"], dim,
-                   members_per_story=c["members_per_story"], stories_per_article=c["stories_per_article"],
-                   span_days=c["span_days"], undated_bridges=c["undated_bridges"], **where)
+        return cls(compare, candidates=c["candidates"], window_days=c["window_days"],
+                   event_window_days=settings.compare["event_window_days"], members_per_story=c["members_per_story"], stories_per_article=c["stories_per_article"],
+                   span_days=c["span_days"], undated_bridges=c["undated_bridges"], **kwargs)
+
+    def _validate(self) -> None:
+        """Each parameter in range, or a one-line SettingsError naming it."""
+        for name in ("candidates", "window_days", "members_per_story", "stories_per_article"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value <= 0:
+                raise SettingsError(f"{type(self).__name__}: {name} must be a whole number > 0, got {value!r}")
+        for name in ("event_window_days", "span_days"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or value < 0):
+                raise SettingsError(f"{type(self).__name__}: {name} must be a whole number >= 0, got {value!r}")
+
+    # where the assigned articles live: the subclass's
+    _ann: AnnIndex | None
+    _catalog: Catalog
 
     def item(self, aid: str):
-        return self.get(aid) if self.get is not None else self.catalog_.items[aid]
-
-    def remember(self, key: int, prepared) -> None:
-        """Index an assigned article's vector under its key (the store's sequence number)."""
-        when = _date(prepared.article)
-        if self.ann_ is None:
-            self.ann_ = open_index(len(prepared.embedding.doc))
-        self.ann_.add(np.array([key]), prepared.embedding.doc[None], np.array([when.toordinal() if when else UNDATED]))
+        """An assigned article, prepared."""
+        raise NotImplementedError
 
     def nearest(self, prepared, k: int) -> list[Placed]:
         """The ``k`` nearest assigned articles at any date (a thread's earlier and later stories)."""
-        return [] if self.ann_ is None else self.catalog_.placed(self.ann_.search(prepared.embedding.doc, k))
-
-    def drop_mark(self) -> int:
-        """How far the store's deletion log is applied to this index."""
-        return 0 if self.ann_ is None else self.ann_.drop_mark
+        return [] if self._ann is None else self._catalog.placed(self._ann.search(prepared.embedding.doc, k))
 
     def neighbours(self, prepared) -> list[Placed]:
         """The nearest assigned articles within the time window: the candidates ``decide`` scores."""
         when = _date(prepared.article)
-        if self.ann_ is None:
+        if self._ann is None:
             return []
-        keys = self.ann_.search(prepared.embedding.doc, self.candidates * 3,
+        keys = self._ann.search(prepared.embedding.doc, self.candidates * 3,
                                 when.toordinal() if when else None, self.window_days)
         out = []
-        for p in self.catalog_.placed(keys):
+        for p in self._catalog.placed(keys):
             if when and p.when and abs((when - p.when).days) > self.window_days:
                 continue
             out.append(p)
@@ -200,7 +196,7 @@ class StoryIndex:
 
     def _vetoed(self, prepared, story_id: str) -> bool:
         when = prepared.article.event_date
-        return bool(when) and self._far([dt.date.fromisoformat(when)], self.catalog_.event_dates(story_id))
+        return bool(when) and self._far([dt.date.fromisoformat(when)], self._catalog.event_dates(story_id))
 
     def _far(self, dates: Sequence[dt.date], others: Sequence[dt.date]) -> bool:
         """Two sets of event dates (of an article or a story) with no pair within the event window."""
@@ -215,7 +211,7 @@ class StoryIndex:
 
     def _after(self, bound: dt.date | None, story_id: str) -> bool:
         """An undated article captured on ``bound`` cannot report a story that began after it."""
-        span = self.catalog_.span(story_id) if bound else None
+        span = self._catalog.span(story_id) if bound else None
         return bool(span) and (span[0] - bound).days > 1
 
     def decide(self, prepared, compare: Callable | None = None) -> Decision:
@@ -258,11 +254,11 @@ class StoryIndex:
                             **({"because": best.because} if best.because else {})})
         options.sort(key=lambda o: (o["overall"], o["story"]))
         ok = [o for o in options if o["relation"] in SAME]
-        spans = {o["story"]: self.catalog_.span(o["story"]) for o in ok} if self.span_days is not None else {}
+        spans = {o["story"]: self._catalog.span(o["story"]) for o in ok} if self.span_days is not None else {}
         fits = [o for o in ok if self._fits([spans.get(o["story"])], when)]
         bridges = when or self.undated_bridges
         join = self._bridged(fits, spans, when) if bridges else fits[:1]
-        sid = self.catalog_.oldest([o["story"] for o in join]) if join else story_id_for(aid)
+        sid = self._catalog.oldest([o["story"] for o in join]) if join else story_id_for(aid)
         runner = next((o for o in options if o not in join), None)
         best = join[0] if join else (ok[0] if ok else (options[0] if options else None))
         return Decision(aid, sid, not join, best, runner, vetoed, [o for o in join if o["story"] != sid],
@@ -279,25 +275,74 @@ class StoryIndex:
         join: list[dict] = []
         dates: list[dt.date] = []
         for o in ok:
-            theirs = self.catalog_.event_dates(o["story"])
+            theirs = self._catalog.event_dates(o["story"])
             joined = [spans.get(j["story"]) for j in join] + [spans.get(o["story"])]
             if not join or (not self._far(theirs, dates) and self._fits(joined, when)):
                 join.append(o)
                 dates += theirs
         return join
 
+
+class StoryIndex(_Assignment):
+    """Stories formed in memory: ``fit`` clusters a batch, ``assign`` takes articles one at a
+    time (evaluation, benchmarks, a batch's replica of the candidates).
+
+    Args (beyond ``_Assignment``'s):
+        dim: the vectors' length; None: that of the first vector.
+
+    Learned state: ``ann_`` (the nearest-neighbour index), ``catalog_`` (the articles placed and
+    their stories), ``decisions_`` (after ``fit``), and ``story_of_``.
+    """
+
+    def __init__(self, compare: Callable, candidates: int = 20, window_days: int = 30, event_window_days: int = 4,
+                 members_per_story: int = 2, stories_per_article: int = 6, span_days: int | None = None,
+                 undated_bridges: bool = False, dim: int | None = None):
+        super().__init__(compare, candidates, window_days, event_window_days, members_per_story,
+                         stories_per_article, span_days, undated_bridges)
+        self.dim = dim
+
+    @property
+    def _ann(self) -> AnnIndex | None:
+        return getattr(self, "ann_", None)  # None before the first article
+
+    @property
+    def _catalog(self) -> MemoryCatalog:
+        return self.catalog_
+
+    def _start(self) -> None:
+        """Check the parameters and start empty (``fit`` always; ``assign`` and ``place`` on first use)."""
+        self._validate()
+        if self.dim is not None and (not isinstance(self.dim, int) or self.dim <= 0):
+            raise SettingsError(f"StoryIndex: dim must be a whole number > 0, got {self.dim!r}")
+        self.ann_, self.catalog_ = open_index(self.dim) if self.dim else None, MemoryCatalog()
+
+    def item(self, aid: str):
+        return self.catalog_.items[aid]
+
+    def place(self, prepared, story_id: str, keep: bool = True) -> int:
+        """Index an article in ``story_id`` without deciding (``assign`` after it decided; a
+        batch's replica, which only searches, keeps no article: ``keep=False``). Returns its key."""
+        if not hasattr(self, "catalog_"):
+            self._start()
+        key = self.catalog_.place(prepared, story_id, keep)
+        if self.ann_ is None:
+            self.ann_ = open_index(len(prepared.embedding.doc))
+        _index_vector(self.ann_, key, prepared)
+        return key
+
     def assign(self, prepared) -> Decision:
-        """Decide, then place the article in memory and merge the stories it bridged (batch runs;
-        a store's service commits instead)."""
+        """Decide, then place the article and merge the stories it bridged."""
+        if not hasattr(self, "catalog_"):
+            self._start()
         decision = self.decide(prepared)
-        self.remember(self.catalog_.place(prepared, decision.story_id, keep=self.get is None), prepared)
+        self.place(prepared, decision.story_id)
         for o in decision.merged:
             self.catalog_.merge(o["story"], decision.story_id)
         return decision
 
     def fit(self, prepared: Sequence) -> "StoryIndex":
         """Batch: a deterministic order (date, then id), online assignment, then a merge pass."""
-        self.ann_, self.catalog_ = open_index(self.dim) if self.dim else None, MemoryCatalog()
+        self._start()
         order = sorted(prepared, key=lambda p: (str(_date(p.article) or ""), p.article.id))
         self.decisions_ = {p.article.id: self.assign(p) for p in order}
         self._merge_pass()
@@ -305,7 +350,7 @@ class StoryIndex:
 
     @property
     def story_of_(self) -> dict[str, str]:
-        """Article id -> story id, for an index that keeps its articles in memory."""
+        """Article id -> story id."""
         return self.catalog_.story_of
 
     def _merge_pass(self) -> None:
@@ -335,6 +380,44 @@ class StoryIndex:
     def stories(self) -> dict[str, list[str]]:
         """Story id -> member ids, after ``fit``."""
         return {sid: list(m) for sid, m in self.catalog_.members.items() if m}
+
+
+class StoredStoryIndex(_Assignment):
+    """Assignment over a store: ``ann`` is its persisted nearest-neighbour index, ``catalog``
+    the store itself, ``load`` prepares a stored article by id. It decides; committing and then
+    ``remember``-ing each article is the service's. The parameters are checked when it is made
+    (it has no ``fit``: what it knows is the store's).
+    """
+
+    def __init__(self, compare: Callable, ann: AnnIndex, catalog: Catalog, load: Callable, **params):
+        super().__init__(compare, **params)
+        self._validate()
+        self.ann, self.catalog, self.load = ann, catalog, load
+
+    @property
+    def _ann(self) -> AnnIndex:
+        return self.ann
+
+    @property
+    def _catalog(self) -> Catalog:
+        return self.catalog
+
+    def item(self, aid: str):
+        return self.load(aid)
+
+    def remember(self, key: int, prepared) -> None:
+        """Index a committed article's vector under its key (the store's sequence number)."""
+        _index_vector(self.ann, key, prepared)
+
+    def drop_mark(self) -> int:
+        """How far the store's deletion log is applied to this index."""
+        return self.ann.drop_mark
+
+
+def _index_vector(ann: AnnIndex, key: int, prepared) -> None:
+    """Add an article's doc vector under ``key``, with its day (event, else publication) for windowed searches."""
+    when = _date(prepared.article)
+    ann.add(np.array([key]), prepared.embedding.doc[None], np.array([when.toordinal() if when else UNDATED]))
 
 
 def _dating(art: Article, near: Sequence[dt.date]) -> dict:

@@ -331,7 +331,7 @@ def cluster_split(file: str, split: str | None, settings: Settings, cache: str |
         return out
 
     def new_index() -> StoryIndex:
-        return StoryIndex.from_settings(compare, settings, next(iter(arts.values())).embedding.doc.shape[0])
+        return StoryIndex.from_settings(compare, settings, dim=next(iter(arts.values())).embedding.doc.shape[0])
 
     index = new_index()
     for prep in arts.values():

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 
 from . import metrics
 from .alerts import Watchlists, new_alerts, story_alerts
-from .cluster import SAME, Decision, StoryIndex, day_of, summarise
+from .cluster import SAME, Decision, StoredStoryIndex, StoryIndex, day_of, summarise
 from .index import AnnIndex, open_index
 from .errors import InputError, NotFoundError, StorylineError
 from .model import Article, PairScore, Story
@@ -36,7 +36,7 @@ class Storyline:
         self.settings = settings or load_settings()
         self._owns_pipeline = pipeline is None
         self.pipeline = pipeline or Pipeline(self.settings)
-        self._index: StoryIndex | None = None
+        self._index: StoredStoryIndex | None = None
         self._ann: AnnIndex | None = None  # the index's nearest-neighbour part, persisted beside the store
         self._opening = threading.Lock()
         self._loaded: OrderedDict[str, Prepared] = OrderedDict()  # the last CACHED stored articles prepared
@@ -44,9 +44,9 @@ class Storyline:
         self.watchlists = Watchlists(store)
 
     # the index over stored articles: persisted beside the store, caught up with it ----------------
-    def new_index(self, **where) -> StoryIndex:
-        """A StoryIndex with the settings' parameters; ``where`` says where its articles live."""
-        return StoryIndex.from_settings(self._compare_many, self.settings, self.pipeline.encoder.dim, **where)
+    def new_index(self) -> StoryIndex:
+        """An in-memory StoryIndex with the settings' parameters (recluster, a batch's candidates)."""
+        return StoryIndex.from_settings(self._compare_many, self.settings, dim=self.pipeline.encoder.dim)
 
     def _cached_load(self, article_id: str) -> Prepared:
         """A stored article prepared, from this service's cache (``forget_loaded`` empties it)."""
@@ -67,7 +67,7 @@ class Storyline:
             self._loaded.clear()
 
     @property
-    def index(self) -> StoryIndex:
+    def index(self) -> StoredStoryIndex:
         """Assignment over the store: its nearest-neighbour index (mapped from disk, not rebuilt)
         and the store itself for what the index's keys are."""
         with self._opening:  # a server's first reader and its writer may both ask
@@ -75,7 +75,8 @@ class Storyline:
                 enc = self.pipeline.encoder
                 self._ann = open_index(enc.dim, self.store.index_path, enc.name, self.settings.index["segment_size"])
                 self.catch_up()
-                self._index = self.new_index(ann=self._ann, catalog=self.store, get=self._cached_load)
+                self._index = StoredStoryIndex.from_settings(self._compare_many, self.settings, ann=self._ann,
+                                                             catalog=self.store, load=self._cached_load)
                 metrics.STORE_ARTICLES.set(self.store.count())
         return self._index
 

@@ -79,7 +79,7 @@ def test_a_search_within_a_window_skips_segments_of_other_months(tmp_path):
 
 def _agrees(service: Storyline) -> None:
     """The index holds exactly the stored articles, each found under its own sequence number."""
-    ann, store = service.index.ann_, service.store
+    ann, store = service.index.ann, service.store
     assert ann.last_key == store.last_seq() and len(ann) == store.count()
     for keys, vectors, _ in store.vectors_since(service.pipeline.encoder.name, 0):
         for key, v in zip(keys, vectors):
@@ -95,7 +95,7 @@ def test_the_index_is_reopened_from_disk_and_caught_up(pipeline, tmp_path):
     again = Storyline(open_store(db), pipeline.settings, pipeline)
     added = []
     again.store.vectors_since = lambda enc, seq: added.append(seq) or iter(())
-    assert len(again.index.ann_) == 5 and added == [5]  # mapped from disk: nothing was re-added
+    assert len(again.index.ann) == 5 and added == [5]  # mapped from disk: nothing was re-added
     _agrees(Storyline(open_store(db), pipeline.settings, pipeline))
 
 
@@ -108,15 +108,15 @@ def test_the_index_agrees_with_the_store_after_a_crash_either_side_of_the_commit
     sl.close()
     # committed to SQLite, index never saved (the process died before its save)
     sl = Storyline(open_store(db), pipeline.settings, pipeline)
-    monkeypatch.setattr(type(sl.index.ann_), "save", lambda self: None)
+    monkeypatch.setattr(type(sl.index.ann), "save", lambda self: None)
     sl.add(read_paths([str(seeds[3])]))
     monkeypatch.undo()
     _agrees(Storyline(open_store(db), pipeline.settings, pipeline))
     # the reverse order: an index saved with a key whose commit never happened
     sl = Storyline(open_store(db), pipeline.settings, pipeline)
     ghost = sl.store.last_seq() + 1
-    sl.index.ann_.add(np.array([ghost]), np.ones((1, 512), np.float32), np.array([UNDATED]))
-    sl.index.ann_.save()
+    sl.index.ann.add(np.array([ghost]), np.ones((1, 512), np.float32), np.array([UNDATED]))
+    sl.index.ann.save()
     reopened = Storyline(open_store(db), pipeline.settings, pipeline)
     _agrees(reopened)
     report, _ = reopened.add(read_paths([str(seeds[4])]))  # the ghost's key is now a real article's

@@ -162,3 +162,19 @@ def test_a_store_gives_a_story_span(store_address, tmp_path):
         assert store.span("s1") == (dt.date(2025, 3, 2), dt.date(2025, 3, 9))
     finally:
         store.close()
+
+
+def test_story_index_parameters_are_checked_when_fitted_in_one_line():
+    import pytest
+
+    from storyline.errors import SettingsError
+
+    index = StoryIndex(compare_by(lambda a, b: True), window_days=0)  # made as given: the contract checks in fit
+    assert index.window_days == 0 and not hasattr(index, "catalog_")
+    with pytest.raises(SettingsError, match=r"^StoryIndex: window_days must be a whole number > 0, got 0$"):
+        index.fit([prep("a", 0)])
+    with pytest.raises(SettingsError, match="span_days must be a whole number >= 0, got -1"):
+        StoryIndex(compare_by(lambda a, b: True), span_days=-1).assign(prep("a", 0))
+    fitted = StoryIndex(compare_by(lambda a, b: True), dim=8).fit([prep("a", 0), prep("b", 1)])
+    assert fitted.story_of_ == {"a": fitted.story_of_["a"], "b": fitted.story_of_["a"]}
+    assert set(fitted.decisions_) == {"a", "b"} and len(fitted.ann_) == 2

@@ -37,7 +37,7 @@ def _ids(seeds, *keys):
 
 def _found(sl, prep) -> set[str]:
     """The stored articles the index finds nearest to this one's vector."""
-    return {p.article_id for p in sl.store.placed(sl.index.ann_.search(prep.embedding.doc, 10))}
+    return {p.article_id for p in sl.store.placed(sl.index.ann.search(prep.embedding.doc, 10))}
 
 
 def test_delete_in_the_middle_of_a_story(service, seeds_prepared):
@@ -104,7 +104,7 @@ def test_an_index_saved_before_a_deletion_catches_up_on_open(service, seeds_prep
     sl.store.delete_articles([gone])  # committed; the process dies before its index hears of it
     sl.store.close()
     again = Storyline(open_test_store(store_address, tmp_path), sl.settings, sl.pipeline)
-    assert gone not in _found(again, s["002"]) and len(again.index.ann_) == 2
+    assert gone not in _found(again, s["002"]) and len(again.index.ann) == 2
     _commit(again, s["004"], "S")  # a new article never takes the deleted one's key
     assert again.store.last_seq() == 4
 

@@ -62,7 +62,7 @@ def test_a_failed_commit_leaves_memory_as_the_store_is(sqlite_service, monkeypat
 
     sqlite_service.index.compare = scripted([{"000", "001"}])
     sqlite_service.add(read_paths([str(SEEDS / "000_8021d23d65a94577.txt")]))
-    assert len(sqlite_service.index.ann_) == 1 and sqlite_service.index.ann_.last_key == 1
+    assert len(sqlite_service.index.ann) == 1 and sqlite_service.index.ann.last_key == 1
 
     def broken(*args, **kwargs):
         raise sqlite3.OperationalError("disk I/O error")
@@ -71,9 +71,9 @@ def test_a_failed_commit_leaves_memory_as_the_store_is(sqlite_service, monkeypat
     with pytest.raises(StorylineError, match="database error: disk I/O error"):
         sqlite_service.add(read_paths([str(SEEDS / "001_ad8f6df6e894e106.txt")]))
     monkeypatch.undo()
-    assert sqlite_service.count() == 1 and len(sqlite_service.index.ann_) == 1
+    assert sqlite_service.count() == 1 and len(sqlite_service.index.ann) == 1
     report, _ = sqlite_service.add(read_paths([str(SEEDS / "001_ad8f6df6e894e106.txt")]))
-    assert report.added == 1 and len(sqlite_service.index.ann_) == 2 and sqlite_service.index.ann_.last_key == 2
+    assert report.added == 1 and len(sqlite_service.index.ann) == 2 and sqlite_service.index.ann.last_key == 2
     assert sqlite_service.why("001_ad8f6df6e894e106")["story"] == sqlite_service.why("000_8021d23d65a94577")["story"]
 
 
@@ -128,7 +128,7 @@ def test_sigkill_mid_batch_leaves_a_usable_store(store_address, pipeline, tmp_pa
     assert f"unchanged {kept}" in out.stderr and f"added {24 - kept}" in out.stderr
     again = open_test_store(store_address, tmp_path)
     assert again.count() == len(again.membership()) == 24 and again.last_seq() == 24
-    index = Storyline(again, pipeline.settings, pipeline).index.ann_  # killed before its index was saved
+    index = Storyline(again, pipeline.settings, pipeline).index.ann  # killed before its index was saved
     assert index.last_key == 24 and len(index) == 24
 
 
