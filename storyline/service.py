@@ -191,11 +191,12 @@ class Storyline:
                 raise
             if waiting is None and len(batch) == chunk:  # more may follow: start the worker meanwhile
                 self.pipeline.ahead.warm()
-            job = self.pipeline.ahead.submit(batch, {a.content_hash for a in batch if self._has_vectors(a)},
+            cleaned, rejected = self.pipeline.clean(batch)  # here, in input order; the rest in the worker
+            job = self.pipeline.ahead.submit(cleaned, {a.content_hash for a in cleaned if self._has_vectors(a)},
                                              in_worker=waiting is not None)  # the first in process: one article starts no worker
             if waiting is not None:
                 assign(*waiting)
-            waiting = (batch, job)
+            waiting = (batch, _with_errors(job, rejected))
         if waiting is not None and not stop.is_set():
             assign(*waiting)
         bar.close()
@@ -252,12 +253,8 @@ class Storyline:
 
     def _compare_many(self, a: Prepared, others: Sequence[Prepared],
                       scored: Mapping[tuple[str, str], PairScore] | None = None) -> list[PairScore]:
-        """The pipeline's comparison, storing the chunk vectors it computes on demand;
-        pairs in ``scored`` (by article ids: scored beforehand by a batch) are looked up instead."""
-        known = [(scored or {}).get((a.article.id, b.article.id)) for b in others]
-        todo = [b for b, s in zip(others, known) if s is None]
-        fresh = iter(self.pipeline.compare_many(a, todo, self._keep_chunks) if todo else ())
-        return [s or next(fresh) for s in known]
+        """The pipeline's comparison, storing the chunk vectors it computes on demand."""
+        return self.pipeline.compare_many(a, others, self._keep_chunks, scored)
 
     def _keep_chunks(self, prepared: Sequence[Prepared]) -> None:
         """Store the views of contents the store keeps vectors for (not of articles only compared)."""
@@ -457,10 +454,7 @@ class Storyline:
         Raises:
             InputError: if an article given in full has too little text after cleaning.
         """
-        new = [x for x in (a, b) if isinstance(x, Article)]
-        prepared, bad = self.pipeline.prepare(new)
-        if bad:
-            raise bad[0]
+        prepared = _prepared(self.pipeline, [x for x in (a, b) if isinstance(x, Article)])
         fresh = iter(prepared)
         pa, pb = (next(fresh) if isinstance(x, Article) else self._cached_load(x) for x in (a, b))
         return self._compare_many(pa, [pb])[0]
@@ -494,10 +488,23 @@ def compare_articles(a: Article, b: Article, pipeline: Pipeline | None = None) -
         InputError: if either has too little text after cleaning.
     """
     pipe = pipeline or Pipeline()
-    prepared, bad = pipe.prepare([a, b])
+    return pipe.compare(*_prepared(pipe, [a, b]))
+
+
+def _prepared(pipe: Pipeline, articles: Sequence[Article]) -> list[Prepared]:
+    """Articles given in full, cleaned and prepared; the first that cannot be raises."""
+    prepared, bad = pipe.prepare(articles)
     if bad:
         raise bad[0]
-    return pipe.compare(prepared[0], prepared[1])
+    return prepared
+
+
+def _with_errors(job: Callable[[], tuple[list[Prepared], list[InputError]]], rejected: list[InputError]):
+    """A prepared chunk's result with the errors its cleaning gave beside the worker's."""
+    def result(stop=None):
+        good, bad = job(stop)
+        return good, bad if stop is not None and stop.is_set() else rejected + bad
+    return result
 
 
 def _summarise(story_id: str, items: Sequence[Prepared], duplicates: Mapping[str, str | None],

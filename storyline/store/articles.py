@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator, Mapping
 
 import numpy as np
 
-from ..model import UNDATED, Article, Embedding, day_of, from_int8, pooled, pooled_doc, to_int8
+from ..model import EMBEDDING_FIELDS, UNDATED, Article, Embedding, day_of, decode_embedding, encode_embedding
 from .removal import LAST_SEQ
 from .sqlbase import SQL, pack, unpack
 
@@ -63,29 +63,7 @@ class EvaluationCache(ABC):
         """An article (kept once, by id) with its vectors."""
 
 
-def arr(b: bytes, dim: int, codec: str | None = "i8") -> np.ndarray:
-    """What ``to_int8`` wrote (``codec`` "i8"), or the float16 rows of a store written before it (None)."""
-    if codec is None:
-        return np.frombuffer(bytes(b), np.float16).astype(np.float32).reshape(-1, dim)
-    return from_int8(b, dim)
-
-
-_EMBEDDING = "dim, doc, title, lead, sentences, codec, owners, lead_rows"
-
-
-def _embedding(dim, doc, title, lead, sentences, codec, owners, lead_rows, doc_only=False):
-    """An ``embeddings`` row (the columns of ``_EMBEDDING``) as an Embedding, or its ``doc`` alone."""
-    rows = arr(sentences, dim, codec)
-    if owners is not None:
-        ranks = np.frombuffer(bytes(owners), "<u2")
-        if doc_only:
-            return pooled_doc(rows, ranks)
-        return pooled(rows, rows[0] if title is None else arr(title, dim, codec)[0], ranks, lead_rows)
-    doc = arr(doc, dim, codec)[0]
-    if doc_only:
-        return doc
-    title, lead = (rows[0] if b is None else arr(b, dim, codec)[0] for b in (title, lead))
-    return Embedding(doc, title, lead, rows)
+_EMBEDDING = ", ".join(EMBEDDING_FIELDS)  # the embeddings columns an Embedding is kept in
 
 
 class SQLArticles(SQL, Articles):
@@ -103,23 +81,14 @@ class SQLArticles(SQL, Articles):
         return seq
 
     def _put_vectors(self, db, content_hash: str, vectors: Vectors) -> None:
-        """The rows, the title unless it is the first row, and each row's paragraph: ``doc`` and
-        ``lead`` are pooled from them on load (an embedding without ``owners`` keeps its own)."""
         for encoder, e in vectors.items():
-            if e is None:
-                continue
-            first = to_int8(e.sentences[0]) if len(e.sentences) else None
-            title = None if (b := to_int8(e.title)) == first else b
-            if e.owners is None:
-                doc, lead, owners = to_int8(e.doc), None if (b := to_int8(e.lead)) == first else b, None
-            else:  # paragraph ranks: pooling needs only which rows share a paragraph
-                doc, lead, owners = None, None, np.unique(e.owners, return_inverse=True)[1].astype("<u2").tobytes()
-            db.execute("INSERT INTO embeddings (hash, encoder, dim, n, doc, title, lead, sentences, codec, owners, lead_rows) "
-                       "VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (hash, encoder) DO UPDATE SET dim=excluded.dim, "
-                       "n=excluded.n, doc=excluded.doc, title=excluded.title, lead=excluded.lead, "
-                       "sentences=excluded.sentences, codec=excluded.codec, owners=excluded.owners, lead_rows=excluded.lead_rows",
-                       (content_hash, encoder, e.doc.shape[0], len(e.sentences), doc, title, lead,
-                        to_int8(e.sentences), "i8", owners, e.lead_rows))
+            if e is not None:
+                dim, *columns = encode_embedding(e)
+                db.execute(f"INSERT INTO embeddings (hash, encoder, n, {_EMBEDDING}) VALUES (?,?,?,?,?,?,?,?,?,?,?) "
+                           "ON CONFLICT (hash, encoder) DO UPDATE SET dim=excluded.dim, "
+                           "n=excluded.n, doc=excluded.doc, title=excluded.title, lead=excluded.lead, "
+                           "sentences=excluded.sentences, codec=excluded.codec, owners=excluded.owners, lead_rows=excluded.lead_rows",
+                           (content_hash, encoder, len(e.sentences), dim, *columns))
 
     def article_hash(self, article_id: str) -> str | None:
         row = self._one("SELECT hash FROM articles WHERE id=?", (article_id,))
@@ -140,7 +109,7 @@ class SQLArticles(SQL, Articles):
 
     def get_embedding(self, content_hash: str, encoder: str) -> Embedding | None:
         row = self._one(f"SELECT {_EMBEDDING} FROM embeddings WHERE hash=? AND encoder=?", (content_hash, encoder))
-        return _embedding(*row) if row else None
+        return decode_embedding(*row) if row else None
 
     def article_with_hash(self, content_hash: str) -> str | None:
         row = self._one("SELECT id FROM articles WHERE hash=? LIMIT 1", (content_hash,))
@@ -155,7 +124,7 @@ class SQLArticles(SQL, Articles):
              "WHERE a.seq > ? ORDER BY a.seq LIMIT ?")
         while rows := self._rows(q, (encoder, seq, batch)):
             days = [d.toordinal() if (d := day_of(r[1])) else UNDATED for r in rows]
-            yield np.array([r[0] for r in rows]), np.stack([_embedding(*r[2:], doc_only=True) for r in rows]), np.array(days)
+            yield np.array([r[0] for r in rows]), np.stack([decode_embedding(*r[2:], doc_only=True) for r in rows]), np.array(days)
             seq = rows[-1][0]
 
 

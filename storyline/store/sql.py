@@ -11,7 +11,6 @@ from .crawl import SQLCrawlState
 from .lines import SQLSourceLines
 from .outbox import SQLOutbox
 from .removal import SQLRemoval
-from .sqlbase import pack, unpack  # noqa: F401 (batch shards encode their JSON as the store does)
 from .stories import SQLStories
 
 SCHEMA_VERSION = 8

@@ -25,7 +25,8 @@ from ..model import Story
 from .removal import LAST_SEQ
 from . import schema
 from .base import Features
-from .sql import SCHEMA_VERSION, SQLStore, unpack
+from ..model import unpack
+from .sql import SCHEMA_VERSION, SQLStore
 from .stories import RECOUNT_ALL
 
 # A new store is made from ``schema``; a store of an older version is brought to it by the
