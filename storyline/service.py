@@ -14,6 +14,7 @@ from .cluster import SAME, Decision, StoredStoryIndex, StoryIndex, day_of, summa
 from .index import AnnIndex, open_index
 from .errors import InputError, NotFoundError, StorylineError
 from .model import Article, PairScore, Story
+from .clean import Recurring
 from .pipeline import CHUNKS_KEY, Pipeline, Prepared, Report, content_hash
 from .settings import Settings, load_settings
 from .store import Store, StoryFilter, open_store
@@ -167,10 +168,11 @@ class Storyline:
         stop = stop or threading.Event()
         chunks = iter(self.new_chunks(_until(stop, items), chunk, pending, report, strict, bar))
         waiting = None  # the chunk being prepared ahead
+        seen = self.recurring()
 
         def assign(batch, job):
             good, bad = job(stop)
-            for decision in self.commit_prepared(good, bad, report, strict, bar):
+            for decision in self.commit_prepared(good, bad, report, strict, bar, seen=seen):
                 if keep_decisions:
                     decisions.append(decision)
                 if on_decision:
@@ -191,7 +193,7 @@ class Storyline:
                 raise
             if waiting is None and len(batch) == chunk:  # more may follow: start the worker meanwhile
                 self.pipeline.ahead.warm()
-            cleaned, rejected = self.pipeline.clean(batch)  # here, in input order; the rest in the worker
+            cleaned, rejected = self.pipeline.clean(batch, seen)  # here, in input order; the rest in the worker
             job = self.pipeline.ahead.submit(cleaned, {a.content_hash for a in cleaned if self._has_vectors(a)},
                                              in_worker=waiting is not None)  # the first in process: one article starts no worker
             if waiting is not None:
@@ -248,6 +250,11 @@ class Storyline:
         if batch:
             yield batch
 
+    def recurring(self) -> Recurring:
+        """What the store has counted of its sources' lines, for one unit of work to clean with
+        (and, for an add, to grow: ``commit_prepared`` keeps each article's count with it)."""
+        return Recurring(self.store.line_counts, stored=lambda art: self.store.article_hash(art.id) == art.content_hash)
+
     def _has_vectors(self, art: Article) -> bool:
         return self.store.get_embedding(art.content_hash, self.pipeline.encoder.name) is not None
 
@@ -261,11 +268,12 @@ class Storyline:
         self.store.put_vectors((p.article.content_hash, {CHUNKS_KEY: p.chunks}) for p in prepared if self._has_vectors(p.article))
 
     def commit_prepared(self, good: Sequence[Prepared], bad: Sequence[InputError], report: Report,
-                        strict: bool = False, bar=None, scored: Mapping[tuple[str, str], PairScore] | None = None
-                        ) -> Iterable[Decision]:
+                        strict: bool = False, bar=None, scored: Mapping[tuple[str, str], PairScore] | None = None,
+                        seen: Recurring | None = None) -> Iterable[Decision]:
         """Commit a prepared chunk's new vectors, then decide and commit each article in turn: the
         single writer of ``add`` and of the Dask batch (which passes the pairs it ``scored``, by
-        article ids; any other pair is scored here). An article stored meanwhile is unchanged."""
+        article ids; any other pair is scored here). An article stored meanwhile is unchanged.
+        ``seen``: what cleaning counted of each article's lines, kept with it."""
         bar = _NoBar() if bar is None else bar
         if bad and strict:
             raise bad[0]
@@ -298,6 +306,8 @@ class Storyline:
                 merged = [o["story"] for o in decision.merged]
                 summary = self._summary(decision.story_id, fresh=(prep, decision.duplicate_of), merged=merged)
                 alerts = self._alerts(decision.story_id, merged, summary)
+                if seen is not None and (lines := seen.take(art.id)) is not None:
+                    self.store.count_lines([lines])  # just before its commit: a kill between costs one article's count
                 seq = self.store.commit_assignment(art, decision.story_id, record, summary, merged, alerts)
                 index.remember(seq, prep)
             metrics.ADD_SECONDS.observe(time.perf_counter() - started)
@@ -454,7 +464,7 @@ class Storyline:
         Raises:
             InputError: if an article given in full has too little text after cleaning.
         """
-        prepared = _prepared(self.pipeline, [x for x in (a, b) if isinstance(x, Article)])
+        prepared = _prepared(self.pipeline, [x for x in (a, b) if isinstance(x, Article)], self.recurring())
         fresh = iter(prepared)
         pa, pb = (next(fresh) if isinstance(x, Article) else self._cached_load(x) for x in (a, b))
         return self._compare_many(pa, [pb])[0]
@@ -491,9 +501,10 @@ def compare_articles(a: Article, b: Article, pipeline: Pipeline | None = None) -
     return pipe.compare(*_prepared(pipe, [a, b]))
 
 
-def _prepared(pipe: Pipeline, articles: Sequence[Article]) -> list[Prepared]:
-    """Articles given in full, cleaned and prepared; the first that cannot be raises."""
-    prepared, bad = pipe.prepare(articles)
+def _prepared(pipe: Pipeline, articles: Sequence[Article], seen: Recurring | None = None) -> list[Prepared]:
+    """Articles given in full, cleaned (with their sources' lines as ``seen`` has them, changing
+    nothing stored) and prepared; the first that cannot be raises."""
+    prepared, bad = pipe.prepare(articles, seen)
     if bad:
         raise bad[0]
     return prepared

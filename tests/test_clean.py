@@ -1,4 +1,4 @@
-from storyline.clean import Cleaner
+from storyline.clean import Cleaner, Recurring
 from storyline.read import read_paths
 
 from .conftest import SEEDS
@@ -6,10 +6,21 @@ from .conftest import SEEDS
 BOILERPLATE = ["Bbabo NET", "Notizia", "Download", "Search Trends", "Torna alle notizie", "bbabo.Net"]
 
 
+def clean_in_order(cleaner, arts, seen=None):
+    """Each article cleaned with what its source's earlier articles and itself show, then counted."""
+    seen = Recurring() if seen is None else seen
+    out = []
+    for art in arts:
+        art, keys = cleaner.clean(art, seen)
+        seen.count(art, keys)
+        out.append(art)
+    return out
+
+
 def cleaned():
     arts = [a for a in read_paths([str(SEEDS)])]
     raw = {a.id[:3]: a.text for a in arts}
-    return raw, {a.id[:3]: a for a in Cleaner().fit_transform(arts)}
+    return raw, {a.id[:3]: a for a in clean_in_order(Cleaner(), arts)}
 
 
 def test_seed_boilerplate_lines_are_gone():
@@ -48,9 +59,31 @@ def test_lines_recurring_across_a_source_are_removed():
     arts = [Article(id=str(i), source="site", text=f"Headline number {i} about things\nSubscribe to our newsletter today for more\n"
                     f"Body paragraph {i} with enough words to count as article text, and more words.")
             for i in range(4)]
-    out = Cleaner(recurring_min_articles=3).fit_transform(arts)
-    assert all("Subscribe" not in a.text for a in out)
+    out = clean_in_order(Cleaner(recurring_min_articles=3), arts)
+    assert ["Subscribe" in a.text for a in out] == [True, True, False, False]  # learnt from the third on
     assert all("Body paragraph" in a.text for a in out)
+
+
+def test_what_a_source_showed_before_is_loaded_and_only_what_was_asked():
+    """A later run starts from the counts kept (here a dict standing in for the store)."""
+    from storyline.clean import line_key
+    from storyline.model import Article
+
+    kept, asked = {"site": (9, {line_key("Subscribe to our newsletter today for more"): 9})}, []
+
+    def load(source, keys):
+        asked.append((source, set(keys)))
+        n, counts = kept.get(source, (0, {}))
+        return n, {k: c for k, c in counts.items() if k in keys}
+
+    seen = Recurring(load)
+    art = Article(id="10", source="site", text="Headline about things\nSubscribe to our newsletter today for more\n"
+                  "Body paragraph with enough words to count as article text, and more words.")
+    (out,) = clean_in_order(Cleaner(), [art], seen)
+    assert "Subscribe" not in out.text and "Body paragraph" in out.text
+    source, keys = seen.take("10")  # what the store is to count with the article's commit, given once
+    assert source == "site" and line_key("Subscribe to our newsletter today for more") in keys and seen.take("10") is None
+    assert len(asked) == 1 and seen.articles["site"] == 10
 
 
 def test_copies_of_one_article_are_not_each_others_boilerplate():
@@ -60,5 +93,5 @@ def test_copies_of_one_article_are_not_each_others_boilerplate():
     body = "Putin and Tokayev met in Moscow on Thursday to discuss the situation in Kazakhstan after the unrest."
     arts = [Article(id=str(i), text=f"Putin meets Tokayev\n{body}\nUpdated at {10 + i}:00.") for i in range(4)]
     arts.append(Article(id="other", text="Another story\nA different article about football results in Madrid on Sunday."))
-    out = Cleaner(recurring_min_articles=3).fit_transform(arts)
+    out = clean_in_order(Cleaner(recurring_min_articles=3), arts)
     assert all(body in a.text for a in out[:4])
