@@ -10,6 +10,7 @@ are optimistic alike for every route.
     python benchmarks/cheap_languages.py --cache C [--split dev] [--langs pl-pl ru-ru]
 """
 import argparse
+import json
 
 import numpy as np
 from _data import PAIRS
@@ -28,7 +29,7 @@ def figures(pairs, scored):
     same = np.array([s.relation in SAME for s in scored])
     lab = (gold <= 1.5) | (gold >= 3)
     tp, fp, fn = (same & (gold <= 1.5) & lab).sum(), (same & (gold >= 3)).sum(), (~same & (gold <= 1.5)).sum()
-    p, r = tp / max(tp + fp, 1), tp / max(tp + fn, 1)
+    p, r = float(tp / max(tp + fp, 1)), float(tp / max(tp + fn, 1))
     return {"pairs": len(pairs), "pearson": round(float(np.corrcoef(gold, pred)[0, 1]), 4),
             "story_pairs": {"precision": round(p, 3), "recall": round(r, 3), "f1": round(2 * p * r / max(p + r, 1e-9), 3)},
             "full_model_share": round(sum(s.model == "full" for s in scored) / max(len(scored), 1), 3)}
@@ -48,7 +49,7 @@ def main(cache, split, langs):
                   "cheap model alone (fast)": {**settings.compare, "second": "never"}}
         for name, compare in routes.items():
             scored = [score_pairs(ready[p.a.content_hash], [ready[p.b.content_hash]], scorer, compare)[0] for p in pairs]
-            print(f"{split} {combo} {name}: {figures(pairs, scored)}", flush=True)
+            print(f"{split} {combo} {name}: {json.dumps(figures(pairs, scored))}", flush=True)
 
 
 if __name__ == "__main__":
