@@ -398,8 +398,9 @@ def export(settings, db, fmt, output, lang, since, until, entity, query, limit):
 
 @main.command()
 @db_option
-@click.option("--hours", type=float, default=None, help="The window: this many hours back, in whole days (default 24).")
-@click.option("--since", default=None, help="The window's first day (YYYY-MM-DD), instead of --hours.")
+@click.option("--hours", type=float, default=None, help="The window: this many hours back from --until, in whole days "
+              "(default 24 unless --since is given).")
+@click.option("--since", default=None, help="The window's first day (YYYY-MM-DD; with --hours, whichever is later).")
 @click.option("--until", default=None, help="The window's last day (default: the newest article's day, or today).")
 @click.option("--lang", default=None, help="Only stories with an article in this language in the window.")
 @click.option("--limit", type=int, default=20, show_default=True, help="Stories listed (1..500).")

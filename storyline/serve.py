@@ -19,7 +19,7 @@ import sys
 import threading
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
 from fastapi import FastAPI, File, Header, HTTPException, Query, Request, Response, Security, UploadFile
@@ -27,7 +27,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, StreamingResponse
 from fastapi.security import HTTPBearer
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, Field, field_validator, model_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import atom
@@ -46,15 +46,39 @@ from .stop import Stop
 from .store import StoryFilter, open_store
 from .display import reader_lang, shown
 from . import monitor
+from .store.outbox import DuplicateName
+from .top import MAX_LIMIT as MAX_TOP
 from .watch import Watcher
 
 log = logging.getLogger("storyline")
 access = logging.getLogger("storyline.access")
 
 WEB = Path(__file__).parent / "web"
-LANG = Query(None, pattern=r"^[A-Za-z]{2,3}(-[A-Za-z]{2,4})?$", description="an ISO 639-1 code (de, zh-tw)")
+LANG_CODE = r"^[A-Za-z]{2,3}(-[A-Za-z]{2,4})?$"
+
+
+def _known_languages(region: bool):
+    """The schema's pattern for a language field the server checks against the codes the language
+    identifier knows (any case; ``region``: a subtag after "-" is passed over): the identifier
+    loads when the schema is first asked for, not when the server starts."""
+    def pattern(schema: dict) -> None:
+        from .analyse.language import known_languages
+
+        schema["pattern"] = f"^({'|'.join(sorted(known_languages()))})" + ("(-[A-Za-z]{2,4})?$" if region else "$")
+    return pattern
+
+
+LANG = Query(None, pattern=LANG_CODE, json_schema_extra=_known_languages(region=True),
+             description="an ISO 639-1 code storyline knows, any case, a region after '-' passed over (de, zh-TW)")
 READER = Header(None, description="the reader's languages when ``lang`` is not given: each story then carries "
                                   "``display`` (headline and places in the first of them storyline knows)")
+KnownLang = Annotated[str, Field(pattern=LANG_CODE, json_schema_extra=_known_languages(region=False))]
+# the window of /stories/top and its feed (``top.window``)
+HOURS = Query(None, gt=0, description="the window: this many hours back from until, in whole days (default 24 unless "
+                                      "since is given)")
+SINCE = Query(None, description="the window's first day, YYYY-MM-DD (with hours: whichever is later)")
+UNTIL = Query(None, description="the window's last day, YYYY-MM-DD (default: the newest article's day, or today)")
+TOP_LIMIT = Query(20, ge=1, le=MAX_TOP, description="stories listed")
 MAX_OFFSET = 1_000_000_000  # stories skipped at most by a page (the store counts in 64-bit integers)
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 OPEN_PATHS = ("/health", "/openapi.json", "/docs-assets/")  # and the UI's pages: answered without a token, whatever the scopes
@@ -71,6 +95,17 @@ STATUS = {  # the library's errors as HTTP statuses; a subclass not listed takes
     Unavailable: 503,  # with Retry-After (its own handler)
     StorylineError: 400,  # the store's errors (locked, read-only, disk full) and any other the library names
 }
+
+
+def _iso_day(value: Any) -> Any:
+    """Only the text YYYY-MM-DD: pydantic alone takes a number too (seconds since 1970), which the
+    schema's ``format: date`` does not."""
+    if isinstance(value, str) and len(value) == 10 and value[4] == value[7] == "-":
+        return value
+    raise ValueError("must be a date YYYY-MM-DD")
+
+
+Day = Annotated[dt.date, BeforeValidator(_iso_day)]
 
 
 def status_of(exc: StorylineError) -> int:
@@ -128,17 +163,35 @@ class PruneIn(BaseModel):
         return value
 
 
+LETTER = r"[^\W\d_]"  # a name needs a letter to be keyed (``analyse.names.entity_keys``)
+CRITERIA = {"entities": {"type": "array", "minItems": 1}, "query": {"type": "string"}, "langs": {"type": "array", "minItems": 1},
+            "min_sources": {"type": "integer", "minimum": 1}, "min_languages": {"type": "integer", "minimum": 1}}
+WEBHOOK = {"type": "string", "pattern": r"\S"}  # a webhook given (a blank one is none)
+
+
 class WatchlistIn(BaseModel):
-    name: str = Field(min_length=1, max_length=64, description="letters, digits, '_', '.', '-'")
-    entities: list[str] = Field(default=[], max_length=20, description="people, organisations, places (any script or "
-                                                                       "spelling); each must be named")
-    query: str | None = Field(default=None, max_length=200, description="words the headline or titles contain")
-    langs: list[str] = Field(default=[], max_length=50, description="a member in one of these languages")
+    """What ``make_watchlist`` checks, as far as a schema can say it: at least one criterion
+    (``anyOf``), a webhook with its secret and a secret only with a webhook (``allOf``)."""
+
+    model_config = {"json_schema_extra": {
+        "anyOf": [{"required": [k], "properties": {k: v}} for k, v in CRITERIA.items()],
+        "allOf": [{"if": {"required": [a], "properties": {a: given}}, "then": {"required": [b], "properties": {b: needed}}}
+                  for a, b, given, needed in (("webhook", "secret", WEBHOOK, {"type": "string"}),
+                                              ("secret", "webhook", {"type": "string"}, WEBHOOK))]}}
+
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
+                      description="letters, digits, '_', '.', '-', starting with a letter or digit")
+    entities: list[Annotated[str, Field(max_length=200, pattern=LETTER)]] = Field(
+        default=[], max_length=20, description="people, organisations, places (any script or spelling); each must be named")
+    query: str | None = Field(default=None, max_length=200, pattern=r"\S", description="words the headline or titles contain")
+    langs: list[KnownLang] = Field(default=[], max_length=50, description="a member in one of these languages")
     min_sources: int = Field(default=0, ge=0, le=10_000)
     min_languages: int = Field(default=0, ge=0, le=10_000)
-    webhook: str | None = Field(default=None, max_length=2_000, description="POST each alert here (public http(s) "
-                                                                            "addresses only, unless ingest.allow_networks)")
-    secret: str | None = Field(default=None, max_length=500, description="signs each delivery (X-Storyline-Signature)")
+    webhook: str | None = Field(default=None, max_length=2_000, pattern=r"^\s*([Hh][Tt][Tt][Pp][Ss]?://\S+\s*)?$",
+                                description="POST each alert here (public http(s) addresses only, unless "
+                                            "ingest.allow_networks; the name must resolve)")
+    secret: str | None = Field(default=None, min_length=8, max_length=500,
+                               description="signs each delivery (X-Storyline-Signature); only with a webhook")
 
 
 class CompareIn(BaseModel):
@@ -185,8 +238,9 @@ class Gate:
     """ASGI middleware: origin, token scope and body size, checked before the app reads a byte."""
 
     def __init__(self, app, access: Access, max_body: int, hosts: frozenset[str] = frozenset(),
-                 max_query: int = 8192):
+                 max_query: int = 8192, routes=()):
         self.app, self.access, self.max_body, self.hosts, self.max_query = app, access, max_body, hosts, max_query
+        self.routes = routes
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -203,6 +257,8 @@ class Gate:
                     (refusal := self.access.refuse("read", headers.get("authorization", ""), f"GET {scope['path']}")):
                 return await _json(send, *refusal)
             return await self.app(scope, receive, send)
+        if not {scope["method"], "*"} & methods_at(self.routes, scope):  # no route takes it: the router's 404 or 405,
+            return await self.app(scope, receive, send)                  # whatever the token (the schema is public)
         refusal = self._refuse(scope, headers)
         if refusal:
             return await _json(send, *refusal)
@@ -257,6 +313,17 @@ class Gate:
             return 403, "cross-site requests are refused: use the UI served by this server, or a client that is not a browser"
         method, path = scope["method"], scope["path"]
         return self.access.refuse(scope_needed(method, path), headers.get("authorization", ""), f"{method} {path}")
+
+
+def methods_at(routes, scope) -> set[str]:
+    """The methods the routes answer at the request's path ("*": a mount, any method)."""
+    from starlette.routing import Match
+
+    out: set[str] = set()
+    for route in routes:
+        if route.matches(scope)[0] != Match.NONE:
+            out |= getattr(route, "methods", None) or {"*"}
+    return out
 
 
 def host_name(host: str) -> str:
@@ -383,7 +450,7 @@ def create_app(db: str = "storyline.db", settings: Settings | None = None, token
     app = FastAPI(title="storyline", version="0.1.0", docs_url=None, redoc_url=None, lifespan=lifespan,
                   description="Which news articles report the same story, across languages.")
     app.add_middleware(Gate, access=gate, max_body=settings.serve["max_body_bytes"], hosts=allowed_hosts(settings, host),
-                       max_query=settings.serve["max_query_bytes"])
+                       max_query=settings.serve["max_query_bytes"], routes=app.router.routes)
     app.add_middleware(Observed, routes=app.router.routes)
     bearer = HTTPBearer(auto_error=False, description="a token of the scope the route needs (read, write or admin), "
                                                      "when the server has tokens (docs/operations.md#access)")
@@ -402,8 +469,8 @@ def create_app(db: str = "storyline.db", settings: Settings | None = None, token
                             headers={"Retry-After": str(math.ceil(settings.serve["store_wait_s"]))})
 
     @app.exception_handler(FieldError)
-    async def bad_field(_, exc: FieldError):
-        return JSONResponse({"detail": [{"field": exc.field, "problem": exc.problem}]}, 422)
+    async def bad_field(_, exc: FieldError):  # a name in use is a conflict with what is stored, not a malformed field
+        return JSONResponse({"detail": [{"field": exc.field, "problem": exc.problem}]}, 409 if isinstance(exc, DuplicateName) else 422)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_, exc: RequestValidationError):
@@ -411,8 +478,11 @@ def create_app(db: str = "storyline.db", settings: Settings | None = None, token
         return JSONResponse({"detail": errs}, 422)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_, exc: StarletteHTTPException):
-        return JSONResponse({"detail": str(exc.detail)}, exc.status_code, headers=exc.headers)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        headers = exc.headers
+        if exc.status_code == 405:  # Starlette names the methods of the first route at the path; every route's count
+            headers = (headers or {}) | {"Allow": ", ".join(sorted(methods_at(app.router.routes, request.scope) - {"*"}))}
+        return JSONResponse({"detail": str(exc.detail)}, exc.status_code, headers=headers)
 
     @app.exception_handler(Exception)
     async def crash(_, exc: Exception):
@@ -504,11 +574,12 @@ def create_app(db: str = "storyline.db", settings: Settings | None = None, token
         """The watchlists (secrets not shown)."""
         return {"watchlists": [w.to_dict() for w in monitor.watchlists(service)]}
 
-    @app.post("/watchlists", dependencies=[Security(bearer)], responses=WRITE_ERRORS, status_code=201)
+    @app.post("/watchlists", dependencies=[Security(bearer)], status_code=201, responses=WRITE_ERRORS | {
+        409: {"model": Invalid, "description": "a watchlist of that name exists (the field is name)"}})
     def post_watchlist(body: WatchlistIn) -> dict:
         """Save a watchlist (as `storyline watchlists add`); it alerts on stories that come to match
         it from now on. 422 names the field: no criterion, an unknown language, a webhook that is
-        not a public http(s) URL or has no secret, a name in use."""
+        not a public http(s) URL or has no secret; 409 a name in use."""
         w = monitor.add_watchlist(service, body.name, body.entities, body.query, body.langs, body.min_sources,
                                   body.min_languages, body.webhook, body.secret, watcher.fetcher)
         return {"watchlist": w.to_dict()}
@@ -531,7 +602,8 @@ def create_app(db: str = "storyline.db", settings: Settings | None = None, token
         """A watchlist's alerts, newest first, each with its delivery state and attempts."""
         return {"alerts": [a.to_dict() | {"attempts_log": monitor.attempts(service, a.id)} for a in monitor.alerts(service, name, limit)]}
 
-    @app.get("/watchlists/{name}/feed.atom", responses=READ_ERRORS)
+    @app.get("/watchlists/{name}/feed.atom", response_class=Response, responses=READ_ERRORS | {
+        200: {"description": "an Atom feed", "content": {"application/atom+xml": {"schema": {"type": "string"}}}}})
     def watchlist_feed(name: str, request: Request) -> Response:
         """A watchlist's alerts as an Atom feed (the entry id is the alert's delivery id)."""
         w = monitor.watchlist(service, name)
@@ -580,8 +652,8 @@ def create_app(db: str = "storyline.db", settings: Settings | None = None, token
         return {"file": Path(info["path"]).name, "bytes": info["bytes"], "index": info["index"] is not None}
 
     @app.get("/stories", responses=READ_ERRORS)
-    def list_stories(lang: str | None = LANG, since: dt.date | None = Query(None, description="last seen on or after, YYYY-MM-DD"),
-                     until: dt.date | None = Query(None, description="first seen on or before, YYYY-MM-DD"),
+    def list_stories(lang: str | None = LANG, since: Day | None = Query(None, description="last seen on or after, YYYY-MM-DD"),
+                     until: Day | None = Query(None, description="first seen on or before, YYYY-MM-DD"),
                      entity: str | None = Query(None, max_length=200, description="a person, organisation or place, in any spelling or script"),
                      q: str | None = Query(None, max_length=200, description="words of a headline or title"),
                      offset: int = Query(0, ge=0, le=MAX_OFFSET), limit: int = Query(50, ge=1, le=500),
@@ -615,20 +687,23 @@ def create_app(db: str = "storyline.db", settings: Settings | None = None, token
             "Content-Disposition": f'attachment; filename="stories.{format}"'})
 
     @app.get("/stories/top", responses=READ_ERRORS)
-    def top(hours: float | None = None, since: str | None = None, until: str | None = None,
-            lang: str | None = None, limit: int = 20, accept_language: str | None = READER) -> JSONResponse:
+    def top(hours: float | None = HOURS, since: Day | None = SINCE, until: Day | None = UNTIL, lang: str | None = LANG,
+            limit: int = TOP_LIMIT, accept_language: str | None = READER) -> JSONResponse:
         """The stories carried most widely in a window (as `storyline top`): by distinct sources,
         languages, articles and growth against the window before, each with ``why``; ``lang``
-        filters and is the reader's language (else Accept-Language; each story's ``display``)."""
+        filters and is the reader's language (else Accept-Language; each story's ``display``).
+        Every bound given applies: bounds that cross make an empty window."""
+        since, until = (d and d.isoformat() for d in (since, until))
         reader = reader_lang(lang, accept_language)
         win, ranked = monitor.top(service, hours, since, until, lang and reader, limit)
         return varying({"window": win.to_dict(), "stories": [r.to_dict() | {"story": for_story(r.story, reader)} for r in ranked]})
 
     @app.get("/stories/top/feed.atom", responses=ATOM_ANSWER | READ_ERRORS, response_class=Response)
-    def top_feed(request: Request, hours: float | None = None, since: str | None = None, until: str | None = None,
-                 lang: str | None = None, limit: int = 20, accept_language: str | None = READER) -> Response:
+    def top_feed(request: Request, hours: float | None = HOURS, since: Day | None = SINCE, until: Day | None = UNTIL,
+                 lang: str | None = LANG, limit: int = TOP_LIMIT, accept_language: str | None = READER) -> Response:
         """The top stories as an Atom feed (the parameters of /stories/top): an entry per story,
         under the story's own id, updated when its newest article was published."""
+        since, until = (d and d.isoformat() for d in (since, until))
         reader = reader_lang(lang, accept_language)
         win, ranked = monitor.top(service, hours, since, until, lang and reader, limit)
         base = str(request.base_url).rstrip("/")

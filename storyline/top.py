@@ -18,6 +18,7 @@ from .store import Stories
 
 DEFAULT_HOURS = 24
 MAX_LIMIT = 500
+LAST_DAY = dt.date.max - dt.timedelta(days=1)  # a window's last day: the day after it must exist
 
 
 @dataclass(frozen=True)
@@ -30,11 +31,16 @@ class Window:
 
     @property
     def days(self) -> int:
-        return (self.until - self.since).days + 1
+        return max(0, (self.until - self.since).days + 1)  # 0: since after until, an empty window
 
     @property
     def before(self) -> dt.date:
-        return self.since - dt.timedelta(days=self.days)
+        return dt.date.fromordinal(max(1, self.since.toordinal() - self.days))  # year 1 at the earliest
+
+    @property
+    def end(self) -> dt.date:
+        """The day after the window (``window`` keeps ``until`` before the calendar's last day)."""
+        return self.until + dt.timedelta(days=1)
 
     def to_dict(self) -> dict:
         return {"since": self.since.isoformat(), "until": self.until.isoformat(), "days": self.days,
@@ -80,27 +86,26 @@ def parse_day(value: str | None, field: str) -> dt.date | None:
 
 def window(newest: str | None, hours: float | None = None, since: str | None = None, until: str | None = None,
            today: dt.date | None = None) -> Window:
-    """The days ranked: ``until`` (default the newest article's day, or today if that is later:
-    an archive's window ends where its articles end), back ``hours`` (whole days, at least one;
-    default 24) or from ``since``.
+    """The days ranked: up to ``until`` (default the newest article's day, or today if that is in
+    the future: an archive's window ends where its articles end), back ``hours`` (whole days, at
+    least one) and from ``since``; with neither, 24 hours. Every bound given applies, so bounds
+    that cross make an empty window, and one reaching past the calendar (years 1..9999) stops at
+    its edge: every request the API's schema allows has an answer.
 
     Raises:
-        FieldError: both ``hours`` and ``since``, hours not > 0, a malformed date, since after until.
+        FieldError: hours not > 0, a malformed date.
     """
-    if hours is not None and since:
-        raise FieldError("hours", "give hours or since, not both")
     if hours is not None and not (hours > 0 and math.isfinite(hours)):
         raise FieldError("hours", f"must be > 0, got {hours:g}")
-    first, last = parse_day(since, "since"), parse_day(until, "until")
+    first, last = (d and min(d, LAST_DAY) for d in (parse_day(since, "since"), parse_day(until, "until")))
     if last is None:
         today = today or dt.datetime.now(dt.timezone.utc).date()
         newest_day = parse_day(newest, "newest") if newest else None
-        last = min(today, newest_day) if newest_day else today
-    if first is None:
+        last = min(min(today, newest_day) if newest_day else today, LAST_DAY)
+    if hours is not None or first is None:
         days = max(1, math.ceil((hours or DEFAULT_HOURS) / 24))
-        first = last - dt.timedelta(days=days - 1)
-    if first > last:
-        raise FieldError("since", f"{first} is after until {last}")
+        back = dt.date.fromordinal(max(1, last.toordinal() - days + 1))
+        first = max(first, back) if first else back
     return Window(first, last)
 
 
@@ -110,14 +115,16 @@ def top_stories(store: Stories, hours: float | None = None, since: str | None = 
     ``lang``: only stories with an article in that language in the window.
 
     Raises:
-        FieldError: a field out of range (see ``window``), an unknown language, a limit outside 1..500.
+        FieldError: hours not > 0, a malformed date, an unknown language, a limit outside 1..500.
     """
     if not 1 <= limit <= MAX_LIMIT:
         raise FieldError("limit", f"must be in 1..{MAX_LIMIT}, got {limit}")
     if lang is not None:
         lang = check_lang(lang)
     win = window(store.newest_published(), hours, since, until, today)
-    rows = store.top_stories(win.since.isoformat(), (win.until + dt.timedelta(days=1)).isoformat(),
+    if not win.days:
+        return win, []
+    rows = store.top_stories(win.since.isoformat(), win.end.isoformat(),
                              win.before.isoformat(), lang, limit)
     return win, [Ranked(story, *counts) for story, counts in rows]
 

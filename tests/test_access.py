@@ -72,6 +72,19 @@ def test_a_write_token_is_refused_delete_prune_and_backup(server):
         assert r.status_code == 400 and "pg_dump" in r.json()["detail"]
 
 
+def test_a_method_no_route_takes_is_405_naming_every_route_at_the_path(server):
+    """Before any token check (the schema is public; no scope makes a method exist), and Allow
+    lists the methods of every route at the path, not the first one's."""
+    for headers in ({}, bearer("read"), bearer("write")):
+        r = httpx.delete(server.url + "/compare", headers=headers)
+        assert r.status_code == 405 and r.headers["allow"] == "POST", (headers, r.text)
+    r = httpx.put(server.url + "/watchlists", headers=bearer("write"))
+    assert r.status_code == 405 and r.headers["allow"] == "GET, POST"
+    r = httpx.patch(server.url + "/articles/short", headers=bearer("admin"))
+    assert r.status_code == 405 and r.headers["allow"] == "DELETE, GET"
+    assert httpx.delete(server.url + "/no-such-route", headers=bearer("write")).status_code == 404
+
+
 def test_token_settings_are_checked_and_made_by_the_cli():
     with pytest.raises(StorylineError, match="unknown scope 'owner'; use one of read, write, admin"):
         Access.from_config(["owner:" + "0" * 64])

@@ -230,7 +230,9 @@ def test_http_watchlists_alerts_and_atom_feed(tmp_path):
     client = TestClient(create_app(db, LOCAL), base_url="http://127.0.0.1")
     r = client.post("/watchlists", json={"name": "kz", "entities": ["Tokajew"], "min_sources": 2})
     assert r.status_code == 201, r.text
-    for body, field in [({"name": "kz", "query": "x"}, "name"), ({"name": "y"}, "entities"),
+    r = client.post("/watchlists", json={"name": "kz", "query": "x"})
+    assert r.status_code == 409 and r.json()["detail"] == [{"field": "name", "problem": "a watchlist named 'kz' exists already"}]
+    for body, field in [({"name": "y"}, "entities"),
                         ({"name": "y", "langs": ["xx"]}, "langs"), ({"name": "y", "query": "a", "webhook": "http://10.0.0.1/h",
                                                                       "secret": "s3cret-key"}, "webhook"),
                         ({"name": "y", "query": "a", "min_sources": -1}, "min_sources")]:
@@ -362,3 +364,30 @@ def test_serve_killed_mid_delivery_sends_the_alert_once_more_at_most(store_addre
             if srv and srv.proc.poll() is None:
                 srv.stop()
         rx.close()
+
+
+def test_the_watchlist_schema_says_what_the_server_accepts(tmp_path):
+    """Body by body, the served schema (its anyOf of criteria, a webhook with its secret, the
+    patterns) and the server's checks agree: what the contract tests fuzz, over chosen edges."""
+    jsonschema_rs = pytest.importorskip("jsonschema_rs")
+    from fastapi.testclient import TestClient
+
+    from storyline.serve import create_app
+
+    client = TestClient(create_app(str(tmp_path / "t.db"), LOCAL), base_url="http://127.0.0.1")
+    valid = jsonschema_rs.validator_for(client.get("/openapi.json").json()["components"]["schemas"]["WatchlistIn"])
+    hook, key = "http://127.0.0.1:9/hook", "12345678"
+    bodies = [{}, {"query": None}, {"query": " "}, {"query": "x"}, {"entities": []}, {"entities": ["123"]},
+              {"entities": [" "]}, {"entities": ["Tokajew"]}, {"langs": []}, {"langs": ["xx"]}, {"langs": ["de"]},
+              {"min_sources": 0}, {"min_sources": 2}, {"min_languages": 1}, {"query": "x", "secret": key},
+              {"query": "x", "webhook": " ", "secret": key}, {"query": "x", "webhook": hook},
+              {"query": "x", "webhook": hook, "secret": key[:7]}, {"query": "x", "webhook": hook, "secret": key},
+              {"query": "x", "webhook": "ftp://127.0.0.1/h", "secret": key}, {"query": "x", "webhook": ""}]
+    outcomes = []
+    for i, body in enumerate(bodies):
+        body = {"name": f"w{i}"} | body
+        r = client.post("/watchlists", json=body)
+        assert r.status_code in (201, 422), r.text
+        assert (r.status_code == 201) == valid.is_valid(body), (body, r.text)
+        outcomes.append(r.status_code)
+    assert outcomes.count(201) == 7  # both sides of every edge were tried

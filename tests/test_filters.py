@@ -41,7 +41,7 @@ def client(tmp_path_factory):
 
 
 @pytest.mark.parametrize("query, field", [("since=2026-99-01", "query.since"), ("until=yesterday", "query.until"),
-                                          ("lang=german!", "query.lang"), ("entity=" + "x" * 201, "query.entity"),
+                                          ("lang=german!", "query.lang"), ("until=0", "query.until"), ("entity=" + "x" * 201, "query.entity"),
                                           ("q=" + "x" * 201, "query.q"), ("limit=0", "query.limit"), ("offset=-1", "query.offset")])
 def test_every_stories_parameter_is_checked(client, query, field):
     r = client.get("/stories?" + query)

@@ -66,9 +66,18 @@ def test_a_live_store_ranks_up_to_today():
     assert window(None, hours=72, today=TODAY) .since == TODAY - dt.timedelta(days=2)
 
 
-@pytest.mark.parametrize("kwargs, field", [({"hours": 0}, "hours"), ({"hours": 5, "since": "2024-01-01"}, "hours"),
+def test_every_bound_given_applies_and_the_calendar_bounds_the_window():
+    assert window(None, hours=72, since="2024-03-09", until="2024-03-10").to_dict()["since"] == "2024-03-09"
+    assert window(None, hours=24, since="2024-03-01", until="2024-03-10").since == dt.date(2024, 3, 10)
+    crossed = window(None, since="2024-03-02", until="2024-03-01")
+    assert crossed.days == 0 and crossed.before == crossed.since  # empty, not an error
+    assert window(None, hours=1e300, until="2024-03-10").since == dt.date.min  # no overflow: from year 1
+    assert window(None, until="9999-12-31").end == dt.date.max  # the day after the window exists
+    assert window(None, until="0001-01-01").before == dt.date.min
+
+
+@pytest.mark.parametrize("kwargs, field", [({"hours": 0}, "hours"), ({"hours": float("inf")}, "hours"),
                                            ({"since": "yesterday"}, "since"), ({"until": "2024-13-01"}, "until"),
-                                           ({"since": "2024-03-02", "until": "2024-03-01"}, "since"),
                                            ({"lang": "klingon"}, "lang"), ({"limit": 0}, "limit")])
 def test_bad_fields_are_named(tmp_path, kwargs, field):
     store = open_test_store(str(tmp_path / "t.db"), tmp_path)
@@ -100,8 +109,12 @@ def test_cli_and_http_give_the_same_ranking(tmp_path):
     client = TestClient(create_app(db))
     r = client.get("/stories/top", params={"until": "2024-03-10"})
     assert r.status_code == 200 and r.json() == cli
-    r = client.get("/stories/top", params={"hours": 24, "since": "2024-03-01"})
-    assert r.status_code == 422 and r.json()["detail"][0]["field"] == "hours"
+    r = client.get("/stories/top", params={"hours": 0})
+    assert r.status_code == 422 and r.json()["detail"][0]["field"] == "query.hours"
+    r = client.get("/stories/top", params={"hours": "1e308", "until": "2024-03-10"})  # was a 500: the window overflowed
+    assert r.status_code == 200 and r.json()["window"]["since"] == "0001-01-01"
+    r = client.get("/stories/top", params={"since": "2024-03-11", "until": "2024-03-10"})
+    assert r.status_code == 200 and r.json()["stories"] == [] and r.json()["window"]["days"] == 0
     r = client.get("/stories/top", params={"lang": "xx"})
     assert r.status_code == 422 and r.json()["detail"] == [
         {"field": "lang", "problem": "unknown language 'xx'; use an ISO 639-1 code such as en, de, ru, zh"}]
