@@ -39,7 +39,9 @@ def make_watchlist(name: str, entities: Sequence[str] = (), query: str | None = 
                    secret: str | None = None, fetcher=None) -> Watchlist:
     """A new watchlist from what a user gave, each entity folded to the keys it may have.
 
-    ``fetcher`` (an ``ingest.Fetcher``) checks a webhook's address as fetching would.
+    ``fetcher`` (an ``ingest.Fetcher``) checks a webhook as fetching would, without a DNS lookup:
+    a name that does not resolve, or resolves to a private address, fails at delivery (its alert
+    says why), an address written as one is refused now.
 
     Raises:
         FieldError: naming the field: a bad name, no criterion, an unknown language, an entity
@@ -78,7 +80,7 @@ def make_watchlist(name: str, entities: Sequence[str] = (), query: str | None = 
         if fetcher is None:
             raise FieldError("webhook", "cannot be checked here")
         try:
-            fetcher.check(webhook)
+            fetcher.check(webhook, resolve=False)  # no lookup while a request waits: delivery checks the name
         except FetchError as exc:
             raise FieldError("webhook", exc.problem) from None
     elif secret:

@@ -108,6 +108,16 @@ def _iso_day(value: Any) -> Any:
 Day = Annotated[dt.date, BeforeValidator(_iso_day)]
 
 
+def _whole(value: Any) -> Any:
+    """A JSON integer as the schema means it (5 or 5.0); pydantic alone takes true and "5" too."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (isinstance(value, float) and not value.is_integer()):
+        raise ValueError("must be a whole number")
+    return int(value)
+
+
+Whole = Annotated[int, BeforeValidator(_whole)]
+
+
 def status_of(exc: StorylineError) -> int:
     return next(STATUS[cls] for cls in type(exc).__mro__ if cls in STATUS)
 
@@ -146,7 +156,7 @@ class UrlsIn(BaseModel):
 class FeedIn(BaseModel):
     url: str = Field(min_length=1, max_length=2_000, description="an RSS, Atom or JSON feed, a news sitemap, or a "
                                                                  "home page linking to feeds")
-    interval_s: int | None = Field(default=None, ge=10, description="seconds between polls (default ingest.poll_interval_s)")
+    interval_s: Whole | None = Field(default=None, ge=10, description="seconds between polls (default ingest.poll_interval_s)")
 
 
 class PruneIn(BaseModel):
@@ -167,6 +177,8 @@ LETTER = r"[^\W\d_]"  # a name needs a letter to be keyed (``analyse.names.entit
 CRITERIA = {"entities": {"type": "array", "minItems": 1}, "query": {"type": "string"}, "langs": {"type": "array", "minItems": 1},
             "min_sources": {"type": "integer", "minimum": 1}, "min_languages": {"type": "integer", "minimum": 1}}
 WEBHOOK = {"type": "string", "pattern": r"\S"}  # a webhook given (a blank one is none)
+WEBHOOK_URL = (r"^\s*([Hh][Tt][Tt][Pp][Ss]?://(\[[0-9A-Fa-f:.]+\]|[^\s/?#\[\]@:]+)(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[0-5]?[0-9]{1,4}))?"
+               r"([/?#]\S*)?\s*)?$")  # http(s), a host, a port in range
 
 
 class WatchlistIn(BaseModel):
@@ -185,9 +197,9 @@ class WatchlistIn(BaseModel):
         default=[], max_length=20, description="people, organisations, places (any script or spelling); each must be named")
     query: str | None = Field(default=None, max_length=200, pattern=r"\S", description="words the headline or titles contain")
     langs: list[KnownLang] = Field(default=[], max_length=50, description="a member in one of these languages")
-    min_sources: int = Field(default=0, ge=0, le=10_000)
-    min_languages: int = Field(default=0, ge=0, le=10_000)
-    webhook: str | None = Field(default=None, max_length=2_000, pattern=r"^\s*([Hh][Tt][Tt][Pp][Ss]?://\S+\s*)?$",
+    min_sources: Whole = Field(default=0, ge=0, le=10_000)
+    min_languages: Whole = Field(default=0, ge=0, le=10_000)
+    webhook: str | None = Field(default=None, max_length=2_000, pattern=WEBHOOK_URL,
                                 description="POST each alert here (public http(s) addresses only, unless "
                                             "ingest.allow_networks; the name must resolve)")
     secret: str | None = Field(default=None, min_length=8, max_length=500,

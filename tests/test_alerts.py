@@ -382,7 +382,9 @@ def test_the_watchlist_schema_says_what_the_server_accepts(tmp_path):
               {"min_sources": 0}, {"min_sources": 2}, {"min_languages": 1}, {"query": "x", "secret": key},
               {"query": "x", "webhook": " ", "secret": key}, {"query": "x", "webhook": hook},
               {"query": "x", "webhook": hook, "secret": key[:7]}, {"query": "x", "webhook": hook, "secret": key},
-              {"query": "x", "webhook": "ftp://127.0.0.1/h", "secret": key}, {"query": "x", "webhook": ""}]
+              {"query": "x", "webhook": "ftp://127.0.0.1/h", "secret": key}, {"query": "x", "webhook": ""},
+              {"query": "x", "webhook": "http://\u009c>]\\", "secret": key}, {"langs": ["de"], "min_languages": False},
+              {"min_sources": "3"}, {"min_sources": 3.0}]
     outcomes = []
     for i, body in enumerate(bodies):
         body = {"name": f"w{i}"} | body
@@ -390,4 +392,4 @@ def test_the_watchlist_schema_says_what_the_server_accepts(tmp_path):
         assert r.status_code in (201, 422), r.text
         assert (r.status_code == 201) == valid.is_valid(body), (body, r.text)
         outcomes.append(r.status_code)
-    assert outcomes.count(201) == 7  # both sides of every edge were tried
+    assert outcomes.count(201) == 8  # both sides of every edge were tried

@@ -133,31 +133,40 @@ class Fetcher:
             return r
         raise FetchError(url, f"more than {self.s['max_redirects']} redirects (ingest.max_redirects)")
 
-    def check(self, url: str) -> None:
+    def check(self, url: str, resolve: bool = True) -> None:
         """Refuse what ``get`` would refuse to connect to (scheme, private address): webhooks obey it too.
+        ``resolve=False`` makes no DNS lookup (a request checking its input): a name's addresses
+        are then checked when it is connected to; an address written as one is checked now.
 
         Raises:
             FetchError: not http(s), unresolvable, or not a public address (nor an allowed network).
         """
-        self._check_address(url, url)
+        self._check_address(url, url, resolve)
 
     # the steps -------------------------------------------------------------------------------
-    def _check_address(self, url: str, current: str) -> None:
+    def _check_address(self, url: str, current: str, resolve: bool = True) -> None:
         """Only http(s), and only to public addresses unless a network is allowed in settings.
         (The check resolves the name; the connection resolves it again, a window a rebinding
         DNS server could use: run the watcher where private networks are firewalled too.)"""
-        parts = urlsplit(current)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        try:
+            parts = urlsplit(current)
+            scheme, host, port = parts.scheme, parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError:  # a malformed IPv6 literal or port
+            scheme = host = port = None
+        if scheme not in ("http", "https") or not host:
             raise FetchError(url, f"not an http(s) URL: {current[:200]}")
         try:
-            infos = socket.getaddrinfo(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80),
-                                       type=socket.SOCK_STREAM)
-        except (socket.gaierror, UnicodeError, ValueError):
-            raise FetchError(url, f"cannot resolve host {parts.hostname!r}") from None
-        for info in infos:
-            ip = ipaddress.ip_address(info[4][0].split("%")[0])
+            ips = [ipaddress.ip_address(host)]
+        except ValueError:  # a name
+            if not resolve:
+                return
+            try:
+                ips = [ipaddress.ip_address(i[4][0].split("%")[0]) for i in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)]
+            except (socket.gaierror, UnicodeError, ValueError):
+                raise FetchError(url, f"cannot resolve host {host!r}") from None
+        for ip in ips:
             if not ip.is_global and not any(ip in net for net in self.allowed):
-                raise FetchError(url, f"{parts.hostname} resolves to {ip}, not a public address "
+                raise FetchError(url, f"{host} resolves to {ip}, not a public address "
                                       "(ingest.allow_networks lets others be fetched)")
 
     def _host(self, url: str) -> _Host:
