@@ -177,8 +177,8 @@ LETTER = r"[^\W\d_]"  # a name needs a letter to be keyed (``analyse.names.entit
 CRITERIA = {"entities": {"type": "array", "minItems": 1}, "query": {"type": "string"}, "langs": {"type": "array", "minItems": 1},
             "min_sources": {"type": "integer", "minimum": 1}, "min_languages": {"type": "integer", "minimum": 1}}
 WEBHOOK = {"type": "string", "pattern": r"\S"}  # a webhook given (a blank one is none)
-WEBHOOK_URL = (r"^\s*([Hh][Tt][Tt][Pp][Ss]?://(\[[0-9A-Fa-f:.]+\]|[^\s/?#\[\]@:]+)(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[0-5]?[0-9]{1,4}))?"
-               r"([/?#]\S*)?\s*)?$")  # http(s), a host, a port in range
+WEBHOOK_URL = (r"^\s*([Hh][Tt][Tt][Pp][Ss]?://[^\s/?#\[\]@:]+(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[0-5]?[0-9]{1,4}))?"
+               r"([/?#]\S*)?\s*)?$")  # http(s), a host name or IPv4 address, a port in range
 
 
 class WatchlistIn(BaseModel):
