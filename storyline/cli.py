@@ -413,7 +413,7 @@ def top(settings, db, hours, since, until, lang, limit, fmt):
     from .monitor import top as top_stories
 
     try:
-        with _service(db, settings) as sl:
+        with _service(db, settings, create=False) as sl:
             win, ranked = top_stories(sl, hours, since, until, lang, limit)
     except FieldError as exc:
         _fail(f"--{exc.field}: {exc.problem}", 2)
@@ -890,7 +890,7 @@ def watchlists_list(settings, db, fmt):
     """The watchlists (secrets not shown)."""
     from .monitor import watchlists as listed
 
-    with _service(db, settings) as sl:
+    with _service(db, settings, create=False) as sl:
         items = listed(sl)
     if fmt == "json":
         return _echo_json({"watchlists": [w.to_dict() for w in items]})
@@ -918,7 +918,7 @@ def watchlists_remove(settings, names, db):
     from .monitor import remove_watchlist
 
     missing = []
-    with _service(db, settings) as sl:
+    with _service(db, settings, create=False) as sl:
         for n in names:
             try:
                 remove_watchlist(sl, n)
@@ -945,7 +945,7 @@ def alerts_deliver(settings, db):
     in the background)."""
     from .monitor import deliverer
 
-    with _service(db, settings) as sl:
+    with _service(db, settings, create=False) as sl:
         d = deliverer(sl)
         try:
             done = d.deliver()

@@ -21,7 +21,8 @@ def cli(*args, cwd=None, env=None, timeout=120):
 
 @pytest.mark.parametrize("command", [["stories"], ["stats"], ["why", "x"], ["feeds", "list"], ["feeds", "remove", "http://x.test/"],
                                      ["compare", "a", "b", "--db", "typo.db"], ["recluster"], ["delete", "x"],
-                                     ["prune", "--before", "2020-01-01"], ["backup", "copy.db"]], ids=lambda c: " ".join(c[:2]))
+                                     ["prune", "--before", "2020-01-01"], ["backup", "copy.db"], ["top"], ["watchlists", "list"],
+                                     ["watchlists", "remove", "x"], ["alerts", "deliver"], ["export"]], ids=lambda c: " ".join(c[:2]))
 def test_a_command_that_reads_refuses_a_store_that_is_not_there(tmp_path, command):
     args = command if "--db" in command else [*command, "--db", "typo.db"]
     r = cli(*args, cwd=tmp_path)
