@@ -46,6 +46,20 @@ def db_option(fn):
                         help="Store: a SQLite file or a postgresql:// address (or $STORYLINE_DB).")(fn)
 
 
+def story_filters(fn):
+    """The stories listing's filters, shared by `stories` and `export`."""
+    for option in reversed([
+            click.option("--lang", default=None, help="Only stories with an article in this language."),
+            click.option("--since", type=click.DateTime(["%Y-%m-%d"]), default=None,
+                         help="Only stories seen on or after this date (YYYY-MM-DD)."),
+            click.option("--until", type=click.DateTime(["%Y-%m-%d"]), default=None,
+                         help="Only stories seen on or before this date."),
+            click.option("--entity", default=None, help="Only stories naming this person, organisation or place."),
+            click.option("--query", "-q", default=None, help="Only stories whose headlines contain this text.")]):
+        fn = option(fn)
+    return fn
+
+
 def _fail(message: str, code: int = 1):
     click.echo(f"storyline: {message}", err=True)
     sys.exit(code)
@@ -306,11 +320,7 @@ def batch(settings, paths, db, scheduler, workers, work_dir, keep_work):
 
 @main.command()
 @db_option
-@click.option("--lang", default=None, help="Only stories with an article in this language.")
-@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Only stories seen on or after this date (YYYY-MM-DD).")
-@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Only stories seen on or before this date.")
-@click.option("--entity", default=None, help="Only stories naming this person, organisation or place.")
-@click.option("--query", "-q", default=None, help="Only stories whose headlines contain this text.")
+@story_filters
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="At most this many stories (default: all).")
 @click.option("--offset", type=click.IntRange(min=0), default=0, help="Skip this many stories first.")
 @click.option("--id", "story_id", default=None, metavar="ID", help="Only this story (an id it had before a merge leads to it).")
@@ -355,11 +365,7 @@ def _stories(sl, where, limit, offset, story_id, related, fmt) -> None:
               help="jsonl: a story a line, members nested; csv, parquet: a row per member (parquet needs the export extra).")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write to this file (replaced only once the export is complete); default: standard output.")
-@click.option("--lang", default=None, help="Only stories with an article in this language.")
-@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Only stories seen on or after this date (YYYY-MM-DD).")
-@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Only stories seen on or before this date.")
-@click.option("--entity", default=None, help="Only stories naming this person, organisation or place.")
-@click.option("--query", "-q", default=None, help="Only stories whose headlines contain this text.")
+@story_filters
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="At most this many stories, newest first (default: all).")
 @click.pass_obj
 @handle_errors
