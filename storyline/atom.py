@@ -9,6 +9,7 @@ published (an alert: when it was raised); a feed when its newest entry was.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from collections.abc import Mapping, Sequence
 from urllib.parse import quote
@@ -18,6 +19,8 @@ from .model import Alert, Story
 
 NAMESPACE = uuid.UUID("5b0d9a52-6f49-4d34-9a56-0c3b1f0e7d21")  # storyline's: every derived id is under it
 MAX_ARTICLES = 50  # a story's feed lists its newest articles
+# What XML 1.0 cannot carry (control characters, surrogates, U+FFFE/U+FFFF): an article's title may hold them.
+NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def urn(kind: str, key: str) -> str:
@@ -34,7 +37,7 @@ def feed(feed_id: str, title: str, link: str, entries: Sequence[Mapping], update
 
     fg = FeedGenerator()
     fg.id(feed_id)
-    fg.title(title)
+    fg.title(_xml(title))
     fg.link(href=link, rel="self")
     if page:
         fg.link(href=page, rel="alternate")
@@ -45,10 +48,10 @@ def feed(feed_id: str, title: str, link: str, entries: Sequence[Mapping], update
     for e, when in zip(reversed(list(entries)), reversed(times)):  # feedgen lists the last added first
         fe = fg.add_entry()
         fe.id(e["id"])
-        fe.title(e["title"] or "(untitled)")
+        fe.title(_xml(e["title"]) or "(untitled)")
         fe.link(href=e["link"])
         fe.updated(when)
-        fe.summary(e.get("summary") or "")
+        fe.summary(_xml(e.get("summary") or ""))
     return fg.atom_str(pretty=True)
 
 
@@ -87,6 +90,11 @@ def story_page(base: str, story_id: str) -> str:
 def newest(story: Story) -> str | None:
     """When the story's newest article was published (else its last date seen)."""
     return max(filter(None, map(_day, story.timeline)), default=None) or story.last_seen
+
+
+def _xml(text: str | None) -> str:
+    """``text`` without the characters XML cannot hold (feedgen refuses the whole feed for one)."""
+    return NOT_XML.sub("", text or "")
 
 
 def _day(t: Mapping) -> str | None:

@@ -78,3 +78,14 @@ def test_a_storys_feed_lists_its_articles_newest_first(client):
     assert feed.feed.id == urn("story-feed", "s-kz") and calendar.timegm(feed.feed.updated_parsed) == day("2024-03-12")
     assert any(link.rel == "alternate" and link.href.endswith("/ui/story/s-kz") for link in feed.feed.links)
     assert client.get("/stories/nope/feed.atom").status_code == 404
+
+
+def test_a_title_with_characters_xml_cannot_hold_still_gives_a_feed():
+    """A stored title may carry control characters; the feed drops them instead of failing whole."""
+    from storyline.atom import feed
+    body = feed("urn:x", "top\x01", "http://127.0.0.1/f", [
+        {"id": "urn:y", "title": "Talks\x00 in\x1f Vienna \ud800", "link": "http://127.0.0.1/s",
+         "updated": "2022-02-10", "summary": "2 articles\x0b"}])
+    parsed = feedparser.parse(body)
+    assert not parsed.bozo and parsed.feed.title == "top"
+    assert [(e.title, e.summary) for e in parsed.entries] == [("Talks in Vienna", "2 articles")]  # feedparser trims the space
