@@ -78,6 +78,11 @@ HOURS = Query(None, gt=0, description="the window: this many hours back from unt
                                       "since is given)")
 SINCE = Query(None, description="the window's first day, YYYY-MM-DD (with hours: whichever is later)")
 UNTIL = Query(None, description="the window's last day, YYYY-MM-DD (default: the newest article's day, or today)")
+# the filters of /stories and /export (``StoryFilter``)
+LISTED_SINCE = Query(None, description="last seen on or after, YYYY-MM-DD")
+LISTED_UNTIL = Query(None, description="first seen on or before, YYYY-MM-DD")
+ENTITY = Query(None, max_length=200, description="a person, organisation or place, in any spelling or script")
+HEADLINE_WORDS = Query(None, max_length=200, description="words of a headline or title")
 TOP_LIMIT = Query(20, ge=1, le=MAX_TOP, description="stories listed")
 MAX_OFFSET = 1_000_000_000  # stories skipped at most by a page (the store counts in 64-bit integers)
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -664,10 +669,8 @@ def create_app(db: str = "storyline.db", settings: Settings | None = None, token
         return {"file": Path(info["path"]).name, "bytes": info["bytes"], "index": info["index"] is not None}
 
     @app.get("/stories", responses=READ_ERRORS)
-    def list_stories(lang: str | None = LANG, since: Day | None = Query(None, description="last seen on or after, YYYY-MM-DD"),
-                     until: Day | None = Query(None, description="first seen on or before, YYYY-MM-DD"),
-                     entity: str | None = Query(None, max_length=200, description="a person, organisation or place, in any spelling or script"),
-                     q: str | None = Query(None, max_length=200, description="words of a headline or title"),
+    def list_stories(lang: str | None = LANG, since: Day | None = LISTED_SINCE, until: Day | None = LISTED_UNTIL,
+                     entity: str | None = ENTITY, q: str | None = HEADLINE_WORDS,
                      offset: int = Query(0, ge=0, le=MAX_OFFSET), limit: int = Query(50, ge=1, le=500),
                      accept_language: str | None = READER) -> dict:
         """Stories newest first; ``lang`` filters (a member in that language) and is the reader's
@@ -682,10 +685,8 @@ def create_app(db: str = "storyline.db", settings: Settings | None = None, token
         media: {} for media in exporting.MEDIA_TYPES.values()}}}, response_class=StreamingResponse)
     def export(format: str = Query("jsonl", description="jsonl (a story a line, members nested), csv or parquet "
                                                         "(a row per member)", json_schema_extra={"enum": list(exporting.FORMATS)}),
-               lang: str | None = LANG, since: dt.date | None = Query(None, description="last seen on or after, YYYY-MM-DD"),
-               until: dt.date | None = Query(None, description="first seen on or before, YYYY-MM-DD"),
-               entity: str | None = Query(None, max_length=200, description="a person, organisation or place, in any spelling or script"),
-               q: str | None = Query(None, max_length=200, description="words of a headline or title"),
+               lang: str | None = LANG, since: Day | None = LISTED_SINCE, until: Day | None = LISTED_UNTIL,
+               entity: str | None = ENTITY, q: str | None = HEADLINE_WORDS,
                limit: int | None = Query(None, ge=1, description="at most this many stories, newest first (default: all)")
                ) -> StreamingResponse:
         """Stories with their members for notebooks (as `storyline export`), streamed as the store
