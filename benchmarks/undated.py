@@ -29,7 +29,7 @@ def undated(prep: Prepared) -> Prepared:
     art = prep.article
     copy = Article(**{**art.__dict__, "event_date": None, "published": None,
                       "signals": [s for s in art.signals if s.type != "date"]})
-    return Prepared(copy, prep.embedding, prep.second)
+    return Prepared(copy, prep.embedding, prep.chunks)
 
 
 def assign(arts, settings, scorer) -> dict[str, str]:
@@ -54,13 +54,13 @@ def main(pairs_file, split, cache, profile, overrides):
     span_days = settings.cluster.get("span_days", 14)
     scorer = PairScorer.load()
     pairs = read_pairs(pairs_file, split)
-    ready = prepare_pairs(pairs, settings, cache, with_second=scorer.uses_second and settings.compare["second"] != "never")
+    ready = prepare_pairs(pairs, settings, cache, with_chunks=scorer.uses_chunks and settings.compare["second"] != "never")
     arts = {}
     for p in pairs:
         for art in (p.a, p.b):
             prep = ready.get(art.content_hash)
             if prep is not None and art.id not in arts:
-                arts[art.id] = Prepared(Article(**{**prep.article.__dict__, "id": art.id}), prep.embedding, prep.second)
+                arts[art.id] = Prepared(Article(**{**prep.article.__dict__, "id": art.id}), prep.embedding, prep.chunks)
     labels, langs = story_labels(pairs), {k: v.article.lang for k, v in arts.items()}
     dates = {k: v.article.event_date for k, v in arts.items()}
     out = {"pairs": len(pairs), "articles": len(arts), "dated_articles": sum(1 for d in dates.values() if d),

@@ -24,6 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from templates import reports  # noqa: E402
 
+from storyline.clean import Cleaner  # noqa: E402
 from storyline.read import read_paths  # noqa: E402
 from storyline.service import Storyline  # noqa: E402
 from storyline.settings import load_settings  # noqa: E402
@@ -35,10 +36,16 @@ LOOPBACK = {"allow_networks": ["127.0.0.0/8"], "per_host_interval_s": 0.0, "per_
 
 
 def items():
-    """(id, title, text, lang, published or None) of every article."""
-    seeds = [(p.stem, "", p.read_text("utf-8"), None, None) for p in sorted((ROOT / "examples" / "seeds").glob("*.txt"))]
+    """(id, title, text, lang, published or None) of every article. A seed's title is the headline
+    its text shows (what the files' reader takes), as a site puts it in a page's title and h1; its
+    first raw line is often the site's banner ("Bbabo NET", "Download")."""
+    seeds = [(p.stem, headline(p), p.read_text("utf-8"), None, None) for p in sorted((ROOT / "examples" / "seeds").glob("*.txt"))]
     reps = [(a.id, a.title, a.text, a.lang, a.published) for a, _ in reports()[::3]]
     return seeds + reps
+
+
+def headline(path: Path) -> str:
+    return Cleaner().transform(next(read_paths([str(path)]))).title
 
 
 def stories(sl: Storyline, key) -> dict[str, str]:
@@ -47,7 +54,7 @@ def stories(sl: Storyline, key) -> dict[str, str]:
 
 def from_files(arts, settings, tmp: Path):
     for aid, title, text, lang, published in arts:
-        if published is None:
+        if published is None:  # a text file carries no title: the reader finds it
             (tmp / f"{aid}.txt").write_text(text, "utf-8")
     with open(tmp / "reports.jsonl", "w", encoding="utf-8") as fh:
         for aid, title, text, lang, published in arts:
@@ -64,7 +71,7 @@ def from_web(arts, settings, tmp: Path, dated: bool):
     site = Site()
     entries = []
     for aid, title, text, lang, published in arts:
-        url = site.put(f"/news/{aid}.html", article_html(title or text.split("\n")[0], text, lang or ""))
+        url = site.put(f"/news/{aid}.html", article_html(title, text, lang or ""))
         entries.append((url, title or aid, published if dated else None))
     feed = rss([(u, t, d) for u, t, d in entries if d]) if dated else _rss_undated(entries)
     if dated:  # the seeds have no date in the feed either way

@@ -119,10 +119,15 @@ def _record(rec, default_id: str, where: str) -> Article | InputError:
 
 
 def _html_article(html: str, stem: str, where: str, url: str | None = None) -> Article:
-    """trafilatura's main text and metadata (its date is htmldate's: the page's own publication date)."""
+    """trafilatura's main text and metadata. The date is htmldate's without its extensive search:
+    the page's own (its meta tags, time elements, URL, a timestamp), never a year its text mentions
+    ("a forum in 2010" made an undated page 2010-01-01, then too old for its story); the text's
+    dates are the analyser's, as they are for a file."""
     import trafilatura
+    from trafilatura.settings import set_date_params
 
-    doc = trafilatura.bare_extraction(html, url=url, with_metadata=True, include_comments=False)
+    doc = trafilatura.bare_extraction(html, url=url, with_metadata=True, include_comments=False,
+                                      date_extraction_params=set_date_params(extensive=False))
     if doc is None or not (doc.text or "").strip():
         raise InputError(where, "no article text found in the HTML")
     lang = doc.language

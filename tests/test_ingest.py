@@ -379,3 +379,36 @@ def test_the_api_registers_feeds_the_server_watches_them_and_fetches_urls(site, 
         assert r.json()["skipped"] == [f"{site.url}/s/nothing: HTTP 404"]
     finally:
         srv.stop()
+
+
+
+def test_pages_without_dates_make_the_stories_their_files_make(site, tmp_path):
+    """Two reports of one meeting as pages with no date anywhere (an RSS feed without pubDate), the
+    first dated by its text, the second not; the second names a forum "in 2010", which htmldate's free-text search took as the page's
+    publication date, parting it from its story; a page's date is its own metadata, and its
+    text's dates are analysed as a file's are."""
+    from storyline.read import read_paths
+    from storyline.service import Storyline
+    from storyline.store import open_store
+
+    lead = ("Russian President Vladimir Putin met Kazakh President Kassym-Jomart Tokayev in Moscow{} and the two "
+            "discussed stability in Kazakhstan and bilateral cooperation after the unrest in January.")
+    texts = {"a": f"Putin and Tokayev meet in Moscow\n\n{lead.format(' on 10 February 2022')}\n\nThe talks lasted three hours.",
+             "b": f"Putin and Tokayev talk in Moscow\n\n{lead.format('')}\n\nTokayev recalled the declaration signed at the forum in Astana in 2010."}
+    (tmp_path / "files").mkdir()
+    entries = ""
+    for k, text in texts.items():
+        (tmp_path / "files" / f"{k}.txt").write_text(text, "utf-8")
+        url = site.put(f"/undated/{k}.html", article_html(text.split("\n")[0], text))
+        entries += f"<item><title>{text.split(chr(10))[0]}</title><link>{url}</link><guid>{url}</guid></item>"
+    site.put("/undated/feed.xml", f'<?xml version="1.0"?><rss version="2.0"><channel><title>News</title>{entries}</channel></rss>',
+             "application/rss+xml")
+    with new_watcher(tmp_path / "web.db") as w:
+        w.register(site.url + "/undated/feed.xml")
+        assert w.poll().added == 2
+        assert w.sl.article(site.url + "/undated/b.html").published is None
+        web = [sorted(i.rsplit("/", 1)[1][0] for i in s.article_ids) for s in w.sl.stories()]
+    files = Storyline(open_store(str(tmp_path / "files.db")), settings())
+    files.add(read_paths([str(tmp_path / "files")]))
+    assert web == [sorted(s.article_ids) for s in files.stories()] == [["a", "b"]]
+    files.close()
