@@ -489,7 +489,7 @@ def why(settings, article_id, db, fmt):
             because = f": {o['because']}" if o.get("because") else ""
             click.echo(f"  {label}: story {o['story']} via {o['article']}: overall {o['overall']} ({o['relation']}{model}{because})")
             if o.get("route"):
-                click.echo(f"    scored by the {o['route']}")
+                click.echo(f"    scored by {o['route']}")
     for o in info.get("merged") or ():
         click.echo(f"  bridged story {o['story']} into it via {o['article']}: overall {o['overall']} ({o['relation']})")
     if info.get("vetoed"):

