@@ -33,9 +33,10 @@ from pathlib import Path
 
 from .cluster import Decision
 from .errors import InputError, StorylineError
-from .model import EMBEDDING_FIELDS, Article, PairScore, decode_embedding, encode_embedding, pack, unpack
+from .model import EMBEDDING_FIELDS, Article, PairScore, pack, unpack
 from .pipeline import Pipeline, Prepared, Report
 from .settings import Settings
+from .vectors import decode_embedding, encode_embedding
 
 log = logging.getLogger("storyline")
 PLUGIN = "storyline"

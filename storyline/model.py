@@ -1,16 +1,17 @@
 """Plain dataclasses that cross the pipeline stages: Page, Article, Signal, Embedding, PairScore, Story,
 what watchlists keep (Watchlist, Alert), what the watcher keeps (Feed) and what assignment looks
-up (Placed); and how an Embedding and JSON are kept as bytes (``encode_embedding``,
-``decode_embedding``, ``pack``), which the embed stage, the store and the batch shards share."""
+up (Placed); and how JSON is kept as bytes (``pack``). How an Embedding is kept as bytes is
+``vectors``: numpy loads with the vectors, not with these types."""
 from __future__ import annotations
 
 import datetime as dt
 import json
 import zlib
 from dataclasses import asdict, dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import numpy as np
+if TYPE_CHECKING:  # vectors are numpy arrays; numpy loads where they are made or read (vectors.py)
+    import numpy as np
 
 SignalType = Literal["person", "org", "place", "date"]
 Relation = Literal["translation", "near-duplicate", "same story", "related", "unrelated"]
@@ -89,71 +90,7 @@ class Embedding:
     lead_rows: int = 3  # the lead is the mean of this many first rows
 
 
-def to_int8(a: np.ndarray) -> bytes:
-    """Vectors as int8 with one float16 scale per row: half of float16's bytes, cosines within ~0.002."""
-    a = np.atleast_2d(np.asarray(a, np.float32))
-    scale = np.maximum(np.abs(a).max(1), 1e-12) / 127
-    q = np.rint(a / scale[:, None]).astype(np.int8)
-    return scale.astype(np.float16).tobytes() + q.tobytes()
-
-
-def from_int8(b: bytes, dim: int) -> np.ndarray:
-    """What ``to_int8`` wrote, as float32 rows."""
-    b = bytes(b)
-    n = len(b) // (dim + 2)
-    scale = np.frombuffer(b, np.float16, n).astype(np.float32)
-    return np.frombuffer(b, np.int8, offset=2 * n).astype(np.float32).reshape(n, dim) * scale[:, None]
-
-
-def pooled(sentences: np.ndarray, title: np.ndarray, owners, lead_rows: int) -> Embedding:
-    """The article's views from its rows: ``doc`` the mean of paragraph means (a long article's
-    parts keep their weight), ``lead`` the mean of the first ``lead_rows`` rows."""
-    owners = np.asarray(owners)
-    return Embedding(doc=pooled_doc(sentences, owners), title=title, lead=_unit(sentences[:lead_rows].mean(0)),
-                     sentences=sentences, owners=owners, lead_rows=lead_rows)
-
-
-def pooled_doc(sentences: np.ndarray, owners: np.ndarray) -> np.ndarray:
-    return _unit(np.mean([_unit(sentences[owners == p].mean(0)) for p in np.unique(owners)], axis=0))
-
-
-EMBEDDING_FIELDS = ("dim", "doc", "title", "lead", "sentences", "codec", "owners", "lead_rows")
-
-
-def encode_embedding(e: Embedding) -> tuple:
-    """An Embedding as bytes (the values of ``EMBEDDING_FIELDS``): its int8 rows, the title unless
-    it is the first row, and each row's paragraph; ``doc`` and ``lead`` are pooled from them when
-    decoded (an embedding without ``owners`` keeps its own)."""
-    first = to_int8(e.sentences[0]) if len(e.sentences) else None
-    title = None if (b := to_int8(e.title)) == first else b
-    if e.owners is None:
-        doc, lead, owners = to_int8(e.doc), None if (b := to_int8(e.lead)) == first else b, None
-    else:  # paragraph ranks: pooling needs only which rows share a paragraph
-        doc, lead, owners = None, None, np.unique(e.owners, return_inverse=True)[1].astype("<u2").tobytes()
-    return e.doc.shape[0], doc, title, lead, to_int8(e.sentences), "i8", owners, e.lead_rows
-
-
-def _rows(b: bytes, dim: int, codec: str | None = "i8") -> np.ndarray:
-    """What ``to_int8`` wrote (``codec`` "i8"), or the float16 rows of a store written before it (None)."""
-    if codec is None:
-        return np.frombuffer(bytes(b), np.float16).astype(np.float32).reshape(-1, dim)
-    return from_int8(b, dim)
-
-
-def decode_embedding(dim, doc, title, lead, sentences, codec, owners, lead_rows, doc_only=False):
-    """What ``encode_embedding`` wrote as an Embedding (pooled as when it was made: the trip
-    changes nothing, see ``embed.as_stored``), or its ``doc`` alone."""
-    rows = _rows(sentences, dim, codec)
-    if owners is not None:
-        ranks = np.frombuffer(bytes(owners), "<u2")
-        if doc_only:
-            return pooled_doc(rows, ranks)
-        return pooled(rows, rows[0] if title is None else _rows(title, dim, codec)[0], ranks, lead_rows)
-    doc = _rows(doc, dim, codec)[0]
-    if doc_only:
-        return doc
-    title, lead = (rows[0] if b is None else _rows(b, dim, codec)[0] for b in (title, lead))
-    return Embedding(doc, title, lead, rows)
+EMBEDDING_FIELDS = ("dim", "doc", "title", "lead", "sentences", "codec", "owners", "lead_rows")  # as vectors.encode_embedding keeps one
 
 
 def pack(value) -> bytes:
@@ -164,12 +101,6 @@ def pack(value) -> bytes:
 def unpack(data: bytes | str):
     """What ``pack`` wrote, or plain JSON text (a store written before it)."""
     return json.loads(zlib.decompress(data) if isinstance(data, (bytes, memoryview)) else data)
-
-
-def _unit(v: np.ndarray) -> np.ndarray:
-    n = np.linalg.norm(v)
-    return (v / n).astype(np.float32) if n > 0 else v.astype(np.float32)
-
 
 
 @dataclass

@@ -532,7 +532,7 @@ def create_app(db: str = "storyline.db", settings: Settings | None = None, token
     @app.get("/stats")
     def stats() -> dict:
         """Articles, stories, languages, bytes on disk and the index's state (as `storyline stats`)."""
-        info = service.stats()
+        info = service.stats(live=True)  # the index this server searches, caught up
         info["index"].pop("path", None)  # no server paths in responses
         return info
 

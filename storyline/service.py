@@ -7,17 +7,20 @@ import threading
 import time
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence, Set
+from typing import TYPE_CHECKING
 
 from . import metrics
 from .alerts import Watchlists, new_alerts, story_alerts
 from .cluster import SAME, Decision, StoredStoryIndex, StoryIndex, day_of, summarise
-from .index import AnnIndex, open_index
+from .index import AnnIndex, describe_saved, open_index
 from .errors import InputError, NotFoundError, StorylineError
 from .model import Article, PairScore, Story
 from .clean import Recurring
-from .pipeline import CHUNKS_KEY, Pipeline, Prepared, Report, content_hash
 from .settings import Settings, load_settings
 from .store import Store, StoryFilter, open_store
+
+if TYPE_CHECKING:  # the pipeline (numpy, the stages, the models) loads when an article is prepared or compared
+    from .pipeline import Pipeline, Prepared, Report
 
 log = logging.getLogger("storyline")
 CACHED = 4096  # stored articles a service keeps prepared (members summarised, scored or related again)
@@ -36,13 +39,21 @@ class Storyline:
         self.store = store
         self.settings = settings or load_settings()
         self._owns_pipeline = pipeline is None
-        self.pipeline = pipeline or Pipeline(self.settings)
+        if pipeline is not None:
+            self.pipeline = pipeline
         self._index: StoredStoryIndex | None = None
         self._ann: AnnIndex | None = None  # the index's nearest-neighbour part, persisted beside the store
         self._opening = threading.Lock()
         self._loaded: OrderedDict[str, Prepared] = OrderedDict()  # the last CACHED stored articles prepared
         self._loading = threading.Lock()
         self.watchlists = Watchlists(store)
+
+    @functools.cached_property
+    def pipeline(self) -> Pipeline:
+        """Made on first use: the commands that only read the store never load it."""
+        from .pipeline import Pipeline
+
+        return Pipeline(self.settings)
 
     # the index over stored articles: persisted beside the store, caught up with it ----------------
     def new_index(self) -> StoryIndex:
@@ -106,7 +117,7 @@ class Storyline:
 
     def close(self) -> None:
         """Save the index, close the store (and the pipeline's worker, if the pipeline is ours)."""
-        if self._owns_pipeline:
+        if self._owns_pipeline and "pipeline" in vars(self):
             self.pipeline.close()
         self.save_index()
         self.store.close()
@@ -120,6 +131,8 @@ class Storyline:
     def _stored(self, art: Article) -> Prepared | None:
         """The article with the vectors stored for its content (and the chunk vectors if
         any were computed), or None if the first encoder's are missing."""
+        from .pipeline import CHUNKS_KEY, Prepared
+
         emb = self.store.get_embedding(art.content_hash, self.pipeline.encoder.name)
         if emb is None:
             return None
@@ -136,11 +149,14 @@ class Storyline:
     def count_stories(self) -> int:
         return self.store.count_stories()
 
-    def stats(self) -> dict:
-        """What the store holds and the state of its index."""
-        self.index  # opened and caught up
-        return self.store.stats() | {"index": self._ann.describe() | {"path": self.store.index_path},
-                                     "profile": self.settings.profile}
+    def stats(self, live: bool = False) -> dict:
+        """What the store holds and the state of its index: the one this service opened (with
+        ``live``, opened and caught up now: a server), else the saved one as its manifest says
+        (neither the encoder nor the index is loaded for it: a command that only looks)."""
+        if live:
+            self.index  # opened and caught up
+        index = self._ann.describe() if self._ann is not None else describe_saved(self.store.index_path)
+        return self.store.stats() | {"index": index | {"path": self.store.index_path}, "profile": self.settings.profile}
 
     # writing ---------------------------------------------------------------------------------
     def add(self, items: Iterable[Article | InputError], strict: bool = False, progress: bool = False,
@@ -160,6 +176,8 @@ class Storyline:
         and no article committed after it (the look-ahead's work is dropped).
         """
         from tqdm import tqdm
+
+        from .pipeline import Report
 
         chunk = chunk or self.settings.embed["chunk"]
         report, decisions = Report(), []
@@ -213,6 +231,8 @@ class Storyline:
         ``ours``: (id, content hash) of articles a resumed job stored itself; they are chunked as
         new, so the chunks are those the job's first run made.
         """
+        from .pipeline import content_hash
+
         bar = _NoBar() if bar is None else bar
         batch: list[Article] = []
         for item in items:
@@ -265,6 +285,8 @@ class Storyline:
 
     def _keep_chunks(self, prepared: Sequence[Prepared]) -> None:
         """Store the views of contents the store keeps vectors for (not of articles only compared)."""
+        from .pipeline import CHUNKS_KEY
+
         self.store.put_vectors((p.article.content_hash, {CHUNKS_KEY: p.chunks}) for p in prepared if self._has_vectors(p.article))
 
     def commit_prepared(self, good: Sequence[Prepared], bad: Sequence[InputError], report: Report,
@@ -333,6 +355,8 @@ class Storyline:
         return new_alerts(story_alerts(watchlists, before, summary), summary)
 
     def _vectors_of(self, prep: Prepared) -> dict:
+        from .pipeline import CHUNKS_KEY
+
         return {self.pipeline.encoder.name: prep.embedding, CHUNKS_KEY: prep.chunks}
 
     def _summary(self, story_id: str, prefer_lang: str | None = None,
@@ -497,6 +521,8 @@ def compare_articles(a: Article, b: Article, pipeline: Pipeline | None = None) -
     Raises:
         InputError: if either has too little text after cleaning.
     """
+    from .pipeline import Pipeline
+
     pipe = pipeline or Pipeline()
     return pipe.compare(*_prepared(pipe, [a, b]))
 

@@ -58,8 +58,13 @@ def test_a_read_only_command_saves_the_index_it_caught_up(tmp_path):
     db = tmp_path / "s.db"
     assert cli("add", str(SEEDS / "003_3ca7ee8777bd1d77.txt"), "--db", str(db)).returncode == 0
     shutil.rmtree(f"{db}.index")  # lost: the next open catches it up from the store
-    assert cli("stats", "--db", str(db)).returncode == 0
+    stats = cli("stats", "--db", str(db), "--format", "json")  # describes the saved index: opens none
+    assert json.loads(stats.stdout)["index"] | {"path": None} == {"vectors": 0, "last_key": 0, "segments": 0, "bytes": 0, "path": None}
+    (story,) = json.loads(cli("stories", "--db", str(db), "--format", "json").stdout)["stories"]
+    assert cli("stories", "--related", story["id"], "--db", str(db)).returncode == 0  # searches the index
     assert json.loads((tmp_path / "s.db.index" / "manifest.json").read_text())["last_key"] == 1
+    stats = json.loads(cli("stats", "--db", str(db), "--format", "json").stdout)["index"]
+    assert (stats["vectors"], stats["last_key"], stats["segments"]) == (1, 1, 1) and stats["bytes"] > 0
 
 
 def test_a_server_saves_the_index_it_caught_up_when_it_stops(tmp_path):

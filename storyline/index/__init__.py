@@ -4,8 +4,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from .base import UNDATED, AnnIndex
+from .manifest import describe as describe_saved
 
-__all__ = ["UNDATED", "AnnIndex", "UsearchIndex", "open_index"]
+__all__ = ["UNDATED", "AnnIndex", "UsearchIndex", "describe_saved", "open_index"]
 
 
 def __getattr__(name: str):

@@ -7,10 +7,12 @@ never committed; deleting it costs a rebuild, never a wrong answer.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from ..model import UNDATED  # noqa: F401 (the index's own; the store's vectors carry it too)
+
+if TYPE_CHECKING:  # vectors are numpy arrays; numpy loads where they are made
+    import numpy as np
 
 
 class AnnIndex(ABC):

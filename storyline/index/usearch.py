@@ -26,6 +26,7 @@ import numpy as np
 from usearch.index import Index
 
 from ..errors import StorylineError
+from .manifest import NAME as MANIFEST, read as read_manifest
 from .base import UNDATED, AnnIndex
 
 log = logging.getLogger("storyline")
@@ -106,10 +107,7 @@ class UsearchIndex(AnnIndex):
         return Index(ndim=self.dim, **PARAMS)
 
     def _manifest(self) -> dict | None:
-        try:
-            return json.loads((self.path / "manifest.json").read_text())
-        except (OSError, ValueError):
-            return None
+        return read_manifest(self.path)
 
     def _open(self) -> None:
         """Map what the manifest names; anything missing, unreadable or of other settings starts empty."""
@@ -275,10 +273,10 @@ class UsearchIndex(AnnIndex):
                 self.tail.file = None
             manifest = {"format": FORMAT, "encoder": self.encoder, "dim": self.dim, "params": PARAMS,
                         "last_key": self.last_key, "drop_mark": self.drop_mark, "sealed": [s.meta() for s in self.sealed], "tail": self.tail.meta()}
-            tmp = self.path / "manifest.json.tmp"
+            tmp = self.path / (MANIFEST + ".tmp")
             try:
                 tmp.write_text(json.dumps(manifest))
-                os.replace(tmp, self.path / "manifest.json")
+                os.replace(tmp, self.path / MANIFEST)
             except OSError as exc:
                 tmp.unlink(missing_ok=True)
                 raise self._write_error(exc) from None
@@ -303,12 +301,12 @@ def copy_index(src: str | Path, dest: str | Path) -> None:
     with open(src / "lock", "w") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         try:
-            manifest = json.loads((src / "manifest.json").read_text())
+            manifest = json.loads((src / MANIFEST).read_text())
             files = [s["file"] for s in manifest["sealed"]] + ([manifest["tail"]["file"]] if manifest["tail"]["file"] else [])
             dest.mkdir(parents=True)
             for name in files:
                 shutil.copy2(src / name, dest / name)
-            shutil.copy2(src / "manifest.json", dest / "manifest.json")
+            shutil.copy2(src / MANIFEST, dest / MANIFEST)
         except (OSError, ValueError, KeyError) as exc:
             log.warning("%s: index not copied (%s); the copy rebuilds it from the store", src, exc)
         finally:

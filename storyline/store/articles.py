@@ -10,11 +10,14 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping
 
-import numpy as np
+from typing import TYPE_CHECKING
 
-from ..model import EMBEDDING_FIELDS, UNDATED, Article, Embedding, day_of, decode_embedding, encode_embedding
+from ..model import EMBEDDING_FIELDS, UNDATED, Article, Embedding, day_of
 from .removal import LAST_SEQ
 from .sqlbase import SQL, pack, unpack
+
+if TYPE_CHECKING:  # numpy loads with ..vectors, when a command reads or writes vectors: listing stories needs none
+    import numpy as np
 
 Vectors = Mapping[str, Embedding | None]  # encoder key -> vectors (None: that encoder was not run)
 
@@ -81,6 +84,8 @@ class SQLArticles(SQL, Articles):
         return seq
 
     def _put_vectors(self, db, content_hash: str, vectors: Vectors) -> None:
+        from ..vectors import encode_embedding
+
         for encoder, e in vectors.items():
             if e is not None:
                 dim, *columns = encode_embedding(e)
@@ -108,6 +113,8 @@ class SQLArticles(SQL, Articles):
         return self._one("SELECT COUNT(*) FROM articles")[0]
 
     def get_embedding(self, content_hash: str, encoder: str) -> Embedding | None:
+        from ..vectors import decode_embedding
+
         row = self._one(f"SELECT {_EMBEDDING} FROM embeddings WHERE hash=? AND encoder=?", (content_hash, encoder))
         return decode_embedding(*row) if row else None
 
@@ -119,6 +126,10 @@ class SQLArticles(SQL, Articles):
         return self._one(LAST_SEQ)[0]
 
     def vectors_since(self, encoder: str, seq: int, batch: int = 10_000) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        import numpy as np
+
+        from ..vectors import decode_embedding
+
         q = (f"SELECT a.seq, COALESCE(a.event_date, a.published), {', '.join('e.' + c for c in _EMBEDDING.split(', '))} FROM articles a "
              "JOIN embeddings e ON e.hash = a.hash AND e.encoder = ? JOIN members m ON m.article_id = a.id "
              "WHERE a.seq > ? ORDER BY a.seq LIMIT ?")
