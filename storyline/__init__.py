@@ -4,9 +4,9 @@ The names below are imported on first use (PEP 562), so `storyline --help` and o
 commands start without loading numpy, the stores or the models.
 """
 import sys
-from importlib import import_module
 
 from .errors import InputError, StorylineError
+from .lazy import lazy
 
 if sys.argv[:1] == ["-m"] and any(a == "-m" and b.split(".")[0] == "storyline" for a, b in zip(sys.orig_argv, sys.orig_argv[1:])):
     from .stop import catch_early
@@ -21,12 +21,7 @@ __all__ = ["Article", "InputError", "PairScore", "Pipeline", "Signal", "Story", 
 __version__ = "0.1.0"
 
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'storyline' has no attribute {name!r}")
+__getattr__ = lazy(__name__, _LAZY)
 
 
 def __dir__():

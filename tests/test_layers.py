@@ -4,8 +4,8 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "storyline"
 LAYERS = [  # in the order the data flows; a module may import its own layer and those above it
-    {"model", "vectors", "errors", "settings", "metrics", "logs", "fold", "stop"},  # what every stage may use: types
-    # and their bytes, errors, settings, counters, name keys, stopping
+    {"model", "vectors", "errors", "settings", "metrics", "logs", "fold", "stop", "lazy"},  # what every stage may
+    # use: types and their bytes, errors, settings, counters, name keys, stopping, names imported on first use
     {"store"},  # keeps the types above; every stage may keep or look up through it, it imports none of them
     {"ingest"},
     {"read"},

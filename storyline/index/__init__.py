@@ -3,17 +3,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..lazy import lazy
 from .base import UNDATED, AnnIndex
 from .manifest import describe as describe_saved
 
 __all__ = ["UNDATED", "AnnIndex", "UsearchIndex", "describe_saved", "open_index"]
 
 
-def __getattr__(name: str):
-    if name == "UsearchIndex":  # usearch is imported when an index is opened, not with the package
-        from .usearch import UsearchIndex
-        return UsearchIndex
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy(__name__, {"UsearchIndex": "usearch"})  # usearch is imported when an index is opened, not with the package
 
 
 def open_index(dim: int, path: str | Path | None = None, encoder: str = "", segment_size: int = 50_000) -> AnnIndex:

@@ -4,8 +4,7 @@
 normalisation), ``warc`` (web archives). Polling state lives in the store; the long-running
 watcher that ties these to the service is ``storyline.watch``.
 """
-from importlib import import_module
-
+from ..lazy import lazy
 from ..model import Feed  # the store keeps it between polls
 from .feeds import Entry, Parsed, discover, is_html, normalise, parse, url_id
 
@@ -16,9 +15,4 @@ __all__ = ["Entry", "FEED_TYPES", "Feed", "FetchError", "Fetcher", "PAGE_TYPES",
            "discover", "is_html", "is_warc", "normalise", "parse", "read_warc", "url_id"]
 
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy(__name__, _LAZY)
