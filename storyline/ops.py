@@ -19,8 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import metrics
+from .cluster import summarise
 from .errors import StorylineError
 from .ingest import normalise
+from .model import Story
 from .read import is_url
 from .service import Storyline
 from .store.removal import FORBIDDEN
@@ -58,24 +60,42 @@ def _take_out(sl: Storyline, found: Mapping[str, tuple[int, str | None]],
     for aid, (_, story_id) in found.items():
         if story_id is not None:
             leaving[story_id].add(aid)
-    changed, gone = [], []
-    for story_id, ids in leaving.items():
-        (gone if set(sl.store.members(story_id)) <= ids else changed).append(story_id)
-    summaries = [sl._summary(sid, without=leaving[sid]) for sid in changed]
+    summaries, gone = _summaries(sl, leaving)
     sl.store.delete_articles(list(found), summaries, gone, pages)
     metrics.DELETED.inc(len(found))
     metrics.STORE_ARTICLES.dec(len(found))
     sl.forget_loaded()
     sl.catch_up()
-    return changed, gone
+    return [s.id for s in summaries], gone
+
+
+def _summaries(sl: Storyline, leaving: Mapping[str, set[str]]) -> tuple[list[Story], list[str]]:
+    """(the stories ``leaving`` leaves summarised from their other members, the stories it leaves
+    empty): the members of every story touched read in one query with their articles and doc
+    vectors, not a read per member (a member without stored vectors is loaded as assignment does)."""
+    import numpy as np
+
+    rows = sl.store.member_rows(list(leaving), sl.pipeline.encoder.name)
+    summaries, gone = [], []
+    for story_id, ids in leaving.items():
+        kept = [m for m in rows.get(story_id, ()) if m.article.id not in ids]
+        if not kept:
+            gone.append(story_id)
+            continue
+        docs = [m.doc if m.doc is not None else sl._cached_load(m.article.id).embedding.doc for m in kept]
+        summaries.append(summarise(story_id, [m.article for m in kept], np.array(docs),
+                                   {m.article.id: m.duplicate_of for m in kept if m.duplicate_of}))
+    return summaries, gone
 
 
 def _pages(sl: Storyline, article_ids: Iterable[str], forbid: bool) -> dict[str, str | None]:
     """The pages of these articles as the watcher knows them (normalised URLs) -> the status to
     keep: forbidden, or forgotten (so a feed listing the page again adds it again)."""
+    ids = list(article_ids)
+    stored = sl.store.get_articles(ids)
     out: dict[str, str | None] = {}
-    for aid in article_ids:
-        art = sl.store.get_article(aid)
+    for aid in ids:
+        art = stored.get(aid)
         for url in {art.url if art else None, aid}:
             if url and is_url(url):
                 out[normalise(url)] = FORBIDDEN if forbid else None

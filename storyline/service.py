@@ -360,12 +360,10 @@ class Storyline:
         return {self.pipeline.encoder.name: prep.embedding, CHUNKS_KEY: prep.chunks}
 
     def _summary(self, story_id: str, prefer_lang: str | None = None,
-                 fresh: tuple[Prepared, str | None] | None = None, merged: Sequence[str] = (),
-                 without: Set[str] = frozenset()) -> Story:
+                 fresh: tuple[Prepared, str | None] | None = None, merged: Sequence[str] = ()) -> Story:
         """The story as its stored members make it, with ``fresh``, a member being committed (and
-        the article it duplicates), and the members of the stories it bridged into this one;
-        ``without`` the members being deleted."""
-        members = {aid: dup for aid, dup in self.store.members(story_id).items() if aid not in without}
+        the article it duplicates), and the members of the stories it bridged into this one."""
+        members = self.store.members(story_id)
         for gone in merged:
             members |= self.store.members(gone)
         items = [self._cached_load(i) for i in members]

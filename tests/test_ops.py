@@ -12,21 +12,22 @@ from storyline.errors import StorylineError
 from storyline.ops import backup, delete, prune
 from storyline.pipeline import content_hash
 from storyline.service import Storyline
+from storyline.store.stories import RECOUNT_ALL
 
 from .conftest import SEEDS, open_test_store
 
 
 
 
-def _commit(sl, prep, story_id, merged=(), published=None):
+def _commit(sl, prep, story_id, merged=(), published=None, duplicate_of=None):
     """Put a prepared seed in a story of our choosing (as commit_prepared does after deciding)."""
     art = dataclasses.replace(prep.article, published=published or prep.article.published, event_date=None)
     art.content_hash = content_hash(art)
     prep = dataclasses.replace(prep, article=art)
     sl.store.put_vectors([(art.content_hash, sl._vectors_of(prep))])
     sl.catch_up()
-    summary = sl._summary(story_id, fresh=(prep, None), merged=merged)
-    seq = sl.store.commit_assignment(art, story_id, {"story_id": story_id}, summary, merged)
+    summary = sl._summary(story_id, fresh=(prep, duplicate_of), merged=merged)
+    seq = sl.store.commit_assignment(art, story_id, {"story_id": story_id, "duplicate_of": duplicate_of}, summary, merged)
     sl.index.remember(seq, prep)
     return seq
 
@@ -58,6 +59,26 @@ def test_delete_in_the_middle_of_a_story(service, seeds_prepared):
     assert sl.count() == 3 and sl.store.count_stories() == 2
     _commit(sl, s["001"], "S")  # re-adding it adds it again
     assert gone in sl.story("S").article_ids and gone in _found(sl, s["001"])
+
+
+def test_a_deletion_across_stories_leaves_what_summarising_and_counting_anew_would(service, seeds_prepared):
+    sl, s = service, seeds_prepared
+    days = ["2024-03-01", "2024-03-02", "2024-03-02", "2024-03-03", "2024-03-01"]
+    for (k, sid), day in zip([("000", "S"), ("001", "S"), ("002", "T"), ("003", "S"), ("004", "T")], days):
+        _commit(sl, s[k], sid, published=day, duplicate_of=s["000"].article.id if k == "003" else None)
+    seqs = {aid: seq for aid, (seq, _) in sl.store.locate(_ids(s, "001", "004")).items()}
+    done = delete(sl, _ids(s, "001", "004"))
+    assert sorted(done.stories_changed) == ["S", "T"] and done.stories_gone == []
+    for sid in ("S", "T"):  # the summary written is the one the remaining members make
+        assert sl.store.get_story(sid) == sl._summary(sid)
+    assert sl.store.get_story("S").timeline[-1]["duplicate_of"] == s["000"].article.id
+    counted = "SELECT day, story_id, articles, sources, langs FROM story_days ORDER BY day, story_id"
+    kept = sl.store._rows(counted)
+    with sl.store._tx() as db:
+        for stmt in RECOUNT_ALL.split(";\n"):
+            db.execute(stmt)
+    assert kept == sl.store._rows(counted) and {d for d, *_ in kept} == {"2024-03-01", "2024-03-02", "2024-03-03"}
+    assert sorted(seq for _, part in sl.store.dropped_since(0) for seq in part) == sorted(seqs.values())
 
 
 def test_delete_of_a_merged_story_and_of_its_last_articles(service, seeds_prepared):

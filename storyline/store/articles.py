@@ -8,13 +8,13 @@ third of float16's.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from typing import TYPE_CHECKING
 
 from ..model import EMBEDDING_FIELDS, UNDATED, Article, Embedding, day_of
 from .removal import LAST_SEQ
-from .sqlbase import SQL, pack, unpack
+from .sqlbase import SQL, marks, pack, unpack
 
 if TYPE_CHECKING:  # numpy loads with ..vectors, when a command reads or writes vectors: listing stories needs none
     import numpy as np
@@ -34,6 +34,10 @@ class Articles(ABC):
 
     @abstractmethod
     def get_article(self, article_id: str) -> Article | None: ...
+
+    @abstractmethod
+    def get_articles(self, article_ids: Sequence[str]) -> dict[str, Article]:
+        """The stored ones of these articles by id, read together (unknown ids left out)."""
 
     @abstractmethod
     def articles(self) -> Iterator[Article]:
@@ -102,6 +106,14 @@ class SQLArticles(SQL, Articles):
     def get_article(self, article_id: str) -> Article | None:
         row = self._one("SELECT data FROM articles WHERE id=?", (article_id,))
         return Article.from_dict(unpack(row[0])) if row else None
+
+    def get_articles(self, article_ids: Sequence[str]) -> dict[str, Article]:
+        out: dict[str, Article] = {}
+        for i in range(0, len(article_ids), 500):
+            part = list(article_ids[i:i + 500])
+            out |= {aid: Article.from_dict(unpack(data)) for aid, data in
+                    self._rows(f"SELECT id, data FROM articles WHERE id IN ({marks(len(part))})", part)}
+        return out
 
     def articles(self, page: int = 1_000) -> Iterator[Article]:
         seq = 0

@@ -86,17 +86,17 @@ class SQLRemoval(SQL, Removal):
         with self._tx() as db:
             rows = db.execute(f"SELECT seq, hash FROM articles WHERE id IN ({marks(len(ids))})", ids).fetchall()
             hashes = sorted({h for _, h in rows})
-            days = db.execute(f"SELECT DISTINCT story_id, published FROM members WHERE article_id IN ({marks(len(ids))}) "
-                              "AND published IS NOT NULL", ids).fetchall()
+            days = db.execute(f"SELECT DISTINCT story_id, SUBSTR(published, 1, 10) FROM members WHERE article_id "
+                              f"IN ({marks(len(ids))}) AND published IS NOT NULL", ids).fetchall()
             db.execute(f"DELETE FROM members WHERE article_id IN ({marks(len(ids))})", ids)
-            for story_id, day in days:  # what the top stories count goes with them
-                self._recount(db, story_id, day)
+            self._recount_days(db, days)  # what the top stories count goes with them
+            if ids:  # the log in the articles' order, before their rows go
+                db.execute(f"INSERT INTO dropped (seq) SELECT seq FROM articles WHERE id IN ({marks(len(ids))}) "
+                           "ORDER BY seq", ids)
             db.execute(f"DELETE FROM articles WHERE id IN ({marks(len(ids))})", ids)
             if hashes:  # vectors are kept by content: only those no remaining article shares go
                 db.execute(f"DELETE FROM embeddings WHERE hash IN ({marks(len(hashes))}) AND hash NOT IN "
                            f"(SELECT hash FROM articles WHERE hash IN ({marks(len(hashes))}))", hashes + hashes)
-            for seq, _ in rows:
-                db.execute("INSERT INTO dropped (seq) VALUES (?)", (seq,))
             for story_id in gone:
                 self._drop_story(db, story_id)
                 db.execute("DELETE FROM story_aliases WHERE story_id=?", (story_id,))

@@ -12,7 +12,10 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from ..model import Alert, Article, Placed, Story, day_of
+from .articles import _EMBEDDING, _embedding
 from .sqlbase import SQL, marks, pack, unpack
 
 ORDER = "ORDER BY s.last_seen DESC, s.size DESC, s.id DESC"
@@ -45,6 +48,15 @@ class StoryFilter:
     until: str | None = None  # first seen on or before
     key: str | None = None
     query: str | None = None
+
+
+@dataclass(frozen=True)
+class Member:
+    """A story's member as a summary reads it."""
+
+    article: Article
+    duplicate_of: str | None
+    doc: np.ndarray | None  # its doc vector (None: none stored under the encoder asked for)
 
 
 class Stories(ABC):
@@ -104,6 +116,12 @@ class Stories(ABC):
     @abstractmethod
     def members(self, story_id: str) -> dict[str, str | None]:
         """A story's article ids in arrival order -> the article each translates or duplicates."""
+
+    @abstractmethod
+    def member_rows(self, story_ids: Sequence[str], encoder: str) -> dict[str, list[Member]]:
+        """Each of these stories' members in arrival order, with what a summary needs of them (the
+        article, the article it duplicates, its doc vector under ``encoder`` or None): one read
+        for them all, however many members. Stories without members are left out."""
 
     # what assignment looks up (the ``cluster.Catalog`` protocol) ---------------------------
     @abstractmethod
@@ -200,6 +218,16 @@ class SQLStories(SQL, Stories):
         else:
             db.execute("DELETE FROM story_days WHERE story_id=? AND day=?", (story_id, day[:10]))
             db.execute(_COUNT.format(" AND story_id = ? AND SUBSTR(published, 1, 10) = ?"), (story_id, day[:10]))
+
+    def _recount_days(self, db, days: Sequence[tuple[str, str]]) -> None:
+        """``story_days`` counted anew for these (story id, day) pairs, a few statements for them all:
+        every day of those stories and days is recounted (a pair not asked for comes out as it was)."""
+        for i in range(0, len(days), 400):
+            part = days[i:i + 400]
+            sids, dates = sorted({s for s, _ in part}), sorted({d for _, d in part})
+            where, args = f" AND story_id IN ({marks(len(sids))}) AND {{}} IN ({marks(len(dates))})", sids + dates
+            db.execute("DELETE FROM story_days WHERE TRUE" + where.format("day"), args)
+            db.execute(_COUNT.format(where.format("SUBSTR(published, 1, 10)")), args)
 
     def _put_story(self, db, story: Story) -> None:
         """The story's row, its languages and its searchable text."""
@@ -302,6 +330,20 @@ class SQLStories(SQL, Stories):
     def members(self, story_id: str) -> dict[str, str | None]:
         return dict(self._rows("SELECT m.article_id, m.duplicate_of FROM members m JOIN articles a "
                                "ON a.id = m.article_id WHERE m.story_id = ? ORDER BY a.seq", (story_id,)))
+
+    def member_rows(self, story_ids: Sequence[str], encoder: str) -> dict[str, list[Member]]:
+        out: dict[str, list[Member]] = {}
+        for i in range(0, len(story_ids), 500):
+            part = list(story_ids[i:i + 500])
+            rows = self._rows(
+                f"SELECT m.story_id, m.duplicate_of, a.data, {', '.join('e.' + c for c in _EMBEDDING.split(', '))} "
+                "FROM members m JOIN articles a ON a.id = m.article_id "
+                "LEFT JOIN embeddings e ON e.hash = a.hash AND e.encoder = ? "
+                f"WHERE m.story_id IN ({marks(len(part))}) ORDER BY a.seq", [encoder] + part)
+            for sid, dup, data, *emb in rows:
+                doc = _embedding(*emb, doc_only=True) if emb[0] is not None else None
+                out.setdefault(sid, []).append(Member(Article.from_dict(unpack(data)), dup, doc))
+        return out
 
     def placed(self, keys: Sequence[int]) -> list[Placed]:
         if not keys:
