@@ -14,8 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..model import Alert, Article, Placed, Story, day_of
-from .articles import _EMBEDDING, _embedding
+from ..model import EMBEDDING_FIELDS, Alert, Article, Placed, Story, day_of, decode_embedding
 from .sqlbase import SQL, marks, pack, unpack
 
 ORDER = "ORDER BY s.last_seen DESC, s.size DESC, s.id DESC"
@@ -336,12 +335,12 @@ class SQLStories(SQL, Stories):
         for i in range(0, len(story_ids), 500):
             part = list(story_ids[i:i + 500])
             rows = self._rows(
-                f"SELECT m.story_id, m.duplicate_of, a.data, {', '.join('e.' + c for c in _EMBEDDING.split(', '))} "
+                f"SELECT m.story_id, m.duplicate_of, a.data, {', '.join('e.' + c for c in EMBEDDING_FIELDS)} "
                 "FROM members m JOIN articles a ON a.id = m.article_id "
                 "LEFT JOIN embeddings e ON e.hash = a.hash AND e.encoder = ? "
                 f"WHERE m.story_id IN ({marks(len(part))}) ORDER BY a.seq", [encoder] + part)
             for sid, dup, data, *emb in rows:
-                doc = _embedding(*emb, doc_only=True) if emb[0] is not None else None
+                doc = decode_embedding(*emb, doc_only=True) if emb[0] is not None else None
                 out.setdefault(sid, []).append(Member(Article.from_dict(unpack(data)), dup, doc))
         return out
 
