@@ -126,6 +126,11 @@ def fill(path: str, n: int, pool: list, encoder: str = "", day=scattered) -> flo
     from storyline.store import open_store
     from storyline.store.removal import LAST_SEQ
 
+    from storyline.store import articles as stored
+
+    encode, encoded = stored.encode_embedding, {}
+    # a copy's vectors are its source's: each pool vector is encoded once, not once per copy (same bytes)
+    stored.encode_embedding = lambda e: encoded[id(e)] if id(e) in encoded else encoded.setdefault(id(e), encode(e))
     store = open_store(path)
     t = time.perf_counter()
     src_dicts = [src.to_dict() for src, _ in pool]
@@ -155,4 +160,5 @@ def fill(path: str, n: int, pool: list, encoder: str = "", day=scattered) -> flo
         bar.update(min(1000, n - chunk))
     bar.close()
     store.close()
+    stored.encode_embedding = encode
     return n / (time.perf_counter() - t)
