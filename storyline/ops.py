@@ -75,10 +75,10 @@ def _summaries(sl: Storyline, leaving: Mapping[str, set[str]]) -> tuple[list[Sto
     vectors, not a read per member (a member without stored vectors is loaded as assignment does)."""
     import numpy as np
 
-    rows = sl.store.member_rows(list(leaving), sl.pipeline.encoder.name)
+    rows = sl.store.member_rows(list(leaving), sl.pipeline.encoder.name, without=set().union(*leaving.values()))
     summaries, gone = [], []
-    for story_id, ids in leaving.items():
-        kept = [m for m in rows.get(story_id, ()) if m.article.id not in ids]
+    for story_id in leaving:
+        kept = rows.get(story_id, [])
         if not kept:
             gone.append(story_id)
             continue

@@ -9,7 +9,7 @@ import datetime as dt
 import json
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -117,10 +117,12 @@ class Stories(ABC):
         """A story's article ids in arrival order -> the article each translates or duplicates."""
 
     @abstractmethod
-    def member_rows(self, story_ids: Sequence[str], encoder: str) -> dict[str, list[Member]]:
-        """Each of these stories' members in arrival order, with what a summary needs of them (the
-        article, the article it duplicates, its doc vector under ``encoder`` or None): one read
-        for them all, however many members. Stories without members are left out."""
+    def member_rows(self, story_ids: Sequence[str], encoder: str,
+                    without: Collection[str] = frozenset()) -> dict[str, list[Member]]:
+        """Each of these stories' members in arrival order, bar ``without`` (not decoded: the
+        members a deletion takes out), with what a summary needs of them (the article, the
+        article it duplicates, its doc vector under ``encoder`` or None): one read for them all,
+        however many members. Stories left without members are left out."""
 
     # what assignment looks up (the ``cluster.Catalog`` protocol) ---------------------------
     @abstractmethod
@@ -330,16 +332,19 @@ class SQLStories(SQL, Stories):
         return dict(self._rows("SELECT m.article_id, m.duplicate_of FROM members m JOIN articles a "
                                "ON a.id = m.article_id WHERE m.story_id = ? ORDER BY a.seq", (story_id,)))
 
-    def member_rows(self, story_ids: Sequence[str], encoder: str) -> dict[str, list[Member]]:
+    def member_rows(self, story_ids: Sequence[str], encoder: str,
+                    without: Collection[str] = frozenset()) -> dict[str, list[Member]]:
         out: dict[str, list[Member]] = {}
         for i in range(0, len(story_ids), 500):
             part = list(story_ids[i:i + 500])
             rows = self._rows(
-                f"SELECT m.story_id, m.duplicate_of, a.data, {', '.join('e.' + c for c in EMBEDDING_FIELDS)} "
+                f"SELECT m.story_id, m.article_id, m.duplicate_of, a.data, {', '.join('e.' + c for c in EMBEDDING_FIELDS)} "
                 "FROM members m JOIN articles a ON a.id = m.article_id "
                 "LEFT JOIN embeddings e ON e.hash = a.hash AND e.encoder = ? "
                 f"WHERE m.story_id IN ({marks(len(part))}) ORDER BY a.seq", [encoder] + part)
-            for sid, dup, data, *emb in rows:
+            for sid, aid, dup, data, *emb in rows:
+                if aid in without:
+                    continue
                 doc = decode_embedding(*emb, doc_only=True) if emb[0] is not None else None
                 out.setdefault(sid, []).append(Member(Article.from_dict(unpack(data)), dup, doc))
         return out
