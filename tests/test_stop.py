@@ -49,6 +49,20 @@ def send(proc: subprocess.Popen, sig, group: bool) -> None:
     os.killpg(proc.pid, sig) if group else proc.send_signal(sig)
 
 
+def catching(proc: subprocess.Popen, seconds: float = 60) -> None:
+    """Wait until storyline's first line ran in ``proc``: it catches SIGTERM (``stop.catch_early``
+    sets SIGINT's handler, then SIGTERM's; Python catches SIGINT from its own start). A fixed
+    sleep raced the interpreter's start on a loaded machine: a SIGTERM before it killed the process."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and proc.poll() is None:
+        with open(f"/proc/{proc.pid}/status") as fh:
+            caught = int(next(line for line in fh if line.startswith("SigCgt:")).split()[1], 16)
+        if caught >> (signal.SIGTERM - 1) & 1:
+            return
+        time.sleep(0.005)
+    raise AssertionError(f"the process did not start catching signals within {seconds} s")
+
+
 def read_lines(stream, n: int, seconds: float) -> list[str]:
     """Up to ``n`` lines, waiting at most ``seconds``."""
     got, done = [], threading.Event()
@@ -94,7 +108,9 @@ def test_add_stops_after_the_article_in_hand(tmp_path, sig, moment):
         before = "".join(read_lines(proc.stdout, 12, 120))
         assert before.count("\t") == 24, before  # twelve decisions printed: committed
     else:
-        time.sleep(0.3 if moment == "started" else 1.5)  # before 0.1-0.2 s Python has not run storyline yet
+        catching(proc)  # "started": at storyline's first line, the imports still under way
+        if moment == "models":
+            time.sleep(1.5)
     send(proc, sig, group)
     code, out, err, took = finish(proc, before)
     assert code == 0 and "Traceback" not in err, err
