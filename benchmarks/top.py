@@ -28,25 +28,20 @@ from _data import DAY0, fill, synthetic
 from storyline.store import open_store
 from storyline.top import top_stories, window
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.members_ranking import from_members  # noqa: E402  (the ranking schema 6 ran, the tests' oracle)
+
 # schema 6: one range of an index on the members' (date, story, source, language), grouped by story
 OLD_INDEX = "CREATE INDEX IF NOT EXISTS members_window ON members(published, story_id, source, lang)"
-OLD_RANKING = (
-    "SELECT story_id, n, sources, langs, prev FROM (SELECT story_id, SUM(CASE WHEN published >= ? THEN 1 END) AS n, "
-    "COUNT(DISTINCT CASE WHEN published >= ? THEN source END) AS sources, "
-    "COUNT(DISTINCT CASE WHEN published >= ? THEN lang END) AS langs, SUM(CASE WHEN published < ? THEN 1 ELSE 0 END) AS prev "
-    "FROM members WHERE published >= ? AND published < ? GROUP BY story_id "
-    "HAVING SUM(CASE WHEN published >= ? THEN 1 END) > 0{}) t "
-    "ORDER BY sources DESC, langs DESC, n DESC, n - prev DESC, story_id LIMIT ?")
 
 
 def old_top(store, hours: float, until: str, lang: str | None = None, limit: int = 20) -> list:
     """What `top_stories` did at schema 6: the newest date and the ranking from the members, then the stories."""
     win = window(store._one("SELECT MAX(published) FROM members")[0], hours, None, until)
     since, end, before = win.since.isoformat(), (win.until + dt.timedelta(days=1)).isoformat(), win.before.isoformat()
-    by_lang = " AND SUM(CASE WHEN published >= ? AND lang = ? THEN 1 ELSE 0 END) > 0" if lang else ""
-    rows = store._rows(OLD_RANKING.format(by_lang), [since] * 4 + [before, end, since] + ([since, lang] if lang else []) + [limit])
-    stories = store._stories([r[0] for r in rows])
-    return [(stories[r[0]].id, tuple(int(x) for x in r[1:])) for r in rows]
+    rows = from_members(store, since, end, before, lang, limit)
+    stories = store._stories([sid for sid, _ in rows])
+    return [(stories[sid].id, counts) for sid, counts in rows]
 
 
 def latency(store, requests: int, days: int, lang: str | None = None, seed: int = 0) -> dict:
@@ -81,7 +76,6 @@ def main() -> None:
     stores = [("sqlite", n, str(where / f"top-{n}.db")) for n in args.sizes]
     pg = None
     if args.pg_sizes:
-        sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
         from tests.pg import Postgres
 
         pg = Postgres()

@@ -13,6 +13,7 @@ from storyline.store.sql import SCHEMA_VERSION
 from storyline.top import top_stories, window
 
 from .conftest import open_test_store
+from .members_ranking import from_members
 
 TODAY = dt.date(2024, 5, 20)
 
@@ -118,22 +119,6 @@ def test_cli_and_http_give_the_same_ranking(tmp_path):
     r = client.get("/stories/top", params={"lang": "xx"})
     assert r.status_code == 422 and r.json()["detail"] == [
         {"field": "lang", "problem": "unknown language 'xx'; use an ISO 639-1 code such as en, de, ru, zh"}]
-
-
-# The ranking as schema 6 counted it, straight from the members: what story_days must agree with.
-MEMBERS_RANKING = (
-    "SELECT story_id, n, sources, langs, prev FROM (SELECT story_id, SUM(CASE WHEN published >= ? THEN 1 END) AS n, "
-    "COUNT(DISTINCT CASE WHEN published >= ? THEN source END) AS sources, "
-    "COUNT(DISTINCT CASE WHEN published >= ? THEN lang END) AS langs, SUM(CASE WHEN published < ? THEN 1 ELSE 0 END) AS prev "
-    "FROM members WHERE published >= ? AND published < ? GROUP BY story_id "
-    "HAVING SUM(CASE WHEN published >= ? THEN 1 END) > 0{}) t "
-    "ORDER BY sources DESC, langs DESC, n DESC, n - prev DESC, story_id LIMIT ?")
-
-
-def from_members(store, since, end, before, lang, limit):
-    by_lang = " AND SUM(CASE WHEN published >= ? AND lang = ? THEN 1 ELSE 0 END) > 0" if lang else ""
-    rows = store._rows(MEMBERS_RANKING.format(by_lang), [since] * 4 + [before, end, since] + ([since, lang] if lang else []) + [limit])
-    return [(r[0], tuple(int(x) for x in r[1:])) for r in rows]
 
 
 def test_counts_per_story_and_day_rank_as_the_members_do(store_address, tmp_path):
