@@ -383,7 +383,7 @@ def export(settings, db, fmt, output, lang, since, until, entity, query, limit):
         _fail("--format parquet is binary: give --output FILE or redirect standard output", 2)
     with _service(db, settings, create=False) as sl:
         dates = (d and d.date().isoformat() for d in (since, until))
-        parts = exporting.chunks(exporting.stories(sl, StoryFilter(lang, *dates, entity, query), limit), fmt)
+        parts = exporting.chunks(exporting.stories(sl.store, StoryFilter(lang, *dates, entity, query), limit), fmt)
         if output is None:
             for part in parts:
                 sys.stdout.buffer.write(part)

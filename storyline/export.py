@@ -1,8 +1,8 @@
 """Export: stories with their members as JSON lines, CSV or Parquet, for analysts' notebooks.
 
-The stories come a page at a time from the service's listing (the same filters as
-``storyline stories``) and leave as chunks of bytes, so the CLI writes them to a file and the
-HTTP API streams them without holding the export in memory. JSON lines keep a story per line
+The stories come a page at a time from the store's listing (the filters and order of
+``storyline stories``, paged by the order's key) and leave as chunks of bytes, so the CLI writes
+them to a file and the HTTP API streams them without holding the export in memory. JSON lines keep a story per line
 with its members nested; CSV and Parquet have a row per member with its story's columns
 repeated (what ``pandas.read_csv``/``read_parquet`` want), lists joined by "; " in CSV and list
 columns in Parquet. Parquet needs pyarrow (the ``export`` extra).
@@ -40,17 +40,18 @@ def check_format(fmt: str) -> Format:
     return fmt  # type: ignore[return-value]
 
 
-def stories(listing, where: StoryFilter = StoryFilter(), limit: int | None = None, page: int = PAGE) -> Iterator[Story]:
-    """The stories ``where`` selects, newest first, read ``page`` at a time from ``listing`` (a
-    service or store: anything with ``query_stories``); at most ``limit``."""
-    offset = 0
-    while limit is None or offset < limit:
-        n = page if limit is None else min(page, limit - offset)
-        _, got = listing.query_stories(where, offset, n)
+def stories(store, where: StoryFilter = StoryFilter(), limit: int | None = None, page: int = PAGE) -> Iterator[Story]:
+    """The stories ``where`` selects, newest first, read ``page`` at a time from ``store`` (by
+    the listing's key, so a million stories cost a million reads, not half a million pages of
+    offsets); at most ``limit``."""
+    after, left = None, limit
+    while left is None or left > 0:
+        n = page if left is None else min(page, left)
+        got, after = store.page_stories(where, after, n)
         yield from got
         if len(got) < n:
             return
-        offset += len(got)
+        left = None if left is None else left - len(got)
 
 
 def story_record(s: Story) -> dict:

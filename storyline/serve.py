@@ -694,7 +694,7 @@ def create_app(db: str = "storyline.db", settings: Settings | None = None, token
         pyarrow is not installed."""
         dates = [d.isoformat() if d else None for d in (since, until)]
         where = StoryFilter(lang and lang.lower(), *dates, entity, q)
-        parts = exporting.chunks(exporting.stories(service, where, limit), format)
+        parts = exporting.chunks(exporting.stories(service.store, where, limit), format)
         first = next(parts, b"")  # the first page read before answering: a store error is still a status
         return StreamingResponse(itertools.chain([first], parts), media_type=exporting.MEDIA_TYPES[format], headers={
             "Content-Disposition": f'attachment; filename="stories.{format}"'})

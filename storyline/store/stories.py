@@ -18,6 +18,7 @@ from ..model import EMBEDDING_FIELDS, Alert, Article, Placed, Story, day_of, dec
 from .sqlbase import SQL, marks, pack, unpack
 
 ORDER = "ORDER BY s.last_seen DESC, s.size DESC, s.id DESC"
+ListingKey = tuple[str, int, str]  # a story's place in ``ORDER``: (last seen, size, id)
 BIG = 2**62  # a bound past any real offset or limit that still fits a 64-bit integer
 # Articles per story and publication day, with that day's distinct sources and languages: what the
 # top stories of a window add up (a window's days, not its articles: at 1M articles a seven-day
@@ -82,6 +83,14 @@ class Stories(ABC):
     def query_stories(self, where: StoryFilter = StoryFilter(), offset: int = 0,
                       limit: int | None = None) -> tuple[int, list[Story]]:
         """(how many match, one page of them), newest first (last seen, then size, then id)."""
+
+    @abstractmethod
+    def page_stories(self, where: StoryFilter = StoryFilter(), after: ListingKey | None = None,
+                     limit: int = 500) -> tuple[list[Story], ListingKey | None]:
+        """Up to ``limit`` stories ``where`` selects that come after ``after`` in the listing's order
+        (None: from the first), and the key of the last (None when none came), to ask for the next
+        page with. Paged by the sort key, not an offset, and counting nothing: reading a whole
+        listing this way reads each story once (an offset reads every story before its page again)."""
 
     @abstractmethod
     def newest_published(self) -> str | None:
@@ -253,7 +262,28 @@ class SQLStories(SQL, Stories):
 
     def query_stories(self, where: StoryFilter = StoryFilter(), offset: int = 0,
                       limit: int | None = None) -> tuple[int, list[Story]]:
+        sql, args = self._listing(where)
+        total = self._one(f"SELECT COUNT(*) {sql}", args)[0]
+        # the page's ids first, then their rows: sorting carries ids, not every match's JSON
+        ids = [i for (i,) in self._rows(f"SELECT s.id {sql} {ORDER} LIMIT ? OFFSET ?",
+                                          args + [BIG if limit is None else min(limit, BIG), min(offset, BIG)])]
+        stories = self._stories(ids)
+        return total, [stories[i] for i in ids]
+
+    def page_stories(self, where: StoryFilter = StoryFilter(), after: ListingKey | None = None,
+                     limit: int = 500) -> tuple[list[Story], ListingKey | None]:
+        # a range of the order's index (stories_order) that starts past the key
+        sql, args = self._listing(where, after)
+        keys = self._rows(f"SELECT s.last_seen, s.size, s.id {sql} {ORDER} LIMIT ?", args + [min(limit, BIG)])
+        stories = self._stories([k[2] for k in keys])
+        return [stories[k[2]] for k in keys], (tuple(keys[-1]) if keys else None)
+
+    def _listing(self, where: StoryFilter, after: ListingKey | None = None) -> tuple[str, list]:
+        """The FROM and WHERE of the stories ``where`` selects (past ``after`` in ``ORDER``), and their arguments."""
         conds, args = [], []
+        if after is not None:
+            conds.append("(s.last_seen, s.size, s.id) < (?, ?, ?)")
+            args += list(after)
         if where.lang:
             conds.append("s.id IN (SELECT story_id FROM story_langs WHERE lang = ?)")
             args.append(where.lang)
@@ -271,13 +301,7 @@ class SQLStories(SQL, Stories):
                     cond, more = f"({cond} OR {also})", more + more_args
                 conds.append(cond)
                 args += more
-        sql = "FROM stories s" + (" WHERE " + " AND ".join(conds) if conds else "")
-        total = self._one(f"SELECT COUNT(*) {sql}", args)[0]
-        # the page's ids first, then their rows: sorting carries ids, not every match's JSON
-        ids = [i for (i,) in self._rows(f"SELECT s.id {sql} {ORDER} LIMIT ? OFFSET ?",
-                                          args + [BIG if limit is None else min(limit, BIG), min(offset, BIG)])]
-        stories = self._stories(ids)
-        return total, [stories[i] for i in ids]
+        return "FROM stories s" + (" WHERE " + " AND ".join(conds) if conds else ""), args
 
     def newest_published(self) -> str | None:
         return self._one("SELECT MAX(day) FROM story_days")[0]  # the primary key's last entry
