@@ -1,9 +1,11 @@
 """What benchmarks share: real article texts (the SemEval pairs beside the clone, ../shared),
 synthetic articles, and stores filled with copies of them at any size."""
+import contextlib
 import copy
 import datetime as dt
 import json
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -162,3 +164,25 @@ def fill(path: str, n: int, pool: list, encoder: str = "", day=scattered) -> flo
     store.close()
     stored.encode_embedding = encode
     return n / (time.perf_counter() - t)
+
+
+@contextlib.contextmanager
+def stores(name: str, sizes: list[int], pg_sizes: list[int], folder: str | None = None):
+    """(backend, size, address) of the stores a benchmark fills: SQLite files ``name-N.db`` in
+    ``folder`` (kept there, so a file found is used again; default a new temp dir) and new
+    databases on a throwaway PostgreSQL cluster, stopped on leaving."""
+    where = Path(folder or tempfile.mkdtemp(prefix=f"{name}-"))
+    where.mkdir(parents=True, exist_ok=True)
+    found = [("sqlite", n, str(where / f"{name}-{n}.db")) for n in sizes]
+    pg = None
+    try:
+        if pg_sizes:
+            sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+            from tests.pg import Postgres
+
+            pg = Postgres()
+            found += [("postgres", n, pg.create_db()) for n in pg_sizes]
+        yield found
+    finally:
+        if pg is not None:
+            pg.stop()

@@ -18,12 +18,11 @@ import json
 import random
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-from _data import DAY0, fill, synthetic
+from _data import DAY0, fill, stores, synthetic
 
 from storyline.store import open_store
 from storyline.top import top_stories, window
@@ -71,18 +70,9 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=60)
     ap.add_argument("--dir", default=None)
     args = ap.parse_args()
-    where = Path(args.dir or tempfile.mkdtemp(prefix="top-"))
-    where.mkdir(parents=True, exist_ok=True)
-    stores = [("sqlite", n, str(where / f"top-{n}.db")) for n in args.sizes]
-    pg = None
-    if args.pg_sizes:
-        from tests.pg import Postgres
-
-        pg = Postgres()
-        stores += [("postgres", n, pg.create_db()) for n in args.pg_sizes]
     rows = []
-    try:
-        for backend, n, db in stores:
+    with stores("top", args.sizes, args.pg_sizes, args.dir) as found:
+        for backend, n, db in found:
             row = {"backend": backend, "n": n}
             if backend == "postgres" or not Path(db).exists():
                 row["fill_per_s"] = round(fill(db, n, synthetic(), "none"))
@@ -103,9 +93,6 @@ def main() -> None:
                   f"{row['7d_de']['new'][0]:.1f}/{row['7d_de']['new'][1]:.1f} "
                   f"({row['1d']['empty']} and {row['7d']['empty']} of {args.requests} windows empty; opened in {row['open_s']} s)",
                   flush=True)
-    finally:
-        if pg is not None:
-            pg.stop()
     print(json.dumps(rows))
 
 
