@@ -105,6 +105,23 @@ def _echo_csv(header, rows) -> None:
     click.echo(buf.getvalue(), nl=False)
 
 
+def _remove_each(names, remove) -> None:
+    """``remove`` each name (it raises NotFoundError for one not there); those skipped are said,
+    those removed counted, and the exit status is 1 when any was skipped."""
+    from .errors import NotFoundError
+
+    missing = 0
+    for name in names:
+        try:
+            remove(name)
+        except NotFoundError as err:
+            click.echo(f"storyline: skipped {err}", err=True)
+            missing += 1
+    click.echo(f"removed {len(names) - missing}", err=True)
+    if missing:
+        sys.exit(1)
+
+
 def _stories_out(stories, fmt: str) -> None:
     if fmt == "json":
         _echo_json({"stories": [{"id": s.id, "headline": s.headline, "languages": s.languages,
@@ -114,13 +131,8 @@ def _stories_out(stories, fmt: str) -> None:
                                                "date": t["date"], "duplicate_of": t["duplicate_of"]}
                                               for t in s.timeline]} for s in stories]})
     elif fmt == "csv":
-        buf = io.StringIO()
-        w = csv.writer(buf)
-        w.writerow(["story_id", "headline", "article_id", "lang", "date", "title"])
-        for s in stories:
-            for t in s.timeline:
-                w.writerow([s.id, s.headline, t["id"], t["lang"], t["date"] or "", t["title"]])
-        click.echo(buf.getvalue(), nl=False)
+        _echo_csv(["story_id", "headline", "article_id", "lang", "date", "title"],
+                  ([s.id, s.headline, t["id"], t["lang"], t["date"] or "", t["title"]] for s in stories for t in s.timeline))
     else:
         for s in stories:
             span = f"{s.first_seen or '?'} .. {s.last_seen or '?'}"
@@ -737,14 +749,10 @@ def feeds_list(settings, db, fmt):
     if fmt == "json":
         return _echo_json({"feeds": [f.to_dict() for f in items]})
     if fmt == "csv":
-        buf = io.StringIO()
-        w = csv.writer(buf)
-        w.writerow(["url", "kind", "interval_s", "last_success", "last_error", "errors", "articles", "failing_pages",
-                    "last_page_error"])
-        for f in items:
-            w.writerow([f.url, f.kind, f.interval_s, f.last_success or "", f.last_error or "", f.errors, f.articles,
-                        f.failing_pages, f.last_page_error or ""])
-        return click.echo(buf.getvalue(), nl=False)
+        return _echo_csv(["url", "kind", "interval_s", "last_success", "last_error", "errors", "articles", "failing_pages",
+                          "last_page_error"],
+                         ([f.url, f.kind, f.interval_s, f.last_success or "", f.last_error or "", f.errors, f.articles,
+                           f.failing_pages, f.last_page_error or ""] for f in items))
     for f in items:
         state = f"failing ({f.errors}x)" if f.errors else "ok" if f.last_success else "not polled yet"
         click.echo(f"{f.url}  [{f.kind}]  every {f.interval_s} s  {state}  {_n(f.articles, 'article')} added")
@@ -765,19 +773,8 @@ def feeds_list(settings, db, fmt):
 @handle_errors
 def feeds_remove(settings, urls, db):
     """Stop polling feeds (their articles stay in the store)."""
-    from .errors import NotFoundError
-
-    missing = 0
     with _service(db, settings, create=False) as sl:
-        for u in urls:
-            try:
-                sl.remove_feed(u)
-            except NotFoundError as err:
-                click.echo(f"storyline: skipped {err}", err=True)
-                missing += 1
-    click.echo(f"removed {len(urls) - missing}", err=True)
-    if missing:
-        sys.exit(1)
+        _remove_each(urls, sl.remove_feed)
 
 
 @main.command()
@@ -920,21 +917,10 @@ def watchlists_list(settings, db, fmt):
 @handle_errors
 def watchlists_remove(settings, names, db):
     """Forget watchlists and their undelivered alerts."""
-    from .errors import NotFoundError
     from .monitor import remove_watchlist
 
-    missing = []
     with _service(db, settings, create=False) as sl:
-        for n in names:
-            try:
-                remove_watchlist(sl, n)
-            except NotFoundError:
-                missing.append(n)
-    for n in missing:
-        click.echo(f"storyline: skipped {n}: no such watchlist", err=True)
-    click.echo(f"removed {len(names) - len(missing)}", err=True)
-    if missing:
-        sys.exit(1)
+        _remove_each(names, lambda name: remove_watchlist(sl, name))
 
 
 @main.group()
