@@ -17,12 +17,22 @@ def bindir() -> str | None:
     return os.path.dirname(found[-1]) if found else None
 
 
+def _memory_dir() -> str | None:
+    """/dev/shm where it has room: the cluster's files never reach the disk, so creating a database
+    takes a third of the time and removing fifty at the end no longer waits on the disk (it took
+    30-60 s of a loaded machine's ext4 with discard); elsewhere the usual temp dir."""
+    try:
+        return "/dev/shm" if shutil.disk_usage("/dev/shm").free > 2**31 else None
+    except OSError:
+        return None
+
+
 class Postgres:
     def __init__(self):
         self.bin = bindir()
         if self.bin is None:
             raise RuntimeError("no PostgreSQL server binaries under /usr/lib/postgresql (apt-get install postgresql)")
-        self.dir = tempfile.mkdtemp(prefix="storyline-pg-")
+        self.dir = tempfile.mkdtemp(prefix="storyline-pg-", dir=_memory_dir())
         self.as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
         if os.geteuid() == 0:
             shutil.chown(self.dir, "postgres", "postgres")
