@@ -329,7 +329,8 @@ class Storyline:
                 summary = self._summary(decision.story_id, fresh=(prep, decision.duplicate_of), merged=merged)
                 alerts = self._alerts(decision.story_id, merged, summary)
                 if seen is not None and (lines := seen.take(art.id)) is not None:
-                    self.store.count_lines([lines])  # just before its commit: a kill between costs one article's count
+                    # just before its commit: a kill between costs one article's count
+                    self.store.count_lines([lines], keep=self.settings.store["lines_per_source"])
                 seq = self.store.commit_assignment(art, decision.story_id, record, summary, merged, alerts)
                 index.remember(seq, prep)
             metrics.ADD_SECONDS.observe(time.perf_counter() - started)

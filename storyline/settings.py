@@ -81,6 +81,9 @@ def load_settings(path: str | os.PathLike | None = None, profile: str | None = N
     stop_s = data["store"]["stop_timeout_s"]
     if isinstance(stop_s, bool) or not isinstance(stop_s, (int, float)) or stop_s <= 0:
         raise SettingsError(f"store.stop_timeout_s must be a number of seconds > 0, got {stop_s!r}; set it in storyline.toml")
+    kept = data["store"]["lines_per_source"]
+    if isinstance(kept, bool) or not isinstance(kept, int) or kept <= 0:
+        raise SettingsError(f"store.lines_per_source must be a whole number > 0, got {kept!r}; set it in storyline.toml")
     for (section, key), allowed in ALLOWED.items():
         if data[section][key] not in allowed:
             raise SettingsError(f"{section}.{key} must be {', '.join(allowed[:-1])} or {allowed[-1]}, got {data[section][key]!r}")

@@ -111,6 +111,8 @@ def test_profiles_are_settings_sections(tmp_path):
         load_settings(profile="turbo")
     with pytest.raises(SettingsError, match="compare.related_by must be shared, scores or specific, got 'vibes'"):
         load_settings(compare={"related_by": "vibes"})
+    with pytest.raises(SettingsError, match="^store.lines_per_source must be a whole number > 0, got 0; set it in"):
+        load_settings(store={"lines_per_source": 0})
 
 
 def test_cli_shows_the_profile(tmp_path):

@@ -304,3 +304,21 @@ def test_source_lines_are_counted_per_source_and_kept(store_address, tmp_path):
     assert store.line_counts("a.example", [1, 2, -big, 7]) == (2, {1: 2, 2: 1, -big: 1})
     assert store.line_counts("b.example", range(-600, 600)) == (1, {1: 1})  # asked for in pages
     store.close()
+
+
+def test_a_sources_lines_are_cut_back_to_its_most_frequent(store_address, tmp_path):
+    """Every PRUNE_EVERY articles a source keeps its ``keep`` most frequent lines: the table stays
+    bounded while lines that recur (the boilerplate) keep their counts; other sources are untouched."""
+    from storyline.store.lines import PRUNE_EVERY
+
+    store = open_test_store(store_address, tmp_path)
+    store.count_lines([("b.example", {5})])
+    for i in range(PRUNE_EVERY - 1):  # lines 1 and 2 recur; each article has a line of its own
+        store.count_lines([("a.example", {1, 100 + i} | ({2} if i % 2 else set()))], keep=3)
+    assert len(store.line_counts("a.example", range(200))[1]) == PRUNE_EVERY + 1  # not cut yet
+    store.count_lines([("a.example", {1, 2})], keep=3)
+    articles, counts = store.line_counts("a.example", range(200))
+    assert articles == PRUNE_EVERY and len(counts) == 3
+    assert counts[1] == PRUNE_EVERY and counts[2] == PRUNE_EVERY // 2  # the recurring lines, counts intact
+    assert store.line_counts("b.example", [5]) == (1, {5: 1})
+    store.close()
