@@ -13,8 +13,20 @@ EXPECTED = [{"000", "001", "003", "004"}, {"002"}]
 
 
 def cli(*args, env=None, stdin=None):
-    return subprocess.run([sys.executable, "-m", "storyline.cli", *args], capture_output=True, text=True,
-                          timeout=600, env=env, input=stdin)
+    """A command's outcome (``returncode``, ``stdout``, ``stderr``): in this process through click's
+    runner, saving a process's imports per command (an exception other than an exit fails the
+    test, as a traceback on stderr would), or as a process of its own where ``env`` hides modules."""
+    if env is not None:
+        return subprocess.run([sys.executable, "-m", "storyline.cli", *args], capture_output=True, text=True,
+                              timeout=600, env=env, input=stdin)
+    from click.testing import CliRunner
+
+    from storyline.cli import main
+
+    run = CliRunner().invoke(main, list(args), input=stdin)
+    if run.exception is not None and not isinstance(run.exception, SystemExit):
+        raise run.exception
+    return subprocess.CompletedProcess(args, run.exit_code, run.stdout, run.stderr)
 
 
 @pytest.mark.slow
