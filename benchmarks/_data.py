@@ -128,7 +128,7 @@ def fill(path: str, n: int, pool: list, encoder: str = "", day=scattered) -> flo
     from storyline.store import open_store
     from storyline.store.removal import LAST_SEQ
 
-    from storyline.store import articles as stored
+    from storyline import vectors as stored  # the store imports its encode_embedding on each write
 
     encode, encoded = stored.encode_embedding, {}
     # a copy's vectors are its source's: each pool vector is encoded once, not once per copy (same bytes)

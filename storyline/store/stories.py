@@ -11,11 +11,13 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-from ..model import EMBEDDING_FIELDS, Alert, Article, Placed, Story, day_of, decode_embedding
+from ..model import EMBEDDING_FIELDS, Alert, Article, Placed, Story, day_of
 from .sqlbase import SQL, marks, pack, unpack
+
+if TYPE_CHECKING:  # numpy loads with ..vectors when members are decoded
+    import numpy as np
 
 ORDER = "ORDER BY s.last_seen DESC, s.size DESC, s.id DESC"
 ListingKey = tuple[str, int, str]  # a story's place in ``ORDER``: (last seen, size, id)
@@ -358,6 +360,8 @@ class SQLStories(SQL, Stories):
 
     def member_rows(self, story_ids: Sequence[str], encoder: str,
                     without: Collection[str] = frozenset()) -> dict[str, list[Member]]:
+        from ..vectors import decode_embedding  # on first use: numpy
+
         out: dict[str, list[Member]] = {}
         for i in range(0, len(story_ids), 500):
             part = list(story_ids[i:i + 500])
