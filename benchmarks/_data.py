@@ -7,6 +7,7 @@ import json
 import sys
 import tempfile
 import time
+from collections import defaultdict
 from pathlib import Path
 
 PAIRS = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "semeval2022-train" / "pairs.jsonl"
@@ -49,6 +50,26 @@ def labelled_split(split: str, cache: str, settings, centres=None, with_chunks: 
     evs = [evidence(a.article, a.embedding, b.article, b.embedding, f, settings.compare["align_threshold"], centres)
            for (a, b), f in zip(preps, feats)]
     return pairs, feats, evs, [a.article.lang == b.article.lang for a, b in preps]
+
+
+def groups(labels, ids):
+    """The gold stories: connected components of the same-story pairs (``story_labels``) over
+    ``ids``, each in the order of ``ids`` (an article in no such pair is a story of its own)."""
+    parent = {i: i for i in ids}
+
+    def find(x):
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for (a, b), same in labels.items():
+        if same and a in parent and b in parent:
+            parent[find(a)] = find(b)
+    out = defaultdict(list)
+    for i in ids:
+        out[find(i)].append(i)
+    return list(out.values())
 
 
 def synthetic(n: int = 600, pipeline=None) -> list:

@@ -16,7 +16,7 @@ import datetime as dt
 import json
 from collections import defaultdict
 
-from _data import PAIRS
+from _data import PAIRS, groups
 
 from storyline.cluster import StoryIndex, day_of
 from storyline.evaluate import prepare_pairs, read_pairs, story_labels
@@ -24,24 +24,6 @@ from storyline.model import Article
 from storyline.pipeline import Pipeline, Prepared
 from storyline.scorer import PairScorer
 from storyline.settings import load_settings
-
-
-def groups(labels, ids):
-    parent = {i: i for i in ids}
-
-    def find(x):
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for (a, b), same in labels.items():
-        if same and a in parent and b in parent:
-            parent[find(a)] = find(b)
-    out = defaultdict(list)
-    for i in ids:  # file order
-        out[find(i)].append(i)
-    return list(out.values())
 
 
 def main(pairs_file, split, cache, profile, step, min_size, overrides):

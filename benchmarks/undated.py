@@ -1,21 +1,36 @@
 """Undated copies of the dev articles: same-story F1 with and without dates, and story spans.
 
 Data: the SemEval dev pairs (../shared, or ``--pairs``: a subset of them), prepared once through
-``storyline eval``'s cache (``--cache``). SemEval articles carry no publication date, so the
-"dated" run is the articles as they are, dated by their own text (event dates from full dates);
-the undated copies are the same analysed articles with their event date and every date signal
-removed (vectors kept: a date's words weigh next to nothing in them) - what ``add`` sees of pages
-that carry no date. Both are assigned online in file order, as ``storyline eval stories`` does.
-Each story of the undated run is then measured with its members' original dates: its span, and
-whether it passes ``cluster.span_days``.
+``storyline eval``'s cache (``--cache``). Both runs are assigned online, as ``storyline eval
+stories`` does. Two modes:
+
+- text dates (default): SemEval articles carry no publication date, so the "dated" run is the
+  articles as they are, dated by their own text (event dates from full dates); the undated copies
+  are the same analysed articles with their event date and every date signal removed (vectors
+  kept: a date's words weigh next to nothing in them) - what ``add`` sees of pages that carry no
+  date. In file order. Each story of the undated run is measured with its members' text dates.
+  Those are the dates the texts name (an older year, a translation's error), not when they were
+  published, so a long span here says little about undated articles bridging times.
+- ``--redate``: each gold story (connected same-story pairs, as ``benchmarks/threads.py`` builds
+  them) is given a day of its own, drawn over ``--days`` days with a seeded RNG, and each member
+  is published that day plus 0-2 days (its event date the same: the text is taken to name the
+  day it reports; the text's own date signals are dropped, since they belong to the texts' real
+  calendar and would contradict the assigned one). The "dated" run carries every assigned date;
+  the "undated" run is the same but every third article (seeded) has no date at all, as a page
+  whose text names none. Both arrive in publication order (an undated article where its
+  assigned day puts it). Spans are measured by the assigned dates of every member, undated ones
+  included, and each undated article whose story holds another gold story's article is counted.
 
     python benchmarks/undated.py --cache dev.db [--pairs FILE] [--profile fast] [--set cluster.span_days=100000]
+    python benchmarks/undated.py --cache dev.db --redate [--seed 0] [--days 730] [--profile fast]
 """
 import argparse
+import datetime as dt
 import json
+import random
 import time
 
-from _data import PAIRS
+from _data import PAIRS, groups
 
 from storyline.cluster import StoryIndex, day_of
 from storyline.evaluate import prepare_pairs, read_pairs, story_labels, story_scores
@@ -25,9 +40,10 @@ from storyline.scorer import PairScorer
 from storyline.settings import load_settings
 
 
-def undated(prep: Prepared) -> Prepared:
+def dated(prep: Prepared, day: str | None) -> Prepared:
+    """A copy published (and dated) ``day``, or with no date at all (None); its text's date signals dropped."""
     art = prep.article
-    copy = Article(**{**art.__dict__, "event_date": None, "published": None,
+    copy = Article(**{**art.__dict__, "event_date": day, "published": day,
                       "signals": [s for s in art.signals if s.type != "date"]})
     return Prepared(copy, prep.embedding, prep.chunks)
 
@@ -49,7 +65,30 @@ def spans(story_of: dict[str, str], dates: dict[str, str | None]) -> list[int]:
     return [(max(ds) - min(ds)).days for ds in members.values()]
 
 
-def main(pairs_file, split, cache, profile, overrides):
+def redate(arts: dict[str, Prepared], labels, seed: int, days: int) -> tuple[dict[str, str], dict[str, int], set[str]]:
+    """Each article's assigned day (its gold story's day plus 0-2), its gold story's number, and
+    the third of the articles that lose their date."""
+    rng = random.Random(seed)
+    start = dt.date(2024, 1, 1)
+    when, gold = {}, {}
+    for g, members in enumerate(groups(labels, list(arts))):
+        day = start + dt.timedelta(days=rng.randrange(days))
+        for aid in members:
+            when[aid] = (day + dt.timedelta(days=rng.randrange(3))).isoformat()
+            gold[aid] = g
+    ids = sorted(arts)
+    return when, gold, set(rng.sample(ids, len(ids) // 3))
+
+
+def mixed(story_of: dict[str, str], gold: dict[str, int], ids) -> int:
+    """How many of ``ids`` share their story with an article of another gold story."""
+    golds: dict[str, set] = {}
+    for aid, sid in story_of.items():
+        golds.setdefault(sid, set()).add(gold[aid])
+    return sum(1 for a in ids if len(golds[story_of[a]]) > 1)
+
+
+def main(pairs_file, split, cache, profile, overrides, redated=False, seed=0, days=730):
     settings = load_settings(profile=profile, **overrides)
     span_days = settings.cluster.get("span_days", 14)
     scorer = PairScorer.load()
@@ -62,10 +101,19 @@ def main(pairs_file, split, cache, profile, overrides):
             if prep is not None and art.id not in arts:
                 arts[art.id] = Prepared(Article(**{**prep.article.__dict__, "id": art.id}), prep.embedding, prep.chunks)
     labels, langs = story_labels(pairs), {k: v.article.lang for k, v in arts.items()}
-    dates = {k: v.article.event_date for k, v in arts.items()}
-    out = {"pairs": len(pairs), "articles": len(arts), "dated_articles": sum(1 for d in dates.values() if d),
-           "profile": profile, "span_days": span_days}
-    for name, items in (("dated", arts), ("undated", {k: undated(v) for k, v in arts.items()})):
+    out = {"pairs": len(pairs), "articles": len(arts), "profile": profile, "span_days": span_days}
+    if redated:
+        dates, gold, gone = redate(arts, labels, seed, days)
+        order = sorted(arts, key=lambda a: dates[a])  # stable: file order within a day
+        runs = {"dated": {a: dated(arts[a], dates[a]) for a in order},
+                "undated": {a: dated(arts[a], None if a in gone else dates[a]) for a in order}}
+        out |= {"mode": "redated", "seed": seed, "days": days, "gold_stories": len(set(gold.values())),
+                "undated_articles": len(gone)}
+    else:
+        dates = {k: v.article.event_date for k, v in arts.items()}
+        runs = {"dated": arts, "undated": {k: dated(v, None) for k, v in arts.items()}}
+        out |= {"mode": "text dates", "dated_articles": sum(1 for d in dates.values() if d)}
+    for name, items in runs.items():
         t0 = time.perf_counter()
         story_of = assign(items, settings, scorer)
         s = story_scores(story_of, labels, langs)
@@ -73,6 +121,8 @@ def main(pairs_file, split, cache, profile, overrides):
         out[name] = {k: s[k] for k in ("precision", "recall", "f1", "stories")} | {
             "max_span_days": max(sp, default=0), "stories_over_span": sum(1 for x in sp if x > span_days),
             "seconds": round(time.perf_counter() - t0, 1)}
+        if redated:  # the undated third: with another gold story's article (in the dated run, the same articles)
+            out[name]["undated_third_with_another_gold_story"] = mixed(story_of, gold, gone)
     out["f1_undated_minus_dated"] = round(out["undated"]["f1"] - out["dated"]["f1"], 4)
     print(json.dumps(out, indent=1))
 
@@ -83,6 +133,9 @@ if __name__ == "__main__":
     ap.add_argument("--split", default="dev")
     ap.add_argument("--cache", required=True, help="a store caching the prepared articles (storyline eval --cache)")
     ap.add_argument("--profile", default="full")
+    ap.add_argument("--redate", action="store_true", help="date each gold story a day of its own; undate a third")
+    ap.add_argument("--seed", type=int, default=0, help="--redate: the RNG's seed")
+    ap.add_argument("--days", type=int, default=730, help="--redate: the days the gold stories are spread over")
     ap.add_argument("--set", action="append", default=[], help="section.key=value (JSON value) over the settings")
     a = ap.parse_args()
     over: dict = {}
@@ -90,4 +143,4 @@ if __name__ == "__main__":
         key, value = item.split("=", 1)
         section, name = key.split(".")
         over.setdefault(section, {})[name] = json.loads(value)
-    main(a.pairs, a.split, a.cache, a.profile, over)
+    main(a.pairs, a.split, a.cache, a.profile, over, a.redate, a.seed, a.days)
