@@ -132,13 +132,18 @@ class _Assignment:
             and no bridge or merge makes a longer story.
         undated_bridges: let an undated article (and a link through an undated member) bridge and
             merge stories as a dated one does (False: it joins at most one story).
+        undated_max_overall: a pair with an undated end (an undated article, or a dated one's
+            link to an undated member) joins only as a copy (translation, near-duplicate) or
+            scored at or below this (SemEval points; None: as two dated ones). Nothing bounds in
+            time what an undated article is compared with, so its same-story calls are likelier
+            wrong, and no date can veto them.
         members_per_story / stories_per_article: how many of the nearest members, and of the
             nearest stories, are scored for a new article (the cost of one assignment).
     """
 
     def __init__(self, compare: Callable, candidates: int = 20, window_days: int = 30, event_window_days: int = 4,
                  members_per_story: int = 2, stories_per_article: int = 6, span_days: int | None = None,
-                 undated_bridges: bool = False):
+                 undated_bridges: bool = False, undated_max_overall: float | None = None):
         self.compare = compare
         self.candidates = candidates
         self.window_days = window_days
@@ -147,6 +152,7 @@ class _Assignment:
         self.stories_per_article = stories_per_article
         self.span_days = span_days
         self.undated_bridges = undated_bridges
+        self.undated_max_overall = undated_max_overall
 
     @classmethod
     def from_settings(cls, compare: Callable, settings, **kwargs):
@@ -154,7 +160,8 @@ class _Assignment:
         c = settings.cluster
         return cls(compare, candidates=c["candidates"], window_days=c["window_days"],
                    event_window_days=settings.compare["event_window_days"], members_per_story=c["members_per_story"], stories_per_article=c["stories_per_article"],
-                   span_days=c["span_days"], undated_bridges=c["undated_bridges"], **kwargs)
+                   span_days=c["span_days"], undated_bridges=c["undated_bridges"],
+                   undated_max_overall=c.get("undated_max_overall"), **kwargs)
 
     def _validate(self) -> None:
         """Each parameter in range, or a one-line SettingsError naming it."""
@@ -162,6 +169,8 @@ class _Assignment:
             value = getattr(self, name)
             if not isinstance(value, int) or value <= 0:
                 raise SettingsError(f"{type(self).__name__}: {name} must be a whole number > 0, got {value!r}")
+        if self.undated_max_overall is not None and not isinstance(self.undated_max_overall, (int, float)):
+            raise SettingsError(f"{type(self).__name__}: undated_max_overall must be a number, got {self.undated_max_overall!r}")
         for name in ("event_window_days", "span_days"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or value < 0):
@@ -245,6 +254,8 @@ class _Assignment:
         scored: list[PairScore] = (compare or self.compare)(prepared, [self.item(m) for _, m in todo]) if todo else []
         best_of: dict[str, PairScore] = {}
         for (sid, m), s in zip(todo, scored):
+            if (when is None or m in undated) and not self._sure(s):
+                continue  # a weak link with an undated end joins nothing
             if when and m in undated and sid in near and s.relation in SAME and not self.undated_bridges:
                 continue  # an undated member bridges nothing: not even a dated article into its story
             if sid not in best_of or (s.overall, s.b) < (best_of[sid].overall, best_of[sid].b):
@@ -266,6 +277,11 @@ class _Assignment:
                         continues=[o["story"] for o in ok if o not in fits],
                         unbridged=[] if bridges else [o["story"] for o in fits[1:]],
                         dating=_dating(art, [d for o in join for d in near.get(o["story"], [])]))
+
+    def _sure(self, score: PairScore) -> bool:
+        """Whether a link with an undated end is strong enough to join (``undated_max_overall``)."""
+        limit = self.undated_max_overall
+        return limit is None or score.relation != "same story" or score.overall <= limit
 
     def _bridged(self, ok: list[dict], spans: Mapping[str, tuple | None], when: dt.date) -> list[dict]:
         """The stories an article joins: its best, and every other it is the same story with
@@ -297,9 +313,9 @@ class StoryIndex(_Assignment):
 
     def __init__(self, compare: Callable, candidates: int = 20, window_days: int = 30, event_window_days: int = 4,
                  members_per_story: int = 2, stories_per_article: int = 6, span_days: int | None = None,
-                 undated_bridges: bool = False, dim: int | None = None):
+                 undated_bridges: bool = False, undated_max_overall: float | None = None, dim: int | None = None):
         super().__init__(compare, candidates, window_days, event_window_days, members_per_story,
-                         stories_per_article, span_days, undated_bridges)
+                         stories_per_article, span_days, undated_bridges, undated_max_overall)
         self.dim = dim
 
     @property
@@ -373,7 +389,8 @@ class StoryIndex(_Assignment):
                     continue
                 scored.add((aid, nb.article_id))
                 (s,) = self.compare(here, [self.item(nb.article_id)])
-                if (s.relation in SAME and not self._far(cat.event_dates(sid), cat.event_dates(other))
+                if (s.relation in SAME and ((_date(here.article) and nb.when) or self._sure(s))
+                        and not self._far(cat.event_dates(sid), cat.event_dates(other))
                         and self._fits([cat.span(sid), cat.span(other)])):
                     keep = cat.oldest([sid, other])
                     cat.merge(other if keep == sid else sid, keep)

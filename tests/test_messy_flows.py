@@ -63,6 +63,27 @@ def test_an_undated_article_merges_nothing_in_batch():
     assert len(stories) == 2
 
 
+def test_a_weak_link_with_an_undated_end_joins_nothing_under_undated_max_overall():
+    same = compare_by(lambda a, b: True)  # every pair "the same story" at overall 1.2
+
+    def copies(a, others):  # "t" is a translation of every other article
+        return [PairScore(**{**s.__dict__, "relation": "translation"}) if "t" in (s.a, s.b) else s for s in same(a, others)]
+
+    loose = StoryIndex(same, dim=8, span_days=14)
+    loose.assign(prep("a", 0))
+    assert not loose.assign(prep("u", None)).new_story  # without the bound: the undated article joins on 1.2
+    strict = StoryIndex(copies, dim=8, span_days=14, undated_max_overall=1.0)
+    strict.assign(prep("a", 0))
+    u = strict.assign(prep("u", None))
+    assert u.new_story and not u.merged
+    later = strict.assign(prep("d", 200))  # a dated article months away: its link to the undated one is as weak
+    assert later.new_story and later.best is None
+    assert not strict.assign(prep("t", None)).new_story  # a copy still joins
+    fitted = StoryIndex(same, dim=8, span_days=14, undated_max_overall=1.0).fit([prep("a", 0), prep("u", None), prep("b", 1)])
+    stories = sorted(sorted(m) for m in fitted.stories().values())
+    assert stories == [["a", "b"], ["u"]]  # and the batch's merge pass merges nothing on it
+
+
 def test_an_article_captured_before_a_story_began_does_not_join_it():
     index = StoryIndex(compare_by(lambda a, b: True), dim=8, span_days=14)
     index.assign(prep("a", 30))
