@@ -72,6 +72,59 @@ def groups(labels, ids):
     return list(out.values())
 
 
+class ScoredOnce:
+    """A StoryIndex's ``compare`` that scores each pair once (``pipe.compare_many``) and reuses the
+    score in every later run, so a tune reruns only the clustering. With ``compare`` (a compare
+    section) set, each pair's relation is taken again under it: the scores do not depend on the
+    relation's settings, the relation does."""
+
+    def __init__(self, pipe):
+        self.pipe, self.memo, self.compare = pipe, {}, None
+
+    def __call__(self, a, others: list) -> list:
+        todo = [o for o in others if (a.article.id, o.article.id) not in self.memo]
+        for o, s in zip(todo, self.pipe.compare_many(a, todo) if todo else []):
+            self.memo[(a.article.id, o.article.id)] = s
+        out = [self.memo[(a.article.id, o.article.id)] for o in others]
+        return out if self.compare is None else [self.relate(s) for s in out]
+
+    def relate(self, s):
+        """``s`` with its relation (and why "related") under ``self.compare``."""
+        import dataclasses
+
+        from storyline.compare import related_because, relation
+
+        langs = s.evidence.languages
+        rel = relation(s.scores, s.evidence, langs[0] == langs[1], self.compare)
+        because = related_because(s.scores, s.evidence, self.compare) if rel == "related" else ""
+        return dataclasses.replace(s, relation=rel, because=because)
+
+
+def story_split(split: str, cache: str, settings):
+    """A split as ``storyline eval stories`` clusters it: its pairs, its prepared articles by id
+    (file order), the gold same-story labels, the articles' languages and a ``ScoredOnce`` compare."""
+    from storyline.evaluate import articles_by_id, prepare_pairs, read_pairs, story_labels
+    from storyline.pipeline import Pipeline
+    from storyline.scorer import SCORERS
+
+    scorer = SCORERS[settings.compare["scorer"]]()
+    pairs = read_pairs(str(PAIRS), split)
+    ready = prepare_pairs(pairs, settings, cache, with_chunks=scorer.uses_chunks and settings.compare["second"] != "never")
+    arts = articles_by_id(pairs, ready)
+    return (pairs, arts, story_labels(pairs), {k: v.article.lang for k, v in arts.items()},
+            ScoredOnce(Pipeline(settings, scorer=scorer, chunk_encoder=False)))
+
+
+def assign_all(arts: dict, compare, settings):
+    """The articles assigned online in their order, as ``add`` assigns them: the StoryIndex."""
+    from storyline.cluster import StoryIndex
+
+    index = StoryIndex.from_settings(compare, settings, dim=next(iter(arts.values())).embedding.doc.shape[0])
+    for prep in arts.values():
+        index.assign(prep)
+    return index
+
+
 def synthetic(n: int = 600, pipeline=None) -> list:
     """(article, vectors) pairs of synthetic articles in 8 languages from 300 sources; the vectors
     are ``pipeline``'s (e.g. the hashed stand-in's: no model) or none (a store that ranks, not searches)."""

@@ -15,48 +15,27 @@ import argparse
 import json
 import time
 
-from _data import PAIRS
+from _data import assign_all, story_split
 
-from storyline.cluster import StoryIndex, day_of
-from storyline.evaluate import prepare_pairs, read_pairs, story_labels, story_scores
-from storyline.pipeline import Pipeline, Prepared
-from storyline.scorer import SCORERS
+from storyline.cluster import day_of
+from storyline.evaluate import story_scores
 from storyline.settings import load_settings
 
 
 def main(cache: str, profile: str, spans: list[int | None]):
     settings = load_settings(profile=profile)
     today = settings.cluster["span_days"]
-    scorer = SCORERS[settings.compare["scorer"]]()
-    pairs = read_pairs(str(PAIRS), "dev")
-    ready = prepare_pairs(pairs, settings, cache, with_chunks=scorer.uses_chunks and settings.compare["second"] != "never")
-    arts: dict[str, Prepared] = {}
-    for p in pairs:
-        for art in (p.a, p.b):
-            if (prep := ready.get(art.content_hash)) is not None and art.id not in arts:
-                arts[art.id] = Prepared(type(prep.article)(**{**prep.article.__dict__, "id": art.id}), prep.embedding, prep.chunks)
-    labels, langs = story_labels(pairs), {k: v.article.lang for k, v in arts.items()}
+    _, arts, labels, langs, compare = story_split("dev", cache, settings)
     when = {k: day_of(v.article.event_date or v.article.published) for k, v in arts.items()}
     gaps = sorted(abs((when[a] - when[b]).days) for (a, b), same in labels.items()
                   if same and when.get(a) and when.get(b))
     print(json.dumps({"profile": profile, "articles": len(arts), "dated": sum(d is not None for d in when.values()),
                       "gold_same_pairs_dated": len(gaps), "their_gaps_days": gaps}))
-    pipe = Pipeline(settings, scorer=scorer, chunk_encoder=False)
-    memo: dict = {}
-
-    def compare(a: Prepared, others: list[Prepared]):
-        todo = [o for o in others if (a.article.id, o.article.id) not in memo]
-        for o, s in zip(todo, pipe.compare_many(a, todo) if todo else []):
-            memo[(a.article.id, o.article.id)] = s
-        return [memo[(a.article.id, o.article.id)] for o in others]
-
     rows = []
     for span in spans:
         t = time.perf_counter()
         settings.sections["cluster"]["span_days"] = span
-        index = StoryIndex.from_settings(compare, settings, dim=next(iter(arts.values())).embedding.doc.shape[0])
-        for prep in arts.values():
-            index.assign(prep)
+        index = assign_all(arts, compare, settings)
         members: dict[str, list] = {}
         for aid, sid in index.story_of_.items():
             if when[aid]:

@@ -5,7 +5,7 @@ import csv
 import json
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -297,6 +297,18 @@ def story_scores(story_of: dict[str, str], labels: dict[tuple[str, str], bool],
             "articles": len(story_of), "stories": len(set(story_of.values()))}
 
 
+def articles_by_id(pairs: Sequence[Pair], ready: Mapping[str, Prepared]) -> dict[str, Prepared]:
+    """The pairs' prepared articles by their ids, in file order (one text under two ids is two
+    articles: a story's gold counts both)."""
+    arts: dict[str, Prepared] = {}
+    for p in pairs:
+        for art in (p.a, p.b):
+            prep = ready.get(art.content_hash)
+            if prep is not None and art.id not in arts:
+                arts[art.id] = Prepared(Article(**{**prep.article.__dict__, "id": art.id}), prep.embedding, prep.chunks)
+    return arts
+
+
 def cluster_split(file: str, split: str | None, settings: Settings, cache: str | None,
                   progress: bool = False, scorer=None, seeds: Sequence[int] = ()):
     """The split's articles (originals and translations) assigned online, in file order, as
@@ -312,12 +324,7 @@ def cluster_split(file: str, split: str | None, settings: Settings, cache: str |
     pairs = read_pairs(file, split)
     ready = prepare_pairs(pairs, settings, cache, with_chunks=_chunks(scorer, settings), progress=progress)
     pipe = Pipeline(settings, scorer=scorer, chunk_encoder=False)  # the views prepared: scored as add scores them
-    arts: dict[str, Prepared] = {}
-    for p in pairs:
-        for art in (p.a, p.b):
-            prep = ready.get(art.content_hash)
-            if prep is not None and art.id not in arts:
-                arts[art.id] = Prepared(Article(**{**prep.article.__dict__, "id": art.id}), prep.embedding, prep.chunks)
+    arts = articles_by_id(pairs, ready)
 
     scored: list = []  # every pair scored, for the cascade's share
 
