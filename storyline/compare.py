@@ -284,13 +284,18 @@ def align(a: Article, ea: Embedding, b: Article, eb: Embedding, k: int = 5, floo
     return out
 
 
+_SPACED_THOUSANDS = re.compile(r"(?<![\d.,])\d{1,3}(?:[ \u00a0\u2009\u202f']\d{3})+(?!\d)")
+
+
 @lru_cache(maxsize=8192)
 def _numbers_besides(text: str, dates: tuple[str, ...]) -> frozenset[str]:
     """Numbers of the text outside its dates' own words: "16 September 2025" gives no "#16" or
-    "#2025" (the day stands as a day; a year is shared by every report of that year)."""
+    "#2025" (the day stands as a day; a year is shared by every report of that year). Thousands
+    set apart by spaces or apostrophes are one number: the French "1 203 130" (the English
+    "1,203,130" in its translation) is "#1203130", not "#1", "#203" and "#130"."""
     for form in sorted(dates, key=len, reverse=True):
         text = text.replace(form, " ")
-    return _numbers(text)
+    return _numbers(_SPACED_THOUSANDS.sub(lambda m: re.sub(r"\D", "", m[0]), text))
 
 
 def particulars(art: Article) -> frozenset[str]:

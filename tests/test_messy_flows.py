@@ -132,6 +132,14 @@ def test_a_template_is_no_copy_without_its_particulars():
     assert settled_relation(Evidence(coverage=0.95, particulars=1.0), False, settings) == "translation"
 
 
+def test_thousands_spaced_or_commaed_are_one_particular():
+    """A translation writes 1,203,130 as "1 203 130" (narrow spaces in French): one number on both sides."""
+    en = article("en", "en", "Cases: 1,203,130 worldwide, 64,744 deaths; Spain 11,947.")
+    fr = article("fr", "fr", "Cas : 1\u202f203\u202f130 dans le monde, 64 744 morts ; Espagne 11 947.")
+    assert particulars(en) == particulars(fr) == {"#1203130", "#64744", "#11947"}
+    assert particulars(article("x", "en", "In 2019 300 people came.")) == {"#2019", "#300"}  # a year and a count stay two
+
+
 def test_a_dates_numbers_are_no_particulars():
     """Reports of one day share its date: "16 September 2025" gives the day, not "#16" and "#2025"."""
     a = Article("a", "Cork, 16 September 2025 - 12 people were hurt.", lang="en",
