@@ -123,7 +123,7 @@ def test_a_template_is_no_copy_without_its_particulars():
     assert particulars(a) & particulars(c) == {"Aarhus (DK)", "#300", "day:02-27"}
     frames = Evidence(coverage=0.95, particulars=len(particulars(a) & particulars(b)) / 3)
     copy = Evidence(coverage=0.95, particulars=1.0)
-    assert settled_relation(frames, True, settings) is None  # no copy: the scores decide
+    assert settled_relation(frames, True, {**settings, "template_max_particulars": -1.0}) is None  # veto off: the scores decide
     veto = {**settings, "template_max_particulars": 0.4}
     assert settled_relation(frames, True, veto) == "other event"  # one template, another event's particulars
     assert settled_relation(Evidence(coverage=0.95, particulars=0.45), True, veto) is None  # the scores decide
