@@ -33,7 +33,7 @@ import time
 from _data import PAIRS, groups
 
 from storyline.cluster import StoryIndex, day_of
-from storyline.evaluate import prepare_pairs, read_pairs, story_labels, story_scores
+from storyline.evaluate import articles_by_id, prepare_pairs, read_pairs, story_labels, story_scores
 from storyline.model import Article
 from storyline.pipeline import Pipeline, Prepared
 from storyline.scorer import PairScorer
@@ -94,12 +94,7 @@ def main(pairs_file, split, cache, profile, overrides, redated=False, seed=0, da
     scorer = PairScorer.load()
     pairs = read_pairs(pairs_file, split)
     ready = prepare_pairs(pairs, settings, cache, with_chunks=scorer.uses_chunks and settings.compare["second"] != "never")
-    arts = {}
-    for p in pairs:
-        for art in (p.a, p.b):
-            prep = ready.get(art.content_hash)
-            if prep is not None and art.id not in arts:
-                arts[art.id] = Prepared(Article(**{**prep.article.__dict__, "id": art.id}), prep.embedding, prep.chunks)
+    arts = articles_by_id(pairs, ready)
     labels, langs = story_labels(pairs), {k: v.article.lang for k, v in arts.items()}
     out = {"pairs": len(pairs), "articles": len(arts), "profile": profile, "span_days": span_days}
     if redated:
