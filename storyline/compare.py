@@ -243,15 +243,19 @@ def _weighted_cosine(a: Mapping[str, int], b: Mapping[str, int]) -> float:
     return dot / math.sqrt(sum(map(operator.mul, a.values(), a.values())) * sum(map(operator.mul, b.values(), b.values())))
 
 
-def _fuzzy_share(a: set[str], b: set[str], cutoff: float = 85) -> float:
-    """Share of people matched by near-equal keys (Байден 'bayden' ~ Biden 'biden')."""
+def _fuzzy_hits(a: set[str], b: set[str], cutoff: float = 85) -> int:
+    """Keys of the smaller set with a near-equal key in the other (Байден 'bayden' ~ Biden 'biden')."""
     from rapidfuzz import fuzz, process
 
     if not a or not b:
-        return 0.0
+        return 0
     small, big = sorted((a, b), key=len)
-    hits = sum(1 for k in small if process.extractOne(k, big, scorer=fuzz.ratio, score_cutoff=cutoff))
-    return hits / len(small)
+    return sum(1 for k in small if process.extractOne(k, big, scorer=fuzz.ratio, score_cutoff=cutoff))
+
+
+def _fuzzy_share(a: set[str], b: set[str], cutoff: float = 85) -> float:
+    """Share of people matched by near-equal keys."""
+    return _fuzzy_hits(a, b, cutoff) / min(len(a), len(b)) if a and b else 0.0
 
 
 def _unit_rows(M: np.ndarray) -> np.ndarray:
@@ -310,7 +314,16 @@ def particulars(art: Article) -> frozenset[str]:
 
 
 def _containment(a: frozenset, b: frozenset) -> float | None:
-    return len(a & b) / min(len(a), len(b)) if a and b else None
+    """Share of the smaller set's particulars the other has; a person or organisation counts when
+    the other names one of that kind near-equally, as a translation transliterates or declines it
+    ("makdonald" for "mkdonald", "kidavablonska" for "kidavyblonska")."""
+    if not a or not b:
+        return None
+    shared = len(a & b)
+    for kind in ("person:", "org:"):
+        only_a, only_b = ({k[len(kind):] for k in x - y if k.startswith(kind)} for x, y in ((a, b), (b, a)))
+        shared += _fuzzy_hits(only_a, only_b)
+    return min(shared / min(len(a), len(b)), 1.0)
 
 
 def evidence(a: Article, ea: Embedding, b: Article, eb: Embedding, f: Mapping[str, float],

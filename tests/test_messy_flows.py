@@ -6,7 +6,7 @@ import numpy as np
 
 from storyline.analyse.dates import date_signals
 from storyline.cluster import StoryIndex
-from storyline.compare import _route, compare_many, particulars, settled_relation
+from storyline.compare import _containment, _route, compare_many, particulars, settled_relation
 from storyline.model import Article, Embedding, Evidence, Page, PairScore, Signal
 from storyline.read import parse_page
 from storyline.settings import load_settings
@@ -138,6 +138,17 @@ def test_thousands_spaced_or_commaed_are_one_particular():
     fr = article("fr", "fr", "Cas : 1\u202f203\u202f130 dans le monde, 64 744 morts ; Espagne 11 947.")
     assert particulars(en) == particulars(fr) == {"#1203130", "#64744", "#11947"}
     assert particulars(article("x", "en", "In 2019 300 people came.")) == {"#2019", "#300"}  # a year and a count stay two
+
+
+def test_a_name_transliterated_or_declined_is_one_particular():
+    """A translation keys its names apart ("Макдональд" -> makdonald, the Polish genitive
+    "Kidawy-Błońskiej"): near-equal names of one kind are shared; other people and numbers are not."""
+    en = frozenset({"person:mkdonald", "#4000", "geonames:2174003"})
+    ru = frozenset({"person:makdonald", "#4000", "geonames:2174003", "AU"})
+    assert _containment(en, ru) == 1.0
+    assert _containment(frozenset({"person:kidavyblonska"}), frozenset({"person:kidavablonska", "PL"})) == 1.0
+    assert _containment(frozenset({"person:tom", "#300"}), frozenset({"person:tim", "#41"})) == 0.0  # other people
+    assert _containment(frozenset({"org:mkdonald"}), frozenset({"person:makdonald"})) == 0.0  # another kind
 
 
 def test_a_dates_numbers_are_no_particulars():
