@@ -513,6 +513,8 @@ def why(settings, article_id, db, fmt):
         click.echo(f"  continues {', '.join(info['continues'])} (joining would stretch it past cluster.span_days)")
     if info.get("unbridged"):
         click.echo(f"  undated, so it could not bridge: {', '.join(info['unbridged'])}")
+    if info.get("apart"):
+        click.echo(f"  undated, and the same story as stories of other times alike: joined none of {', '.join(info['apart'])}")
 
 
 def _read_one(path: str, settings):

@@ -36,6 +36,8 @@ class Decision:
     continues: list[str] = field(default_factory=list)  # stories of its thread it did not join: it would stretch
     #   their dates past the story span; ``story_id`` continues them (linked, not grown)
     unbridged: list[str] = field(default_factory=list)  # same-story stories an undated article could not bridge
+    apart: list[str] = field(default_factory=list)  # same-story stories of times too far apart for an undated
+    #   article to choose between (``undated_apart_margin``): it joined none of them
     dating: dict | None = None  # how the article's date is known: {"date", "how"[, "bound"]}
 
     @property
@@ -137,13 +139,19 @@ class _Assignment:
             scored at or below this (SemEval points; None: as two dated ones). Nothing bounds in
             time what an undated article is compared with, so its same-story calls are likelier
             wrong, and no date can veto them.
+        undated_apart_margin: an undated article whose same-story stories lie further apart in
+            time than ``span_days`` (a topic that recurs: the model matched the topic, not the
+            event) joins the best only if it scores at least this many SemEval points better
+            than the best of another time; else it starts a story of its own (None: it joins
+            the best whatever the others).
         members_per_story / stories_per_article: how many of the nearest members, and of the
             nearest stories, are scored for a new article (the cost of one assignment).
     """
 
     def __init__(self, compare: Callable, candidates: int = 20, window_days: int = 30, event_window_days: int = 4,
                  members_per_story: int = 2, stories_per_article: int = 6, span_days: int | None = None,
-                 undated_bridges: bool = False, undated_max_overall: float | None = None):
+                 undated_bridges: bool = False, undated_max_overall: float | None = None,
+                 undated_apart_margin: float | None = None):
         self.compare = compare
         self.candidates = candidates
         self.window_days = window_days
@@ -153,6 +161,7 @@ class _Assignment:
         self.span_days = span_days
         self.undated_bridges = undated_bridges
         self.undated_max_overall = undated_max_overall
+        self.undated_apart_margin = undated_apart_margin
 
     @classmethod
     def from_settings(cls, compare: Callable, settings, **kwargs):
@@ -161,7 +170,8 @@ class _Assignment:
         return cls(compare, candidates=c["candidates"], window_days=c["window_days"],
                    event_window_days=settings.compare["event_window_days"], members_per_story=c["members_per_story"], stories_per_article=c["stories_per_article"],
                    span_days=c["span_days"], undated_bridges=c["undated_bridges"],
-                   undated_max_overall=c.get("undated_max_overall"), **kwargs)
+                   undated_max_overall=c.get("undated_max_overall"),
+                   undated_apart_margin=c.get("undated_apart_margin"), **kwargs)
 
     def _validate(self) -> None:
         """Each parameter in range, or a one-line SettingsError naming it."""
@@ -171,6 +181,9 @@ class _Assignment:
                 raise SettingsError(f"{type(self).__name__}: {name} must be a whole number > 0, got {value!r}")
         if self.undated_max_overall is not None and not isinstance(self.undated_max_overall, (int, float)):
             raise SettingsError(f"{type(self).__name__}: undated_max_overall must be a number, got {self.undated_max_overall!r}")
+        margin = self.undated_apart_margin
+        if margin is not None and (isinstance(margin, bool) or not isinstance(margin, (int, float)) or margin < 0):
+            raise SettingsError(f"{type(self).__name__}: undated_apart_margin must be a number >= 0, got {margin!r}")
         for name in ("event_window_days", "span_days"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or value < 0):
@@ -268,15 +281,31 @@ class _Assignment:
         ok = [o for o in options if o["relation"] in SAME]
         spans = {o["story"]: self._catalog.span(o["story"]) for o in ok} if self.span_days is not None else {}
         fits = [o for o in ok if self._fits([spans.get(o["story"])], when)]
+        apart = [] if when else self._apart(fits, spans)
+        if apart:
+            fits = []
         bridges = when or self.undated_bridges
         join = self._bridged(fits, spans, when) if bridges else fits[:1]
         sid = self._catalog.oldest([o["story"] for o in join]) if join else story_id_for(aid)
         runner = next((o for o in options if o not in join), None)
         best = join[0] if join else (ok[0] if ok else (options[0] if options else None))
         return Decision(aid, sid, not join, best, runner, vetoed, [o for o in join if o["story"] != sid],
-                        continues=[o["story"] for o in ok if o not in fits],
-                        unbridged=[] if bridges else [o["story"] for o in fits[1:]],
+                        continues=[o["story"] for o in ok if o not in fits and o["story"] not in apart],
+                        unbridged=[] if bridges else [o["story"] for o in fits[1:]], apart=apart,
                         dating=_dating(art, [d for o in join for d in near.get(o["story"], [])]))
+
+    def _apart(self, fits: list[dict], spans: Mapping[str, tuple | None]) -> list[str]:
+        """An undated article's same-story stories (best first) when the best is no clearer than
+        ``undated_apart_margin`` over one of another time (the two could not be one story within
+        ``span_days``); [] when it may join the best."""
+        margin = self.undated_apart_margin
+        if not margin or self.span_days is None or len(fits) < 2:
+            return []
+        first = spans.get(fits[0]["story"])
+        other = next((o for o in fits[1:] if not self._fits([first, spans.get(o["story"])])), None)
+        if other is None or other["overall"] - fits[0]["overall"] >= margin:
+            return []
+        return [o["story"] for o in fits]
 
     def _sure(self, score: PairScore) -> bool:
         """Whether a link with an undated end is strong enough to join (``undated_max_overall``)."""
@@ -313,9 +342,10 @@ class StoryIndex(_Assignment):
 
     def __init__(self, compare: Callable, candidates: int = 20, window_days: int = 30, event_window_days: int = 4,
                  members_per_story: int = 2, stories_per_article: int = 6, span_days: int | None = None,
-                 undated_bridges: bool = False, undated_max_overall: float | None = None, dim: int | None = None):
+                 undated_bridges: bool = False, undated_max_overall: float | None = None,
+                 undated_apart_margin: float | None = None, dim: int | None = None):
         super().__init__(compare, candidates, window_days, event_window_days, members_per_story,
-                         stories_per_article, span_days, undated_bridges, undated_max_overall)
+                         stories_per_article, span_days, undated_bridges, undated_max_overall, undated_apart_margin)
         self.dim = dim
 
     @property

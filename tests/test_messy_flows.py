@@ -56,6 +56,22 @@ def test_an_undated_article_joins_its_best_story_but_bridges_none():
     assert dated.merged  # a dated article of the same days bridges them
 
 
+def test_an_undated_article_between_stories_of_other_times_starts_its_own():
+    same = compare_by(lambda a, b: "u" in (a, b))  # the undated article is "the same story" as both, alike
+    for margin, alone in ((None, False), (0.0, False), (0.5, True), (float("inf"), True)):
+        index = StoryIndex(same, dim=8, span_days=14, undated_apart_margin=margin)
+        index.assign(prep("a", 0, [1, 0.1, 0, 0, 0, 0, 0, 0]))
+        index.assign(prep("b", 200, [1, 0, 0.1, 0, 0, 0, 0, 0]))  # a recurring topic: months apart
+        u = index.assign(prep("u", None, [1, 0.05, 0.05, 0, 0, 0, 0, 0]))
+        assert u.new_story is alone and not u.merged and not u.continues
+        assert len(u.apart) == (2 if alone else 0)
+    near = StoryIndex(same, dim=8, span_days=14, undated_apart_margin=float("inf"))
+    near.assign(prep("a", 0, [1, 0.1, 0, 0, 0, 0, 0, 0]))
+    near.assign(prep("b", 3, [1, 0, 0.1, 0, 0, 0, 0, 0]))  # the same days: it still joins its best
+    u = near.assign(prep("u", None, [1, 0.05, 0.05, 0, 0, 0, 0, 0]))
+    assert not u.new_story and not u.apart
+
+
 def test_an_undated_article_merges_nothing_in_batch():
     items = [prep("a", 0, [1, 0.1, 0, 0, 0, 0, 0, 0]), prep("b", 1, [1, 0, 0.1, 0, 0, 0, 0, 0]),
              prep("u", None, [1, 0.05, 0.05, 0, 0, 0, 0, 0])]
