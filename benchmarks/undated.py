@@ -20,6 +20,9 @@ stories`` does. Two modes:
   whose text names none. Both arrive in publication order (an undated article where its
   assigned day puts it). Spans are measured by the assigned dates of every member, undated ones
   included, and each undated article whose story holds another gold story's article is counted.
+  A third run, "undated_text_dates", is the undated one where an undated article whose own text
+  names a full date (``analyse`` found one) keeps the assigned day as that date: a page with no
+  publication date whose text says when (the issue's "date inferred from the text's own dates").
 
     python benchmarks/undated.py --cache dev.db [--pairs FILE] [--profile fast] [--set cluster.span_days=100000]
     python benchmarks/undated.py --cache dev.db --redate [--seed 0] [--days 730] [--profile fast]
@@ -29,10 +32,11 @@ import datetime as dt
 import json
 import random
 import time
+from collections import Counter
 
 from _data import PAIRS, groups
 
-from storyline.cluster import StoryIndex, day_of
+from storyline.cluster import SAME, StoryIndex, day_of
 from storyline.evaluate import articles_by_id, prepare_pairs, read_pairs, story_labels, story_scores
 from storyline.model import Article
 from storyline.pipeline import Pipeline, Prepared
@@ -40,21 +44,41 @@ from storyline.scorer import PairScorer
 from storyline.settings import load_settings
 
 
-def dated(prep: Prepared, day: str | None) -> Prepared:
-    """A copy published (and dated) ``day``, or with no date at all (None); its text's date signals dropped."""
+def dated(prep: Prepared, day: str | None, event: str | None = None) -> Prepared:
+    """A copy published (and dated) ``day``, or with no publication date (None) and the event
+    date ``event`` if given; its text's date signals dropped."""
     art = prep.article
-    copy = Article(**{**art.__dict__, "event_date": day, "published": day,
+    copy = Article(**{**art.__dict__, "event_date": day or event, "published": day,
                       "signals": [s for s in art.signals if s.type != "date"]})
     return Prepared(copy, prep.embedding, prep.chunks)
 
 
-def assign(arts, settings, scorer) -> dict[str, str]:
-    compare = Pipeline(settings, scorer=scorer, chunk_encoder=False).compare_many
-
+def assign(arts, compare, settings) -> tuple[dict[str, str], dict]:
+    """Each article's story at the end, and each one's decision as it arrived."""
     index = StoryIndex.from_settings(compare, settings, dim=next(iter(arts.values())).embedding.doc.shape[0])
-    for prep in arts.values():
-        index.assign(prep)
-    return index.story_of_
+    decisions = {aid: index.assign(prep) for aid, prep in arts.items()}
+    return index.story_of_, decisions
+
+
+def losses(items, story_of, decisions, dated_story, labels, compare) -> dict:
+    """Where the undated run loses against the dated one. Labelled pairs it puts together wrongly,
+    and how many of them the model calls the same story (or a copy) by themselves: those no rule
+    over dates can part, since one end has none. Same-story pairs the dated run keeps and it
+    parts, by what the later of the two did as it arrived: declined to choose between stories of
+    two times (``undated_apart_margin``), found the earlier one's story vetoed (an undated article
+    that had joined another time's story), or other."""
+    pos = {a: i for i, a in enumerate(items)}
+    together = [k for k, y in labels.items() if not y and k[0] in story_of and story_of[k[0]] == story_of[k[1]]]
+    called = sum(compare(items[a], [items[b]])[0].relation in SAME for a, b in together)
+    parted = Counter()
+    for a, b in labels:
+        if labels[a, b] and a in story_of and story_of[a] != story_of[b] and dated_story[a] == dated_story[b]:
+            first, later = sorted((a, b), key=pos.get)
+            d = decisions[later]
+            parted["declined between times" if d.apart else "earlier one's story vetoed"
+                   if decisions[first].story_id in d.vetoed else "other"] += 1
+    return {"wrongly_together": len(together), "of_which_the_model_calls_one_story": called,
+            "parted_that_dated_keeps": dict(parted)}
 
 
 def spans(story_of: dict[str, str], dates: dict[str, str | None]) -> list[int]:
@@ -100,17 +124,22 @@ def main(pairs_file, split, cache, profile, overrides, redated=False, seed=0, da
     if redated:
         dates, gold, gone = redate(arts, labels, seed, days)
         order = sorted(arts, key=lambda a: dates[a])  # stable: file order within a day
+        named = {a for a in gone if arts[a].article.event_date}  # its own text names a full date
         runs = {"dated": {a: dated(arts[a], dates[a]) for a in order},
-                "undated": {a: dated(arts[a], None if a in gone else dates[a]) for a in order}}
+                "undated": {a: dated(arts[a], None if a in gone else dates[a]) for a in order},
+                "undated_text_dates": {a: dated(arts[a], None if a in gone else dates[a],
+                                                dates[a] if a in named else None) for a in order}}
         out |= {"mode": "redated", "seed": seed, "days": days, "gold_stories": len(set(gold.values())),
-                "undated_articles": len(gone)}
+                "undated_articles": len(gone), "undated_whose_text_names_a_date": len(named)}
     else:
         dates = {k: v.article.event_date for k, v in arts.items()}
         runs = {"dated": arts, "undated": {k: dated(v, None) for k, v in arts.items()}}
         out |= {"mode": "text dates", "dated_articles": sum(1 for d in dates.values() if d)}
+    compare = Pipeline(settings, scorer=scorer, chunk_encoder=False).compare_many
+    found = {}
     for name, items in runs.items():
         t0 = time.perf_counter()
-        story_of = assign(items, settings, scorer)
+        story_of, decisions = found[name] = assign(items, compare, settings)
         s = story_scores(story_of, labels, langs)
         sp = spans(story_of, dates)
         out[name] = {k: s[k] for k in ("precision", "recall", "f1", "stories")} | {
@@ -118,7 +147,10 @@ def main(pairs_file, split, cache, profile, overrides, redated=False, seed=0, da
             "seconds": round(time.perf_counter() - t0, 1)}
         if redated:  # the undated third: with another gold story's article (in the dated run, the same articles)
             out[name]["undated_third_with_another_gold_story"] = mixed(story_of, gold, gone)
-    out["f1_undated_minus_dated"] = round(out["undated"]["f1"] - out["dated"]["f1"], 4)
+    for name in runs.keys() - {"dated"}:
+        out[f"f1_{name}_minus_dated"] = round(out[name]["f1"] - out["dated"]["f1"], 4)
+        if redated:
+            out[name]["losses"] = losses(runs[name], *found[name], found["dated"][0], labels, compare)
     print(json.dumps(out, indent=1))
 
 

@@ -566,6 +566,8 @@ def compare(settings, a, b, db, fmt):
     click.echo(f"shared places: {', '.join(ev.shared_places) or '-'}")
     click.echo(f"only in {score.a}: {', '.join(ev.only_a[:8]) or '-'}")
     click.echo(f"only in {score.b}: {', '.join(ev.only_b[:8]) or '-'}")
+    if ev.unshared:
+        click.echo(f"particulars: none shared besides days ({ev.unshared} named by the article with fewer)")
     if ev.aligned:
         click.echo("aligned sentences:")
         for al in ev.aligned:

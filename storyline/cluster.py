@@ -21,7 +21,8 @@ from .model import Article, PairScore, Placed, Story, day_of
 if TYPE_CHECKING:  # numpy loads with the first vector indexed: listing stories needs none
     import numpy as np
 
-SAME = ("translation", "near-duplicate", "same story")
+COPIES = ("translation", "near-duplicate")
+SAME = (*COPIES, "same story")
 
 
 @dataclass
@@ -45,7 +46,7 @@ class Decision:
         """The article a translation or near-duplicate folds under in its story's timeline (a new
         story never has one, even when its best link is a copy in a story it continues)."""
         best = self.best or {}
-        copy = best.get("relation") in ("translation", "near-duplicate") and not self.new_story
+        copy = best.get("relation") in COPIES and not self.new_story
         return best.get("article") if copy else None
 
     def to_dict(self) -> dict:
@@ -282,24 +283,23 @@ class _Assignment:
         spans = {o["story"]: self._catalog.span(o["story"]) for o in ok} if self.span_days is not None else {}
         fits = [o for o in ok if self._fits([spans.get(o["story"])], when)]
         apart = [] if when else self._apart(fits, spans)
-        if apart:
-            fits = []
         bridges = when or self.undated_bridges
-        join = self._bridged(fits, spans, when) if bridges else fits[:1]
+        join = [] if apart else self._bridged(fits, spans, when) if bridges else fits[:1]
         sid = self._catalog.oldest([o["story"] for o in join]) if join else story_id_for(aid)
         runner = next((o for o in options if o not in join), None)
         best = join[0] if join else (ok[0] if ok else (options[0] if options else None))
         return Decision(aid, sid, not join, best, runner, vetoed, [o for o in join if o["story"] != sid],
-                        continues=[o["story"] for o in ok if o not in fits and o["story"] not in apart],
-                        unbridged=[] if bridges else [o["story"] for o in fits[1:]], apart=apart,
+                        continues=[o["story"] for o in ok if o not in fits],
+                        unbridged=[] if bridges or apart else [o["story"] for o in fits[1:]], apart=apart,
                         dating=_dating(art, [d for o in join for d in near.get(o["story"], [])]))
 
     def _apart(self, fits: list[dict], spans: Mapping[str, tuple | None]) -> list[str]:
         """An undated article's same-story stories (best first) when the best is no clearer than
         ``undated_apart_margin`` over one of another time (the two could not be one story within
-        ``span_days``); [] when it may join the best."""
+        ``span_days``); [] when it may join the best. A copy (translation, near-duplicate) of a
+        member is that member's time, so it always may."""
         margin = self.undated_apart_margin
-        if not margin or self.span_days is None or len(fits) < 2:
+        if margin is None or self.span_days is None or len(fits) < 2 or fits[0]["relation"] in COPIES:
             return []
         first = spans.get(fits[0]["story"])
         other = next((o for o in fits[1:] if not self._fits([first, spans.get(o["story"])])), None)

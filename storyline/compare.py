@@ -326,6 +326,14 @@ def _containment(a: frozenset, b: frozenset) -> float | None:
     return min(shared / min(len(a), len(b)), 1.0)
 
 
+def _unshared(a: frozenset, b: frozenset) -> int:
+    """How many particulars besides days the article with fewer names, when the two share none
+    of them (a name matched near-equally counts as shared); 0 when they share one. Days are left
+    out: reports of one template on one day share theirs."""
+    a, b = (frozenset(k for k in x if not k.startswith("day:")) for x in (a, b))
+    return min(len(a), len(b)) if a and b and not _containment(a, b) else 0
+
+
 def evidence(a: Article, ea: Embedding, b: Article, eb: Embedding, f: Mapping[str, float],
              align_threshold: float = 0.6, centres: Centres | None = None) -> Evidence:
     def labels(art: Article, keys: set[str]) -> list[str]:
@@ -348,7 +356,8 @@ def evidence(a: Article, ea: Embedding, b: Article, eb: Embedding, f: Mapping[st
         length_ratio=round(min(len(a.text), len(b.text)) / max(len(a.text), len(b.text), 1), 3),
         notice=round(max(centres.notice_share(ea.sentences), centres.notice_share(eb.sentences)), 3) if centres else 0.0,
         languages=(a.lang, b.lang),
-        particulars=None if (c := _containment(particulars(a), particulars(b))) is None else round(c, 3),
+        particulars=None if (c := _containment(pa := particulars(a), pb := particulars(b))) is None else round(c, 3),
+        unshared=_unshared(pa, pb),
     )
 
 
@@ -362,12 +371,14 @@ def relation(scores: Mapping[str, float], ev: Evidence, same_lang: bool, setting
 
 def settled_relation(ev: Evidence, same_lang: bool, settings: Mapping) -> str | None:
     """The relation when the evidence alone decides it (a blocked page, sentence coverage of a
-    translation or copy), "other event" when it rules the same story out (dates apart, or the
-    sentences of a copy around another event's names, numbers and days: a template), else None:
-    the scores decide."""
+    translation or copy), "other event" when it rules the same story out (dates apart, particulars
+    with none in common, or the sentences of a copy around another event's names, numbers and
+    days: a template), else None: the scores decide."""
     if ev.notice >= settings["notice_max"]:  # a blocked page tells nothing of the story
         return "unrelated"
     if (ev.date_gap_days is not None and ev.date_gap_days > settings["event_window_days"]) or _month_conflict(ev):
+        return "other event"
+    if 0 < settings["distinct_min_particulars"] <= ev.unshared:  # each names enough of its own and shares none
         return "other event"
     if ev.coverage < settings["duplicate_coverage" if same_lang else "translation_coverage"]:
         return None

@@ -128,6 +128,8 @@ class Evidence:
     notice: float = 0.0  # share of the more notice-like article's sentences that read like a cookie wall, captcha or paywall
     particulars: float | None = None  # share of the particulars (names, places, numbers, days) of the article with
     #   fewer found in the other; None when either has none. A copy needs them, not just shared sentence frames
+    unshared: int = 0  # when the two share none of their particulars besides days: how many the article with fewer
+    #   names (else 0). Two reports that each name several and share none are of two events, however alike their frames
 
 
 @dataclass

@@ -82,6 +82,21 @@ def test_compare_prints_scores_relation_and_evidence():
 
 
 @pytest.mark.slow
+def test_compare_says_when_two_reports_share_no_particular(tmp_path):
+    """One template, two cities, their own numbers: ``compare`` shows that nothing particular is shared."""
+    body = ("Tram strike in {0}\n\n{0}, 27 February 2025 - Tram drivers in {0} walked off the job on 27 February 2025, "
+            "halting {1} lines. The union said {2} members joined the strike; {3} trams stayed in the depot.\n")
+    a, b = tmp_path / "a.txt", tmp_path / "b.txt"
+    a.write_text(body.format("Aarhus", 7, 310, 42), encoding="utf-8")
+    b.write_text(body.format("Cork", 12, 580, 19), encoding="utf-8")
+    out = cli("compare", str(a), str(b), "--format", "table")
+    assert out.returncode == 0, out.stderr
+    unshared = json.loads(cli("compare", str(a), str(b)).stdout)["evidence"]["unshared"]
+    assert unshared >= 3  # three numbers each (and a city, where the gazetteer places it)
+    assert f"particulars: none shared besides days ({unshared} named by the article with fewer)" in out.stdout, out.stdout
+
+
+@pytest.mark.slow
 def test_compare_names_a_blocked_page(tmp_path):
     wall = tmp_path / "wall.txt"
     wall.write_text("To use this website, cookies must be enabled in your browser.\n\n"

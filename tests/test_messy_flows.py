@@ -6,7 +6,7 @@ import numpy as np
 
 from storyline.analyse.dates import date_signals
 from storyline.cluster import StoryIndex
-from storyline.compare import _containment, _route, compare_many, particulars, settled_relation
+from storyline.compare import _containment, _route, _unshared, compare_many, particulars, settled_relation
 from storyline.model import Article, Embedding, Evidence, Page, PairScore, Signal
 from storyline.read import parse_page
 from storyline.settings import load_settings
@@ -22,11 +22,21 @@ def prep(aid, day=None, vec=None, captured=None):
     return SimpleNamespace(article=art, embedding=SimpleNamespace(doc=v / np.linalg.norm(v)))
 
 
-def compare_by(same):
-    """A pair scorer for tests: ``same(a, b)`` says whether two ids are one story."""
+def compare_by(same, copies=()):
+    """A pair scorer for tests: ``same(a, b)`` says whether two ids are one story; a pair in
+    ``copies`` (ids in either order) is a translation."""
+    def relation(a, b):
+        if {a, b} in [set(c) for c in copies]:
+            return "translation"
+        return "same story" if same(a, b) else "unrelated"
+
     def compare(a, others):
-        return [PairScore(a.article.id, b.article.id, SCORES, "same story" if same(a.article.id, b.article.id) else "unrelated",
-                          Evidence(), "cheap") for b in others]
+        out = []
+        for b in others:
+            rel = relation(a.article.id, b.article.id)
+            scores = SCORES | ({"overall": 1.0} if rel == "translation" else {})  # a copy scores closest
+            out.append(PairScore(a.article.id, b.article.id, scores, rel, Evidence(), "cheap"))
+        return out
     return compare
 
 
@@ -70,6 +80,17 @@ def test_an_undated_article_between_stories_of_other_times_starts_its_own():
     near.assign(prep("b", 3, [1, 0, 0.1, 0, 0, 0, 0, 0]))  # the same days: it still joins its best
     u = near.assign(prep("u", None, [1, 0.05, 0.05, 0, 0, 0, 0, 0]))
     assert not u.new_story and not u.apart
+
+
+def test_an_undated_copy_joins_what_it_copies_whatever_else_it_matches():
+    """A translation of a member is that member's time: the margin rule never parts it from it."""
+    index = StoryIndex(compare_by(lambda a, b: "u" in (a, b), copies=[("u", "b")]), dim=8, span_days=14,
+                       undated_apart_margin=float("inf"))
+    index.assign(prep("a", 0, [1, 0.1, 0, 0, 0, 0, 0, 0]))
+    index.assign(prep("b", 200, [1, 0, 0.1, 0, 0, 0, 0, 0]))
+    u = index.assign(prep("u", None, [1, 0.05, 0.05, 0, 0, 0, 0, 0]))
+    assert not u.new_story and not u.apart and u.story_id == index.story_of_["b"]
+    assert u.duplicate_of == "b"
 
 
 def test_an_undated_article_merges_nothing_in_batch():
@@ -146,6 +167,20 @@ def test_a_template_is_no_copy_without_its_particulars():
     assert settled_relation(Evidence(coverage=0.5, particulars=0.0), True, veto) is None  # no copy: not a template
     assert settled_relation(copy, True, settings) == "near-duplicate"
     assert settled_relation(Evidence(coverage=0.95, particulars=1.0), False, settings) == "translation"
+
+
+def test_reports_that_each_name_enough_and_share_none_are_two_events():
+    """Days aside (one day's reports share theirs): a city and numbers of their own on each side."""
+    aarhus = frozenset({"geonames:2624652", "#27", "#65", "#826", "day:02-27"})
+    cork = frozenset({"geonames:2965140", "#12", "#300", "#41", "day:02-27"})
+    assert _unshared(aarhus, cork) == 4
+    assert _unshared(aarhus, cork | {"#27"}) == 0  # one number in common: the scores decide
+    assert _unshared(frozenset({"person:mkdonald", "#1"}), frozenset({"person:makdonald", "#2"})) == 0  # one name, spelt two ways
+    settings = load_settings().compare
+    apart = Evidence(coverage=0.2, particulars=0.2, unshared=4)
+    assert settled_relation(apart, False, {**settings, "distinct_min_particulars": 0}) is None  # off: the scores decide
+    assert settled_relation(apart, False, {**settings, "distinct_min_particulars": 4}) == "other event"
+    assert settled_relation(apart, False, {**settings, "distinct_min_particulars": 5}) is None  # too few to tell
 
 
 def test_thousands_spaced_or_commaed_are_one_particular():
