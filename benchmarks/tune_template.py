@@ -7,8 +7,9 @@ over SemEval's labelled pairs) this counts what clustering is judged on, an arti
 machine translation among them: the pairs the veto is most likely to part.
 
 Printed per value: same-story F1 (P, R), the stories, and the pairs the veto fires on (it, and
-nothing before it, makes them "other event") among the gold-labelled pairs (the same story / not) and among all pairs scored while clustering. Then, for
-the strongest value, the gold same-story pairs it parts, with their particulars on each side.
+nothing before it, makes them "other event") among the gold-labelled pairs (the same story / not)
+and among all pairs scored while clustering. Then, for the strongest value, the gold same-story
+pairs it parts, with their particulars on each side.
 
 The rule (written before the figures were seen): the strongest veto whose dev F1 is within 0.002
 of the best (for ``template_max_particulars`` the largest value, -1 off; for
@@ -61,7 +62,7 @@ def main(cache: str, profile: str, key: str, values: list[float], shown: int):
     settings = load_settings(profile=profile)
     today = settings.compare[key]
     off, sign = KEYS[key]
-    strength = (lambda v: float("-inf") if v == off else sign * v)
+    strength = lambda v: float("-inf") if v == off else sign * v  # noqa: E731
     _, arts, labels, langs, compare = story_split("dev", cache, settings)
     gold = {pair: same for pair, same in labels.items() if pair[0] in arts and pair[1] in arts}
     scored = score_apart(gold, arts, compare.pipe)

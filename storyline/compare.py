@@ -313,25 +313,22 @@ def particulars(art: Article) -> frozenset[str]:
     return frozenset(art.keys("person", "org", "place") | {"#" + n for n in numbers} | days)
 
 
-def _containment(a: frozenset, b: frozenset) -> float | None:
-    """Share of the smaller set's particulars the other has; a person or organisation counts when
-    the other names one of that kind near-equally, as a translation transliterates or declines it
-    ("makdonald" for "mkdonald", "kidavablonska" for "kidavyblonska")."""
+def _overlap(a: frozenset, b: frozenset) -> tuple[float | None, int]:
+    """How far two articles' particulars meet: the share of the smaller set's that the other has
+    (None when either has none), and, when they share none besides days, how many besides days
+    the one with fewer names (else 0; days are left out there, as reports of one template on one
+    day share theirs). A person or organisation counts as shared when the other names one of that
+    kind near-equally, as a translation transliterates or declines it ("makdonald" for
+    "mkdonald", "kidavablonska" for "kidavyblonska")."""
     if not a or not b:
-        return None
+        return None, 0
     shared = len(a & b)
     for kind in ("person:", "org:"):
         only_a, only_b = ({k[len(kind):] for k in x - y if k.startswith(kind)} for x, y in ((a, b), (b, a)))
         shared += _fuzzy_hits(only_a, only_b)
-    return min(shared / min(len(a), len(b)), 1.0)
-
-
-def _unshared(a: frozenset, b: frozenset) -> int:
-    """How many particulars besides days the article with fewer names, when the two share none
-    of them (a name matched near-equally counts as shared); 0 when they share one. Days are left
-    out: reports of one template on one day share theirs."""
-    a, b = (frozenset(k for k in x if not k.startswith("day:")) for x in (a, b))
-    return min(len(a), len(b)) if a and b and not _containment(a, b) else 0
+    days = sum(1 for k in a & b if k.startswith("day:"))
+    own = min(sum(1 for k in x if not k.startswith("day:")) for x in (a, b))
+    return min(shared / min(len(a), len(b)), 1.0), own if shared == days else 0
 
 
 def evidence(a: Article, ea: Embedding, b: Article, eb: Embedding, f: Mapping[str, float],
@@ -343,6 +340,7 @@ def evidence(a: Article, ea: Embedding, b: Article, eb: Embedding, f: Mapping[st
     ka, kb = a.keys(*ents), b.keys(*ents)
     M = ea.sentences @ eb.sentences.T
     cov = min(float((M.max(1) >= align_threshold).mean()), float((M.max(0) >= align_threshold).mean()))
+    share, unshared = _overlap(particulars(a), particulars(b))
     return Evidence(
         shared_people=labels(a, a.keys("person") & b.keys("person")),
         shared_orgs=labels(a, a.keys("org") & b.keys("org")),
@@ -356,8 +354,7 @@ def evidence(a: Article, ea: Embedding, b: Article, eb: Embedding, f: Mapping[st
         length_ratio=round(min(len(a.text), len(b.text)) / max(len(a.text), len(b.text), 1), 3),
         notice=round(max(centres.notice_share(ea.sentences), centres.notice_share(eb.sentences)), 3) if centres else 0.0,
         languages=(a.lang, b.lang),
-        particulars=None if (c := _containment(pa := particulars(a), pb := particulars(b))) is None else round(c, 3),
-        unshared=_unshared(pa, pb),
+        particulars=None if share is None else round(share, 3), unshared=unshared,
     )
 
 

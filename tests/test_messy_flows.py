@@ -6,7 +6,7 @@ import numpy as np
 
 from storyline.analyse.dates import date_signals
 from storyline.cluster import StoryIndex
-from storyline.compare import _containment, _route, _unshared, compare_many, particulars, settled_relation
+from storyline.compare import _overlap, _route, compare_many, particulars, settled_relation
 from storyline.model import Article, Embedding, Evidence, Page, PairScore, Signal
 from storyline.read import parse_page
 from storyline.settings import load_settings
@@ -173,9 +173,9 @@ def test_reports_that_each_name_enough_and_share_none_are_two_events():
     """Days aside (one day's reports share theirs): a city and numbers of their own on each side."""
     aarhus = frozenset({"geonames:2624652", "#27", "#65", "#826", "day:02-27"})
     cork = frozenset({"geonames:2965140", "#12", "#300", "#41", "day:02-27"})
-    assert _unshared(aarhus, cork) == 4
-    assert _unshared(aarhus, cork | {"#27"}) == 0  # one number in common: the scores decide
-    assert _unshared(frozenset({"person:mkdonald", "#1"}), frozenset({"person:makdonald", "#2"})) == 0  # one name, spelt two ways
+    assert _overlap(aarhus, cork)[1] == 4
+    assert _overlap(aarhus, cork | {"#27"})[1] == 0  # one number in common: the scores decide
+    assert _overlap(frozenset({"person:mkdonald", "#1"}), frozenset({"person:makdonald", "#2"}))[1] == 0  # one name, spelt two ways
     settings = load_settings().compare
     apart = Evidence(coverage=0.2, particulars=0.2, unshared=4)
     assert settled_relation(apart, False, {**settings, "distinct_min_particulars": 0}) is None  # off: the scores decide
@@ -196,10 +196,10 @@ def test_a_name_transliterated_or_declined_is_one_particular():
     "Kidawy-Błońskiej"): near-equal names of one kind are shared; other people and numbers are not."""
     en = frozenset({"person:mkdonald", "#4000", "geonames:2174003"})
     ru = frozenset({"person:makdonald", "#4000", "geonames:2174003", "AU"})
-    assert _containment(en, ru) == 1.0
-    assert _containment(frozenset({"person:kidavyblonska"}), frozenset({"person:kidavablonska", "PL"})) == 1.0
-    assert _containment(frozenset({"person:tom", "#300"}), frozenset({"person:tim", "#41"})) == 0.0  # other people
-    assert _containment(frozenset({"org:mkdonald"}), frozenset({"person:makdonald"})) == 0.0  # another kind
+    assert _overlap(en, ru)[0] == 1.0
+    assert _overlap(frozenset({"person:kidavyblonska"}), frozenset({"person:kidavablonska", "PL"}))[0] == 1.0
+    assert _overlap(frozenset({"person:tom", "#300"}), frozenset({"person:tim", "#41"}))[0] == 0.0  # other people
+    assert _overlap(frozenset({"org:mkdonald"}), frozenset({"person:makdonald"}))[0] == 0.0  # another kind
 
 
 def test_a_dates_numbers_are_no_particulars():
