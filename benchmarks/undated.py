@@ -23,9 +23,13 @@ stories`` does. Two modes:
   A third run, "undated_text_dates", is the undated one where an undated article whose own text
   names a full date (``analyse`` found one) keeps the assigned day as that date: a page with no
   publication date whose text says when (the issue's "date inferred from the text's own dates").
+  ``--poll-days N ...`` adds a run per N, "undated_polled_Nd": the undated third as pages of feeds
+  that ``watch`` reads every N days, each feed at a phase of its own (seeded): a page is captured
+  at the first read on or after its day and was not listed at the read before, the two bounds
+  ``watch`` records (``Article.captured``, ``Article.listed_after``); still no date of its own.
 
     python benchmarks/undated.py --cache dev.db [--pairs FILE] [--profile fast] [--set cluster.span_days=100000]
-    python benchmarks/undated.py --cache dev.db --redate [--seed 0] [--days 730] [--profile fast]
+    python benchmarks/undated.py --cache dev.db --redate [--seed 0] [--days 730] [--profile fast] [--poll-days 1 7]
 """
 import argparse
 import datetime as dt
@@ -44,12 +48,13 @@ from storyline.scorer import PairScorer
 from storyline.settings import load_settings
 
 
-def dated(prep: Prepared, day: str | None, event: str | None = None) -> Prepared:
+def dated(prep: Prepared, day: str | None, event: str | None = None, **bounds) -> Prepared:
     """A copy published (and dated) ``day``, or with no publication date (None) and the event
-    date ``event`` if given; its text's date signals dropped."""
+    date ``event`` if given; its text's date signals dropped; ``bounds``: ``captured`` and
+    ``listed_after``, if given."""
     art = prep.article
     copy = Article(**{**art.__dict__, "event_date": day or event, "published": day,
-                      "signals": [s for s in art.signals if s.type != "date"]})
+                      "signals": [s for s in art.signals if s.type != "date"], **bounds})
     return Prepared(copy, prep.embedding, prep.chunks)
 
 
@@ -104,6 +109,14 @@ def redate(arts: dict[str, Prepared], labels, seed: int, days: int) -> tuple[dic
     return when, gold, set(rng.sample(ids, len(ids) // 3))
 
 
+def polled(day: str, every: int, rng: random.Random) -> dict[str, str]:
+    """The bounds ``watch`` gives a page with no date that a feed read every ``every`` days (at
+    a phase of its own) lists first: captured at the first read on or after ``day``, listed
+    after the read before it."""
+    first = dt.date.fromisoformat(day) + dt.timedelta(days=rng.randrange(every))
+    return {"captured": first.isoformat(), "listed_after": (first - dt.timedelta(days=every)).isoformat()}
+
+
 def mixed(story_of: dict[str, str], gold: dict[str, int], ids) -> int:
     """How many of ``ids`` share their story with an article of another gold story."""
     golds: dict[str, set] = {}
@@ -112,7 +125,7 @@ def mixed(story_of: dict[str, str], gold: dict[str, int], ids) -> int:
     return sum(1 for a in ids if len(golds[story_of[a]]) > 1)
 
 
-def main(pairs_file, split, cache, profile, overrides, redated=False, seed=0, days=730):
+def main(pairs_file, split, cache, profile, overrides, redated=False, seed=0, days=730, poll_days=()):
     settings = load_settings(profile=profile, **overrides)
     span_days = settings.cluster.get("span_days", 14)
     scorer = PairScorer.load()
@@ -129,6 +142,10 @@ def main(pairs_file, split, cache, profile, overrides, redated=False, seed=0, da
                 "undated": {a: dated(arts[a], None if a in gone else dates[a]) for a in order},
                 "undated_text_dates": {a: dated(arts[a], None if a in gone else dates[a],
                                                 dates[a] if a in named else None) for a in order}}
+        rng = random.Random(seed)
+        for every in poll_days:
+            runs[f"undated_polled_{every}d"] = {a: dated(arts[a], None, **polled(dates[a], every, rng)) if a in gone
+                                                else runs["dated"][a] for a in order}
         out |= {"mode": "redated", "seed": seed, "days": days, "gold_stories": len(set(gold.values())),
                 "undated_articles": len(gone), "undated_whose_text_names_a_date": len(named)}
     else:
@@ -163,6 +180,8 @@ if __name__ == "__main__":
     ap.add_argument("--redate", action="store_true", help="date each gold story a day of its own; undate a third")
     ap.add_argument("--seed", type=int, default=0, help="--redate: the RNG's seed")
     ap.add_argument("--days", type=int, default=730, help="--redate: the days the gold stories are spread over")
+    ap.add_argument("--poll-days", type=int, nargs="*", default=[], help="--redate: also run the undated third "
+                    "as pages of feeds read every N days (watch's bounds: captured, listed_after), for each N")
     ap.add_argument("--set", action="append", default=[], help="section.key=value (JSON value) over the settings")
     a = ap.parse_args()
     over: dict = {}
@@ -170,4 +189,4 @@ if __name__ == "__main__":
         key, value = item.split("=", 1)
         section, name = key.split(".")
         over.setdefault(section, {})[name] = json.loads(value)
-    main(a.pairs, a.split, a.cache, a.profile, over, a.redate, a.seed, a.days)
+    main(a.pairs, a.split, a.cache, a.profile, over, a.redate, a.seed, a.days, a.poll_days)

@@ -507,7 +507,8 @@ def why(settings, article_id, db, fmt):
     if info.get("vetoed"):
         click.echo(f"  vetoed by event date: {', '.join(info['vetoed'])}")
     if dating := info.get("dating"):
-        bound = f" (captured {dating['bound']}: no later)" if dating.get("bound") else ""
+        bound = "".join(f" ({what} {dating[k]}: no {side})" for k, what, side in
+                        (("after", "first listed by its feed after", "earlier"), ("bound", "captured", "later")) if dating.get(k))
         click.echo(f"  date: {dating['date'] or 'unknown'}, {dating['how']}{bound}")
     if info.get("continues"):
         click.echo(f"  continues {', '.join(info['continues'])} (joining would stretch it past cluster.span_days)")

@@ -39,7 +39,7 @@ class Decision:
     unbridged: list[str] = field(default_factory=list)  # same-story stories an undated article could not bridge
     apart: list[str] = field(default_factory=list)  # same-story stories of times too far apart for an undated
     #   article to choose between (``undated_apart_margin``): it joined none of them
-    dating: dict | None = None  # how the article's date is known: {"date", "how"[, "bound"]}
+    dating: dict | None = None  # how the article's date is known: {"date", "how"[, "after", "bound"]}
 
     @property
     def duplicate_of(self) -> str | None:
@@ -56,6 +56,26 @@ class Decision:
 def _date(art: Article) -> dt.date | None:
     """The event date, else the publication date."""
     return day_of(art.event_date or art.published)
+
+
+def bounds(art: Article) -> tuple[dt.date | None, dt.date | None]:
+    """What an article with no date of its own is known to fall between: the day its feed was
+    last read without it (``listed_after``) and the day it was captured; (None, None) for a dated one."""
+    if _date(art):
+        return None, None
+    return day_of(art.listed_after), day_of(art.captured)
+
+
+def days_apart(a: Article, b: Article) -> int:
+    """The fewest days between two articles' dates, where one may be known only by its bounds
+    (0 when either is unknown on a side that could meet the other)."""
+    def span(art):
+        when = _date(art)
+        lo, hi = bounds(art)
+        return (when, when) if when else (lo, hi)
+    (a0, a1), (b0, b1) = span(a), span(b)
+    gaps = [(b0 - a1).days if b0 and a1 else 0, (a0 - b1).days if a0 and b1 else 0]
+    return max(0, *gaps)
 
 
 def story_id_for(article_id: str) -> str:
@@ -204,14 +224,17 @@ class _Assignment:
 
     def neighbours(self, prepared) -> list[Placed]:
         """The nearest assigned articles within the time window: the candidates ``decide`` scores."""
-        when = _date(prepared.article)
+        when, window = _date(prepared.article), self.window_days
+        lo, hi = bounds(prepared.article)
+        if lo and hi and lo <= hi:  # an undated page of a feed read on both sides: around the days it falls between
+            when, window = lo + dt.timedelta(days=(hi - lo).days // 2), window + (hi - lo).days // 2 + 1
         if self._ann is None:
             return []
         keys = self._ann.search(prepared.embedding.doc, self.candidates * 3,
-                                when.toordinal() if when else None, self.window_days)
+                                when.toordinal() if when else None, window)
         out = []
         for p in self._catalog.placed(keys):
-            if when and p.when and abs((when - p.when).days) > self.window_days:
+            if when and p.when and abs((when - p.when).days) > window:
                 continue
             out.append(p)
             if len(out) >= self.candidates:
@@ -227,16 +250,23 @@ class _Assignment:
         dates, others = set(dates), set(others)
         return bool(dates) and bool(others) and min(abs((a - b).days) for a in dates for b in others) > self.event_window_days
 
+    @property
+    def _limit(self) -> int:
+        """The most days one story spans (``span_days``, else ``window_days``)."""
+        return self.window_days if self.span_days is None else self.span_days
+
     def _fits(self, spans: Sequence[tuple[dt.date, dt.date] | None], when: dt.date | None = None) -> bool:
         """Whether stories of these spans (and an article of date ``when``) make one story no
         longer than ``span_days``."""
         days = [d for s in spans if s for d in s] + ([when] if when else [])
         return self.span_days is None or not days or (max(days) - min(days)).days <= self.span_days
 
-    def _after(self, bound: dt.date | None, story_id: str) -> bool:
-        """An undated article captured on ``bound`` cannot report a story that began after it."""
-        span = self._catalog.span(story_id) if bound else None
-        return bool(span) and (span[0] - bound).days > 1
+    def _outside(self, lo: dt.date | None, hi: dt.date | None, story_id: str) -> bool:
+        """An undated article captured on ``hi`` cannot report a story that began after it; one
+        first listed after ``lo`` joins no story that began more than ``span_days`` (else
+        ``window_days``) before that: the story would outgrow its span."""
+        span = self._catalog.span(story_id) if lo or hi else None
+        return bool(span) and bool((hi and (span[0] - hi).days > 1) or (lo and (lo - span[0]).days > self._limit))
 
     def decide(self, prepared, compare: Callable | None = None) -> Decision:
         """Which story one article joins (an existing one or a new one) and why; changes nothing.
@@ -247,7 +277,7 @@ class _Assignment:
         """
         art = prepared.article
         aid, when = art.id, _date(art)
-        bound = day_of(art.captured) if when is None else None
+        lo, hi = bounds(art)
         per_story: dict[str, list[str]] = {}
         near: dict[str, list[dt.date]] = {}
         undated: set[str] = set()  # members with no date: a dated article's link through one joins no dated story
@@ -261,15 +291,16 @@ class _Assignment:
                     undated.add(nb.article_id)
         options, vetoed, todo = [], [], []
         for sid, members in list(per_story.items())[:self.stories_per_article]:
-            if self._vetoed(prepared, sid) or self._after(bound, sid):
+            if self._vetoed(prepared, sid) or self._outside(lo, hi, sid):
                 vetoed.append(sid)
             else:
                 todo += [(sid, m) for m in members]
-        scored: list[PairScore] = (compare or self.compare)(prepared, [self.item(m) for _, m in todo]) if todo else []
+        items = [self.item(m) for _, m in todo]
+        scored: list[PairScore] = (compare or self.compare)(prepared, items) if todo else []
         best_of: dict[str, PairScore] = {}
-        for (sid, m), s in zip(todo, scored):
-            if (when is None or m in undated) and not self._sure(s):
-                continue  # a weak link with an undated end joins nothing
+        for (sid, m), item, s in zip(todo, items, scored):
+            if (when is None or m in undated) and (not self._sure(s) or days_apart(art, item.article) > self._limit):
+                continue  # a weak link with an undated end joins nothing, nor one whose bounds keep the two apart
             if when and m in undated and sid in near and s.relation in SAME and not self.undated_bridges:
                 continue  # an undated member bridges nothing: not even a dated article into its story
             if sid not in best_of or (s.overall, s.b) < (best_of[sid].overall, best_of[sid].b):
@@ -473,8 +504,8 @@ def _index_vector(ann: AnnIndex, key: int, prepared) -> None:
 def _dating(art: Article, near: Sequence[dt.date]) -> dict:
     """How an article's date is known, for ``why``: its publication date, its text's own full
     dates, else the dates of the members it joined (inferred, shown, never used to bridge); a
-    capture date is only a bound."""
-    bound = {"bound": art.captured} if art.captured else {}
+    capture date and the day its feed was last read without it are only bounds."""
+    bound = ({"bound": art.captured} if art.captured else {}) | ({"after": art.listed_after} if art.listed_after else {})
     if art.published:
         return {"date": art.published[:10], "how": "published"}
     if art.event_date:

@@ -29,6 +29,7 @@ class Page:
     published: str | None = None  # ISO date from the feed entry or the archive record; else the page's own
     title: str | None = None  # the feed entry's title, when the page's cannot be found
     captured: str | None = None  # ISO date it was fetched or archived: an upper bound on its date, never the date
+    listed_after: str | None = None  # ISO date its feed was last read without it: a lower bound on its date
     where: str = ""  # for messages: the URL, or the WARC file and record
 
 
@@ -56,6 +57,7 @@ class Article:
     published: str | None = None  # ISO 8601 date
     source: str | None = None
     captured: str | None = None  # ISO date a page was fetched or archived: its date is no later (a bound, not the date)
+    listed_after: str | None = None  # ISO date its feed was last read without it (watch): its date is no earlier (a bound)
     path: str | None = None  # where it was read from, for error messages
     paragraphs: list[str] = field(default_factory=list)
     paragraph_langs: list[str] = field(default_factory=list)

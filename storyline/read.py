@@ -143,7 +143,8 @@ def parse_page(page: Page) -> Article:
     """A fetched or archived page as an article whose id is its normalised URL; the feed's date
     and title win over the page's. The capture date is kept as a bound (``Article.captured``), never
     taken as the publication date: a crawl or an archive read months later must not shift the
-    article's dates, nor resolve "yesterday" against the day of the crawl.
+    article's dates, nor resolve "yesterday" against the day of the crawl. So is the day its feed
+    was last read without it (``Article.listed_after``, from ``watch``), the other way.
 
     Raises:
         InputError: for any failure to read the page (a hostile charset label, markup the
@@ -206,7 +207,7 @@ def _page_article(page: Page, where: str) -> Article:
     art.url = url
     art.title = art.title or page.title or ""
     art.published = page.published or art.published
-    art.captured = page.captured
+    art.captured, art.listed_after = page.captured, page.listed_after
     return art
 
 

@@ -153,9 +153,12 @@ class Watcher:
         result = Poll(feeds=len(due))
         found: dict[str, tuple[Entry, Feed]] = {}
         validators = {}  # saved only once the entries they stand for are handled
+        read_before = {}  # feed URL -> the day it was last read whole: an entry new since was published no earlier
         with ThreadPoolExecutor(self.s["concurrency"], thread_name_prefix="storyline-fetch") as pool:
             due = _host_by_host(due, lambda f: f.url)
             for feed, (got, r) in zip(due, pool.map(self._fetch_feed, due)):
+                if feed.last_success and feed.entries < self.s["max_entries"]:
+                    read_before[feed.url] = feed.last_success[:10]
                 self._update(feed, got, now, result)
                 if isinstance(got, Parsed):
                     validators[feed.url] = (r.etag, r.last_modified)
@@ -164,7 +167,7 @@ class Watcher:
             result.entries = len(found)
             handled = False
             try:
-                self._add_new(found, pool, result)
+                self._add_new(found, pool, result, read_before)
                 handled = not result.stopped
             finally:
                 for f in due:
@@ -208,7 +211,12 @@ class Watcher:
         if got is not None:
             feed.entries = len(got.entries)
 
-    def _add_new(self, found: dict[str, tuple[Entry, Feed]], pool: ThreadPoolExecutor, result: Poll) -> None:
+    def _add_new(self, found: dict[str, tuple[Entry, Feed]], pool: ThreadPoolExecutor, result: Poll,
+                 read_before: dict[str, str]) -> None:
+        """Fetch, read and add the entries not handled before. A page its feed lists for the first
+        time, where the feed was read whole before, is dated no earlier than that read
+        (``Article.listed_after``): with the capture day, a bound on both sides for a page that
+        carries no date."""
         seen = self.store.seen(list(found))
         todo = []
         now = time.time()
@@ -242,8 +250,10 @@ class Watcher:
                 try:  # read here, not in the threads: trafilatura holds the GIL the adding thread needs
                     r = fut.result()
                     metrics.PAGES_FETCHED.labels("ok").inc()
+                    first = u not in seen  # a page retried was listed at an earlier read
                     art = parse_page(Page(r.url, r.body, r.content_type, published=entry.published, title=entry.title,
-                                          captured=dt.date.today().isoformat(), where=u))
+                                          captured=_now_iso(time.time())[:10],  # the clock of feed.last_success
+                                          listed_after=read_before.get(feed.url) if first else None, where=u))
                 except Exception as exc:  # whatever one page does, the next entries are read
                     if fut.done() and fut.exception() is not None:
                         metrics.PAGES_FETCHED.labels("error").inc()

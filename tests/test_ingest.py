@@ -1,6 +1,7 @@
 """Ingest against a local web site (never the internet): feeds in each format, polite fetching and
 its refusals, the watcher's polls, resume after a kill, WARC files, and the CLI."""
 import contextlib
+import datetime as dt
 import io
 import json
 import os
@@ -214,6 +215,33 @@ def test_a_failing_feed_backs_off_and_the_others_are_polled(site, tmp_path):
     assert "malformed feed" in feeds["bad-feed"].last_error
     assert feeds["bad-feed"].next_poll >= before + 2 * feeds["bad-feed"].interval_s  # backed off
     assert feeds["ok-feed"].last_success and feeds["ok-feed"].errors == 0
+
+
+def test_a_page_new_to_a_feed_read_before_is_dated_no_earlier_than_that_read(site, tmp_path):
+    """Feed items without a date: those of the first read have only the capture day as a bound;
+    one the next read lists for the first time also has the day of the read before
+    (``listed_after``); one listed before but fetched only now (its page failed) has not."""
+    def feed(*keys):
+        items = "".join(f"<item><title>Report {k}</title><link>{site.url}/lb/{k}.html</link></item>" for k in keys)
+        site.put("/lb/feed.xml", f'<?xml version="1.0"?><rss version="2.0"><channel><title>N</title>{items}</channel></rss>',
+                 "application/rss+xml")
+    for k in "ab":
+        site.put(f"/lb/{k}.html", article_html(f"Report {k}", f"Report {k}: a tram strike in Aarhus, number {k}."))
+    feed("a", "c")  # c's page is missing at first
+    with new_watcher(tmp_path / "lb.db") as w:
+        w.register(site.url + "/lb/feed.xml")
+        assert w.poll().added == 1
+        [state] = w.store.feeds()
+        site.put("/lb/c.html", article_html("Report c", "Report c: a bridge collapse in Cork, number c."))
+        feed("a", "b", "c")
+        due_now(w.store)
+        assert w.poll().added == 2
+        got = {k: w.sl.article(f"{site.url}/lb/{k}.html") for k in "abc"}
+    today, read = dt.datetime.now(dt.timezone.utc).date().isoformat(), state.last_success[:10]
+    assert all(a.published is None and a.captured == today for a in got.values())
+    assert got["b"].listed_after == read and got["a"].listed_after is None is got["c"].listed_after
+    shown = cli("why", f"{site.url}/lb/b.html", "--db", str(tmp_path / "lb.db"), "--format", "table")
+    assert f"(first listed by its feed after {read}: no earlier) (captured {today}: no later)" in shown.stdout, shown.stderr
 
 
 def test_a_sitemap_index_is_followed_and_a_failing_page_is_given_up_after_its_tries(site, tmp_path):

@@ -15,11 +15,15 @@ SCORES = {"overall": 1.2, "geography": 1.0, "entities": 1.0, "time": 1.0, "narra
 DAY0 = dt.date(2025, 3, 1)
 
 
-def prep(aid, day=None, vec=None, captured=None):
+def prep(aid, day=None, vec=None, captured=None, listed_after=None):
     art = Article(aid, "text", event_date=(DAY0 + dt.timedelta(days=day)).isoformat() if day is not None else None,
-                  captured=captured)
+                  captured=captured, listed_after=listed_after)
     v = np.ones(8, np.float32) if vec is None else np.asarray(vec, np.float32)
     return SimpleNamespace(article=art, embedding=SimpleNamespace(doc=v / np.linalg.norm(v)))
+
+
+def day(n):
+    return (DAY0 + dt.timedelta(days=n)).isoformat()
 
 
 def compare_by(same, copies=()):
@@ -126,6 +130,34 @@ def test_an_article_captured_before_a_story_began_does_not_join_it():
     index.assign(prep("a", 30))
     late = index.assign(prep("u", None, captured=DAY0.isoformat()))
     assert late.new_story and late.vetoed and late.dating == {"date": None, "how": "undated", "bound": "2025-03-01"}
+
+
+def test_an_undated_page_listed_between_two_reads_of_its_feed_joins_the_story_of_those_days():
+    """Three stories of one recurring topic (days 0, 80, 100), every pair "the same story": an
+    undated article alone cannot choose between their times; its feed's reads (not listed on day
+    99, captured on day 101) can."""
+    index = StoryIndex(compare_by(lambda a, b: True), dim=8, span_days=14, undated_apart_margin=0.5)
+    ids = {n: index.assign(prep(f"d{n}", n)).story_id for n in (0, 80, 100)}
+    assert index.decide(prep("u", None)).apart  # no bounds: the margin rule stands it apart
+    bounded = index.assign(prep("u", None, captured=day(101), listed_after=day(99)))
+    assert bounded.story_id == ids[100] and not bounded.new_story
+    # day 80's began 19 days before the read that did not list it (past span_days); day 0's was not
+    # searched (outside the window around the days it falls between), so not even vetoed
+    assert bounded.vetoed == [ids[80]]
+    assert bounded.dating == {"date": day(100), "how": "inferred from the nearest members of its story",
+                              "bound": day(101), "after": day(99)}
+
+
+def test_a_dated_article_joins_a_story_of_bounded_undated_pages_only_around_their_days():
+    """A story of one undated page known to fall on days 99-101 holds no date a span could
+    read: its bounds keep a report of day 160 out, and let one of day 103 in."""
+    index = StoryIndex(compare_by(lambda a, b: True), dim=8, span_days=14)
+    story = index.assign(prep("u", None, captured=day(101), listed_after=day(99))).story_id
+    assert index.assign(prep("late", 160)).new_story
+    assert index.assign(prep("near", 103)).story_id == story
+    unbounded = StoryIndex(compare_by(lambda a, b: True), dim=8, span_days=14)
+    unbounded.assign(prep("u", None))
+    assert not unbounded.assign(prep("late", 160)).new_story  # what an undated page without bounds lets in
 
 
 def test_a_long_thread_becomes_linked_stories_within_the_span():
