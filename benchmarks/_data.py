@@ -15,6 +15,16 @@ DAY0 = dt.date(2021, 1, 1)  # the first day of a filled store
 LANGS = ["en", "de", "fr", "ru", "es", "it", "pl", "tr"]
 
 
+def overrides(items: list[str]) -> dict:
+    """``--set section.key=value`` (a JSON value) items as ``load_settings`` overrides."""
+    over: dict = {}
+    for item in items:
+        key, value = item.split("=", 1)
+        section, name = key.split(".")
+        over.setdefault(section, {})[name] = json.loads(value)
+    return over
+
+
 def articles(n: int, origin: str = "original"):
     """The first ``n`` distinct articles (id, lang, title, text) of the pairs file."""
     from storyline.model import Article

@@ -7,7 +7,7 @@ so many events of one template happen on the same day and differ only in city an
 date veto cannot part them). Each event is reported in two of the three languages (90
 articles, published on the event's day) and added through ``Storyline.add`` to a fresh store.
 
-    python benchmarks/templates.py [--profile fast]
+    python benchmarks/templates.py [--profile fast] [--set compare.template_coverage=0.4]
 """
 import argparse
 import itertools
@@ -15,6 +15,8 @@ import json
 import random
 import tempfile
 import time
+
+from _data import overrides
 
 from storyline.model import Article
 from storyline.service import Storyline
@@ -89,10 +91,10 @@ def reports():
     return out
 
 
-def main(profile):
+def main(profile, over):
     items = reports()
     event = {a.id: e for a, e in items}
-    sl = Storyline(open_store(tempfile.mktemp(suffix=".db")), load_settings(profile=profile))
+    sl = Storyline(open_store(tempfile.mktemp(suffix=".db")), load_settings(profile=profile, **over))
     t0 = time.perf_counter()
     report, decisions = sl.add([a for a, _ in items])
     story_of = {d.article_id: d.story_id for d in decisions}
@@ -107,7 +109,7 @@ def main(profile):
     same = sum(1 for a, b in pairs if event[a] == event[b])
     copies = sum(1 for d in decisions if d.best and d.best.get("relation") in ("translation", "near-duplicate")
                  and event[d.article_id] != event[d.best["article"]])
-    print(json.dumps({"profile": profile, "events": len(set(event.values())), "templates": len(TEMPLATES),
+    print(json.dumps({"profile": profile, "settings": over, "events": len(set(event.values())), "templates": len(TEMPLATES),
                       "languages": 3, "articles": report.added, "stories": len(members),
                       "stories_with_several_events": sum(1 for m in members.values() if len({event[a] for a in m}) > 1),
                       "pairs_of_distinct_events_together": wrong,
@@ -120,4 +122,6 @@ def main(profile):
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--profile", default="full")
-    main(ap.parse_args().profile)
+    ap.add_argument("--set", action="append", default=[], help="section.key=value (JSON value) over the settings")
+    a = ap.parse_args()
+    main(a.profile, overrides(a.set))

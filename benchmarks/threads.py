@@ -16,7 +16,7 @@ import datetime as dt
 import json
 from collections import defaultdict
 
-from _data import PAIRS, groups
+from _data import PAIRS, groups, overrides
 
 from storyline.cluster import StoryIndex, day_of
 from storyline.evaluate import prepare_pairs, read_pairs, story_labels
@@ -109,9 +109,5 @@ if __name__ == "__main__":
     ap.add_argument("--min-size", type=int, default=3, help="articles a gold story needs to become a thread")
     ap.add_argument("--set", action="append", default=[], help="section.key=value (JSON value) over the settings")
     a = ap.parse_args()
-    over: dict = {}
-    for item in a.set:
-        key, value = item.split("=", 1)
-        section, name = key.split(".")
-        over.setdefault(section, {})[name] = json.loads(value)
+    over = overrides(a.set)
     main(a.pairs, a.split, a.cache, a.profile, a.step, a.min_size, over)

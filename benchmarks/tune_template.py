@@ -1,10 +1,11 @@
-"""How ``compare.template_max_particulars`` and ``compare.distinct_min_particulars`` were chosen,
-on dev only, by same-story F1 (``--key``: the one swept, the other at its default): the dev
-split's articles assigned online in file order (as ``storyline eval stories --split dev`` does),
-each pair scored once and its relation taken again under each value (the veto changes the
-relation, not the scores), so only the clustering reruns. Unlike ``tune_particulars.py`` (pair F1
-over SemEval's labelled pairs) this counts what clustering is judged on, an article and its
-machine translation among them: the pairs the veto is most likely to part.
+"""How ``compare.template_max_particulars``, ``compare.template_coverage`` and
+``compare.distinct_min_particulars`` were chosen, on dev only, by same-story F1 (``--key``: the
+one swept, the others at their defaults): the dev split's articles assigned online in file order
+(as ``storyline eval stories --split dev`` does), each pair scored once and its relation taken
+again under each value (the veto changes the relation, not the scores), so only the clustering
+reruns. Unlike ``tune_particulars.py`` (pair F1 over SemEval's labelled pairs) this counts what
+clustering is judged on, an article and its machine translation among them: the pairs the veto
+is most likely to part.
 
 Printed per value: same-story F1 (P, R), the stories, and the pairs the veto fires on (it, and
 nothing before it, makes them "other event") among the gold-labelled pairs (the same story / not)
@@ -13,10 +14,12 @@ pairs it parts, with their particulars on each side.
 
 The rule (written before the figures were seen): the strongest veto whose dev F1 is within 0.002
 of the best (for ``template_max_particulars`` the largest value, -1 off; for
-``distinct_min_particulars`` the smallest above 0, 0 off).
+``distinct_min_particulars`` the smallest above 0, 0 off; for ``template_coverage`` the smallest,
+1 off, that is also within 0.002 on ``undated.py --redate``, dated and undated).
 
     python benchmarks/tune_template.py --cache C [--profile fast] [--values -1 0.1 0.2 0.3 0.4] [--show 12]
     python benchmarks/tune_template.py --cache C --key distinct_min_particulars --values 0 8 6 5 4 3
+    python benchmarks/tune_template.py --cache C --profile full --key template_coverage --values 1 0.7 0.6 0.5 0.4
 """
 import argparse
 import json
@@ -29,7 +32,7 @@ from storyline.evaluate import story_scores
 from storyline.settings import load_settings
 
 # each veto's "off" value, and its strength as a value grows (+1: stronger, -1: weaker)
-KEYS = {"template_max_particulars": (-1.0, 1), "distinct_min_particulars": (0, -1)}
+KEYS = {"template_max_particulars": (-1.0, 1), "distinct_min_particulars": (0, -1), "template_coverage": (1.0, -1)}
 
 
 def vetoed(s, compare: dict, key: str) -> bool:
@@ -99,7 +102,7 @@ if __name__ == "__main__":
     ap.add_argument("--profile", default="fast")
     ap.add_argument("--key", default="template_max_particulars", choices=sorted(KEYS), help="the veto swept")
     ap.add_argument("--values", nargs="+", type=float, default=[-1.0, 0.1, 0.2, 0.3, 0.4],
-                    help="its values (template_max_particulars: -1 off; distinct_min_particulars: 0 off)")
+                    help="its values (template_max_particulars: -1 off; distinct_min_particulars: 0 off; template_coverage: 1 off)")
     ap.add_argument("--show", type=int, default=12, help="vetoed gold same-story pairs to print")
     a = ap.parse_args()
     main(a.cache, a.profile, a.key, a.values, a.show)

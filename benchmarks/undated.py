@@ -38,7 +38,7 @@ import random
 import time
 from collections import Counter
 
-from _data import PAIRS, groups
+from _data import PAIRS, groups, overrides
 
 from storyline.cluster import SAME, StoryIndex, day_of
 from storyline.evaluate import articles_by_id, prepare_pairs, read_pairs, story_labels, story_scores
@@ -184,9 +184,5 @@ if __name__ == "__main__":
                     "as pages of feeds read every N days (watch's bounds: captured, listed_after), for each N")
     ap.add_argument("--set", action="append", default=[], help="section.key=value (JSON value) over the settings")
     a = ap.parse_args()
-    over: dict = {}
-    for item in a.set:
-        key, value = item.split("=", 1)
-        section, name = key.split(".")
-        over.setdefault(section, {})[name] = json.loads(value)
+    over = overrides(a.set)
     main(a.pairs, a.split, a.cache, a.profile, over, a.redate, a.seed, a.days, a.poll_days)

@@ -551,6 +551,8 @@ def compare(settings, a, b, db, fmt):
     if fmt == "csv":
         click.echo("a,b,relation," + ",".join(score.scores))
         return click.echo(f"{score.a},{score.b},{score.relation}," + ",".join(str(v) for v in score.scores.values()))
+    from .compare import other_event
+
     ev = score.evidence
     click.echo(f"{score.a}  vs  {score.b}   ({ev.languages[0]} / {ev.languages[1]})")
     click.echo(f"relation: {score.relation}" + (f" ({score.because})" if score.because else ""))
@@ -569,6 +571,8 @@ def compare(settings, a, b, db, fmt):
     click.echo(f"only in {score.b}: {', '.join(ev.only_b[:8]) or '-'}")
     if ev.unshared:
         click.echo(f"particulars: none shared besides days ({ev.unshared} named by the article with fewer)")
+    if score.relation in ("related", "unrelated") and (why := other_event(ev, ev.languages[0] == ev.languages[1], settings.compare)):
+        click.echo(f"another event: {why}")
     if ev.aligned:
         click.echo("aligned sentences:")
         for al in ev.aligned:

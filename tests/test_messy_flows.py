@@ -6,7 +6,7 @@ import numpy as np
 
 from storyline.analyse.dates import date_signals
 from storyline.cluster import StoryIndex
-from storyline.compare import _overlap, _route, compare_many, particulars, settled_relation
+from storyline.compare import _overlap, _route, compare_many, other_event, particulars, settled_relation
 from storyline.model import Article, Embedding, Evidence, Page, PairScore, Signal
 from storyline.read import parse_page
 from storyline.settings import load_settings
@@ -193,10 +193,15 @@ def test_a_template_is_no_copy_without_its_particulars():
     frames = Evidence(coverage=0.95, particulars=len(particulars(a) & particulars(b)) / 3)
     copy = Evidence(coverage=0.95, particulars=1.0)
     assert settled_relation(frames, True, {**settings, "template_max_particulars": -1.0}) is None  # veto off: the scores decide
-    veto = {**settings, "template_max_particulars": 0.4}
+    veto = {**settings, "template_max_particulars": 0.4, "template_coverage": 1.0}
     assert settled_relation(frames, True, veto) == "other event"  # one template, another event's particulars
     assert settled_relation(Evidence(coverage=0.95, particulars=0.45), True, veto) is None  # the scores decide
     assert settled_relation(Evidence(coverage=0.5, particulars=0.0), True, veto) is None  # no copy: not a template
+    looser = {**veto, "template_coverage": 0.4}  # the full profile's sentences cover one template's reports less
+    assert settled_relation(Evidence(coverage=0.5, particulars=0.2), False, looser) == "other event"
+    assert other_event(Evidence(coverage=0.5, particulars=0.2), False, looser).startswith("one template: sentences aligned 50%")
+    assert settled_relation(Evidence(coverage=0.3, particulars=0.2), False, looser) is None
+    assert settled_relation(Evidence(coverage=0.5, particulars=0.45), False, looser) is None
     assert settled_relation(copy, True, settings) == "near-duplicate"
     assert settled_relation(Evidence(coverage=0.95, particulars=1.0), False, settings) == "translation"
 
