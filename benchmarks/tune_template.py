@@ -19,7 +19,7 @@ of the best (for ``template_max_particulars`` the largest value, -1 off; for
 
     python benchmarks/tune_template.py --cache C [--profile fast] [--values -1 0.1 0.2 0.3 0.4] [--show 12]
     python benchmarks/tune_template.py --cache C --key distinct_min_particulars --values 0 8 6 5 4 3
-    python benchmarks/tune_template.py --cache C --profile full --key template_coverage --values 1 0.7 0.6 0.5 0.4
+    python benchmarks/tune_template.py --cache C --profile full --key template_coverage --values 1 0.7 0.6 0.5 0.4 0.3
 """
 import argparse
 import json

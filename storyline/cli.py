@@ -571,7 +571,8 @@ def compare(settings, a, b, db, fmt):
     click.echo(f"only in {score.b}: {', '.join(ev.only_b[:8]) or '-'}")
     if ev.unshared:
         click.echo(f"particulars: none shared besides days ({ev.unshared} named by the article with fewer)")
-    if score.relation in ("related", "unrelated") and (why := other_event(ev, ev.languages[0] == ev.languages[1], settings.compare)):
+    why = other_event(ev, ev.languages[0] == ev.languages[1], settings.compare)
+    if why and score.relation in ("related", "unrelated"):
         click.echo(f"another event: {why}")
     if ev.aligned:
         click.echo("aligned sentences:")
