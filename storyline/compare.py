@@ -388,7 +388,7 @@ def other_event(ev: Evidence, same_lang: bool, settings: Mapping) -> str:
     if ev.date_gap_days is not None and ev.date_gap_days > settings["event_window_days"]:
         return f"event dates {ev.date_gap_days} days apart"
     if _month_conflict(ev):
-        return "the months they name differ"
+        return "one is undated and they name no month in common"
     if 0 < settings["distinct_min_particulars"] <= ev.unshared:
         return f"each names {ev.unshared} or more particulars and they share none besides days"
     copy_coverage = settings["duplicate_coverage" if same_lang else "translation_coverage"]
@@ -458,7 +458,8 @@ def _route(scores: Mapping[str, float], ev: Evidence, same_lang: bool, settings:
     if unknown:
         return f"{FULL}, because {SENTENCE_ENCODER} does not cover {', '.join(unknown)}"
     if (settled := settled_relation(ev, same_lang, settings)) is not None:
-        return f"{CHEAP}, because the evidence settles it ({settled})"
+        why = other_event(ev, same_lang, settings) if settled == "other event" else ""
+        return f"{CHEAP}, because the evidence settles it ({settled}{': ' + why if why else ''})"
     m = settings["second_margin"]
     if any(scores[d] > settings[f"same_story_max_{d}"] + m for d in _STORY_DIMS):
         return f"{CHEAP}, because a score is over its same-story threshold by more than {m}"

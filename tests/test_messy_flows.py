@@ -246,6 +246,17 @@ def test_a_dates_numbers_are_no_particulars():
     assert particulars(a) == {"day:09-16", "#12"}
 
 
+def test_the_route_names_the_evidence_that_ruled_another_event():
+    """``why`` prints a pair's route: it says which evidence made the pair another event."""
+    settings = load_settings().compare
+    clear = dict(SCORES, overall=3.9, time=3.9, narrative=3.9)
+    assert _route(clear, Evidence(languages=("pl", "en"), date_gap_days=200), False, settings) == (
+        "the cheap model alone, because the evidence settles it (other event: event dates 200 days apart)")
+    assert _route(clear, Evidence(languages=("en", "en"), coverage=0.7, particulars=0.25), True, settings) == (
+        "the cheap model alone, because the evidence settles it (other event: one template: sentences aligned 70% "
+        "around other particulars (25% shared))")
+
+
 def test_a_language_the_cheap_encoder_lacks_goes_to_the_full_model():
     settings = load_settings().compare
     clear = dict(SCORES, overall=3.9, time=3.9, narrative=3.9)
