@@ -370,15 +370,20 @@ def settled_relation(ev: Evidence, same_lang: bool, settings: Mapping) -> str | 
     """The relation when the evidence alone decides it (a blocked page, sentence coverage of a
     translation or copy), "other event" when it rules the same story out (``other_event``), else
     None: the scores decide."""
+    return _settled(ev, same_lang, settings)[0]
+
+
+def _settled(ev: Evidence, same_lang: bool, settings: Mapping) -> tuple[str | None, str]:
+    """``settled_relation`` and, for "other event", why (``other_event``'s reason), in one pass."""
     if ev.notice >= settings["notice_max"]:  # a blocked page tells nothing of the story
-        return "unrelated"
-    if other_event(ev, same_lang, settings):
-        return "other event"
+        return "unrelated", ""
+    if why := other_event(ev, same_lang, settings):
+        return "other event", why
     if ev.coverage < settings["duplicate_coverage" if same_lang else "translation_coverage"]:
-        return None
+        return None, ""
     if ev.particulars is None or ev.particulars >= settings["copy_min_particulars"]:
-        return "near-duplicate" if same_lang else "translation"
-    return None
+        return ("near-duplicate" if same_lang else "translation"), ""
+    return None, ""
 
 
 def other_event(ev: Evidence, same_lang: bool, settings: Mapping) -> str:
@@ -457,8 +462,8 @@ def _route(scores: Mapping[str, float], ev: Evidence, same_lang: bool, settings:
     unknown = sorted({lang for lang in ev.languages if lang and lang not in first})
     if unknown:
         return f"{FULL}, because {SENTENCE_ENCODER} does not cover {', '.join(unknown)}"
-    if (settled := settled_relation(ev, same_lang, settings)) is not None:
-        why = other_event(ev, same_lang, settings) if settled == "other event" else ""
+    settled, why = _settled(ev, same_lang, settings)
+    if settled is not None:
         return f"{CHEAP}, because the evidence settles it ({settled}{': ' + why if why else ''})"
     m = settings["second_margin"]
     if any(scores[d] > settings[f"same_story_max_{d}"] + m for d in _STORY_DIMS):
