@@ -315,20 +315,28 @@ def particulars(art: Article) -> frozenset[str]:
 
 def _overlap(a: frozenset, b: frozenset) -> tuple[float | None, int]:
     """How far two articles' particulars meet: the share of the smaller set's that the other has
-    (None when either has none), and, when they share none besides days, how many besides days
-    the one with fewer names (else 0; days are left out there, as reports of one template on one
-    day share theirs). A person or organisation counts as shared when the other names one of that
-    kind near-equally, as a translation transliterates or declines it ("makdonald" for
-    "mkdonald", "kidavablonska" for "kidavyblonska")."""
+    (None when either has none), and, when they share none, how many the one with fewer names
+    (else 0). Days count only when one side names nothing else: reports of one template on one
+    day share theirs, so a shared day must not make two cities' reports look alike. A person or
+    organisation counts as shared when the other names one of that kind near-equally, as a
+    translation transliterates or declines it ("makdonald" for "mkdonald", "kidavablonska" for
+    "kidavyblonska")."""
     if not a or not b:
         return None, 0
+    own_a, own_b = (frozenset(k for k in x if not k.startswith("day:")) for x in (a, b))
+    if own_a and own_b:
+        shared = _shared(own_a, own_b)
+        own = min(len(own_a), len(own_b))
+        return min(shared / own, 1.0), 0 if shared else own
+    return min(_shared(a, b) / min(len(a), len(b)), 1.0), 0
+
+
+def _shared(a: frozenset, b: frozenset) -> int:
     shared = len(a & b)
     for kind in ("person:", "org:"):
         only_a, only_b = ({k[len(kind):] for k in x - y if k.startswith(kind)} for x, y in ((a, b), (b, a)))
         shared += _fuzzy_hits(only_a, only_b)
-    days = sum(1 for k in a & b if k.startswith("day:"))
-    own = min(sum(1 for k in x if not k.startswith("day:")) for x in (a, b))
-    return min(shared / min(len(a), len(b)), 1.0), own if shared == days else 0
+    return shared
 
 
 def evidence(a: Article, ea: Embedding, b: Article, eb: Embedding, f: Mapping[str, float],

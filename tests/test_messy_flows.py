@@ -210,7 +210,8 @@ def test_reports_that_each_name_enough_and_share_none_are_two_events():
     """Days aside (one day's reports share theirs): a city and numbers of their own on each side."""
     aarhus = frozenset({"geonames:2624652", "#27", "#65", "#826", "day:02-27"})
     cork = frozenset({"geonames:2965140", "#12", "#300", "#41", "day:02-27"})
-    assert _overlap(aarhus, cork)[1] == 4
+    assert _overlap(aarhus, cork) == (0.0, 4)  # the day they share is no particular in common
+    assert _overlap(frozenset({"day:02-27"}), cork) == (1.0, 0)  # one names only the day: then it counts
     assert _overlap(aarhus, cork | {"#27"})[1] == 0  # one number in common: the scores decide
     assert _overlap(frozenset({"person:mkdonald", "#1"}), frozenset({"person:makdonald", "#2"}))[1] == 0  # one name, spelt two ways
     settings = load_settings().compare
