@@ -1,8 +1,8 @@
 """The web path gives the stories the files give, whether the pages carry dates or not.
 
 Data: the five seed articles (examples/seeds: no publication date, their text dates them) and a
-third of this directory's templated reports (``templates.reports``: 15 events in two languages
-each, published on the event's day), 35 articles in all. Three runs, each into a fresh store:
+third of the reports of this directory's first three templates (``templates.reports``: 30
+events, one report each, published on the event's day), 35 articles in all. Three runs, each into a fresh store:
 files (the seeds as text files, the reports as a JSON Lines file with their dates); a feed
 served by a local HTTP server (127.0.0.1) whose items carry the reports' dates, polled once by
 the watcher; the same feed and pages with no date anywhere (no pubDate, no date in the page),
@@ -40,7 +40,7 @@ def items():
     its text shows (what the files' reader takes), as a site puts it in a page's title and h1; its
     first raw line is often the site's banner ("Bbabo NET", "Download")."""
     seeds = [(p.stem, headline(p), p.read_text("utf-8"), None, None) for p in sorted((ROOT / "examples" / "seeds").glob("*.txt"))]
-    reps = [(a.id, a.title, a.text, a.lang, a.published) for a, _ in reports()[::3]]
+    reps = [(a.id, a.title, a.text, a.lang, a.published) for a, _ in reports()[:90:3]]
     return seeds + reps
 
 
