@@ -53,6 +53,19 @@ def test_titles_and_repeated_captions():
     assert arts["001"].paragraphs[0].startswith("Der russische Präsident")
 
 
+def test_a_text_files_title_is_its_first_line_of_five_words_or_more():
+    """As the README says: shorter head lines are a site's banner ("Bbabo NET", "Download"), so a
+    headline of four words is taken for one; a title given beside the text is kept."""
+    from storyline.model import Article
+
+    body = "Cork, 16 September 2025 - Tram drivers in Cork walked off the job, halting 12 lines."
+    five = Cleaner().transform(Article("a", "Tram drivers strike in Cork\n\n" + body))
+    four = Cleaner().transform(Article("b", "Tram strike in Cork\n\n" + body))
+    given = Cleaner().transform(Article("c", body, title="Tram strike in Cork"))
+    assert (five.title, four.title, given.title) == ("Tram drivers strike in Cork", body, "Tram strike in Cork")
+    assert "Tram strike in Cork" not in four.text
+
+
 def test_lines_recurring_across_a_source_are_removed():
     from storyline.model import Article
 
