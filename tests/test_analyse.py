@@ -181,6 +181,10 @@ def test_a_peoples_adjective_is_no_city_and_a_country_parts_the_names_around_it(
     ("en", "The Mayor of Graz said the University would reopen.", {("place", "geonames:2778067")}),  # not Mayotte
     ("en", "Americana fans and Brits flocked to Arizona.", set()),  # common words, a US state: no places
     ("en", "The river Glan burst its banks.", set()),
+    ("en", "Tram drivers in Cork walked off the job.", {("place", "geonames:2965140")}),  # a word, but after "in"
+    ("en", "Cork prices rose again.", set()),
+    ("de", "Die Straßenbahnfahrer in Essen streiken.", {("place", "geonames:2928810")}),
+    ("de", "Das Essen war kalt.", set()),
     ("es", "La economista Sandra Montenegro habló ayer.", {("person", "person:montenegro")}),  # a surname, not ME
     ("es", "Según GeoSphere, las lluvias continuarán.", set()),
     ("fr", "Le chef du FPÖ en Styrie Mario Kunasek a parlé.", {("org", "org:fpö"), ("person", "person:kunasek")}),

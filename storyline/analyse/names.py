@@ -98,8 +98,8 @@ def _function_words() -> dict[str, dict[str, frozenset[str]]]:
 
 
 def _words(lang: str | None, kind: str) -> frozenset[str]:
-    """The language's "pronouns" (courtesy forms), "titles" (salutations, offices), "determiners"
-    or "features" (river, lake, street: the name after one is not a city's)."""
+    """The language's "pronouns" (courtesy forms), "titles" (salutations, offices), "determiners",
+    "features" (river, lake, street: the name after one is not a city's) or "locatives" (in, at)."""
     return _function_words().get(lang or "", {}).get(kind, frozenset())
 
 
@@ -159,8 +159,9 @@ def _place(surface: str, pos: int, art_countries: set[str], lang: str | None, te
 
     A one-word city must not be a river's or a street's name ("the river Glan"), nor a region's
     of another country ("Arizona" is not the town in Honduras); a city whose name is also a word
-    of the language ("Mayor", "Brits", "Americana"), or a town of another country than those the
-    article names ("Porto's Ribeira district" is not the Spanish Ribeira), is marked ``common``.
+    of the language ("Mayor", "Brits", "Americana") unless a preposition of place comes before it
+    ("in Cork"), or a town of another country than those the article names ("Porto's Ribeira
+    district" is not the Spanish Ribeira), is marked ``common``.
     """
     inflect = lang in INFLECTING
     surface = surface.rstrip("'")
@@ -188,7 +189,8 @@ def _place(surface: str, pos: int, art_countries: set[str], lang: str | None, te
     if city is None:
         return Mention("place", f"unresolved:{plain(surface)}", surface, surface, pos, why)
     common = one_word and city.population < _LARGE_CITY and city.country not in art_countries and (
-        known_word(name, lang) or (bool(art_countries) and city.population < _MIN_INITIAL_CITY))
+        (known_word(name, lang) and not _after(text, pos, lang, "locatives"))
+        or (bool(art_countries) and city.population < _MIN_INITIAL_CITY))
     return Mention("place", f"geonames:{city.geonameid}", f"{city.name} ({city.country})", surface, pos, why,
                    city.country, common)
 
