@@ -263,29 +263,43 @@ def add(settings, paths, strict, db):
 
     stop = _stop()
     kept = stop.kept
-    kept.total = count_inputs(paths)
 
     def decided(d):
         _echo_decision(d)
         kept.decided(d)
 
-    with _service(db, settings) as sl, _inputs(settings, paths) as items:
-        report, _ = sl.add(kept.reading(items), strict=strict, progress=_progress(), on_decision=decided,
-                           keep_decisions=False, total=kept.total if _progress() else None, stop=stop.requested)
+    with _service(db, settings) as sl:
+        own = _own_dirs(sl, db)
+        kept.total = count_inputs(paths, own)
+        with _inputs(settings, paths, own) as items:
+            report, _ = sl.add(kept.reading(items), strict=strict, progress=_progress(), on_decision=decided,
+                               keep_decisions=False, total=kept.total if _progress() else None, stop=stop.requested)
     if stop.requested.is_set():
         return stop.say()
     _report(report)
 
 
+def _own_dirs(sl, db: str) -> list[str]:
+    """The store's own directories (its vector index, a batch's work files), which ``add .`` beside
+    the store must not read as articles."""
+    return [d for d in (sl.store.index_path, _work_dir(db)) if d]
+
+
+def _work_dir(db: str) -> str | None:
+    """Where ``batch`` keeps a run's shards by default: beside a store on disk."""
+    return db + ".batch" if "://" not in db and db != ":memory:" else None
+
+
 @contextlib.contextmanager
-def _inputs(settings, paths):
-    """The articles of files, archives and URLs (a fetcher opened only if a URL is given)."""
+def _inputs(settings, paths, skip=()):
+    """The articles of files, archives and URLs (a fetcher opened only if a URL is given), leaving
+    out the directories ``skip``."""
     from .ingest import Fetcher
     from .read import is_url, read_paths
 
     fetcher = Fetcher(settings.ingest) if any(is_url(p) for p in paths) else None
     try:
-        yield read_paths(paths, settings.read["max_file_bytes"], fetcher, settings.ingest["max_page_bytes"])
+        yield read_paths(paths, settings.read["max_file_bytes"], fetcher, settings.ingest["max_page_bytes"], skip)
     finally:
         if fetcher is not None:
             fetcher.close()
@@ -311,13 +325,12 @@ def batch(settings, paths, db, scheduler, workers, work_dir, keep_work):
         _fail("give --scheduler or --workers, not both", 2)
     client = connect(scheduler, workers)
     sl = _service(db, settings)
-    if work_dir is None:
-        work_dir = (db if "://" not in db and db != ":memory:" else "storyline") + ".batch"
+    work_dir = work_dir or _work_dir(db) or "storyline.batch"
     if client.dashboard_link:
         click.echo(f"storyline: Dask dashboard: {client.dashboard_link}", err=True)
     try:
         job = Batch(sl, client, work_dir, keep=keep_work)
-        with _inputs(settings, paths) as items:
+        with _inputs(settings, paths, [*_own_dirs(sl, db), work_dir]) as items:
             report, run = job.run(items, progress=_progress(), on_decision=_echo_decision)
     finally:
         sl.close()

@@ -14,7 +14,7 @@ import os
 import re
 import stat
 import sys
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -302,24 +302,27 @@ def _csv_records(text: str, stem: str, where: str) -> Iterator[Article | InputEr
         yield _record(row, f"{stem}-{index}", f"{where}:{index + 1}")
 
 
-def expand(paths: Iterable[str]) -> Iterator[str | InputError]:
+def expand(paths: Iterable[str], skip: Collection[str] = ()) -> Iterator[str | InputError]:
     """Files under the given paths, directories walked recursively in sorted order, lazily.
 
     Inside a directory only names with a known suffix are taken; one that is not a regular file
-    (a FIFO, a device) is yielded too, so that reading it reports it instead of hiding it.
+    (a FIFO, a device) is yielded too, so that reading it reports it instead of hiding it. A
+    directory in ``skip`` (the store's own index and work files: ``add .`` beside the store) is
+    not walked.
     """
+    skip = {os.path.realpath(d) for d in skip}
     for p in paths:
         if p != "-" and os.path.isdir(p):
-            yield from _walk(p)
+            yield from _walk(p, skip)
         else:
             yield p
 
 
-def count_inputs(paths: Sequence[str]) -> int | None:
+def count_inputs(paths: Sequence[str], skip: Collection[str] = ()) -> int | None:
     """How many items ``read_paths`` gives, when a directory listing tells (every input a
     one-article file); None when only reading would (JSON, JSONL, CSV, WARC, URLs, stdin)."""
     n = 0
-    for p in expand(paths):
+    for p in expand(paths, skip):
         if not isinstance(p, InputError) and (p == "-" or is_url(p) or is_warc(p) or Path(p).suffix.lower() in _RECORDS):
             return None
         n += 1
@@ -329,7 +332,7 @@ def count_inputs(paths: Sequence[str]) -> int | None:
 _RECORDS = (".json", ".jsonl", ".csv")  # files of many articles
 
 
-def _walk(directory: str) -> Iterator[str | InputError]:
+def _walk(directory: str, skip: set[str]) -> Iterator[str | InputError]:
     try:
         entries = sorted(os.scandir(directory), key=lambda e: e.name)
     except OSError as exc:
@@ -337,7 +340,8 @@ def _walk(directory: str) -> Iterator[str | InputError]:
         return
     for e in entries:
         if e.is_dir(follow_symlinks=True):
-            yield from _walk(e.path)
+            if os.path.realpath(e.path) not in skip:
+                yield from _walk(e.path, skip)
         elif Path(e.name).suffix.lower() in SUFFIXES or is_warc(e.name):
             yield e.path
 
@@ -405,12 +409,13 @@ def read_urls(urls: Iterable[str], fetcher: Fetcher) -> Iterator[Article | Input
 
 
 def read_paths(paths: Iterable[str], max_file_bytes: int = 50_000_000, fetcher: Fetcher | None = None,
-               max_page_bytes: int = 5_000_000) -> Iterator[Article | InputError]:
+               max_page_bytes: int = 5_000_000, skip: Collection[str] = ()) -> Iterator[Article | InputError]:
     """Yield each article, or an InputError for each input or record that cannot be read, and go on.
 
-    A path may be a URL (fetched by ``fetcher``) or a WARC file (its HTML responses).
+    A path may be a URL (fetched by ``fetcher``) or a WARC file (its HTML responses); ``skip``:
+    directories not to walk (``expand``).
     """
-    for p in expand(paths):
+    for p in expand(paths, skip):
         if isinstance(p, InputError):
             yield p
             continue

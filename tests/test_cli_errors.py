@@ -112,3 +112,15 @@ def test_ctrl_c_at_any_moment_of_add_is_one_line(tmp_path):
         if kept:
             r = cli("stats", "--db", str(db), "--format", "json")
             assert r.returncode == 0 and f'"articles": {kept},' in r.stdout
+
+
+def test_adding_the_folder_that_holds_the_store_reads_none_of_its_files(tmp_path):
+    """`add .` beside the store: its vector index (a manifest.json) is no article to skip with an
+    error; the second run finds the articles unchanged and exits 0."""
+    for name in ("000_8021d23d65a94577.txt", "002_db6ee38c665bce5b.txt"):
+        (tmp_path / name).write_text((SEEDS / name).read_text(encoding="utf-8"), encoding="utf-8")
+    first = cli("add", ".", "--db", "news.db", cwd=tmp_path)
+    assert first.returncode == 0 and (tmp_path / "news.db.index" / "manifest.json").exists(), first.stderr
+    again = cli("add", ".", "--db", "news.db", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert again.stderr.splitlines()[-1] == "added 0, unchanged 2, skipped 0", again.stderr
