@@ -115,7 +115,7 @@ def main(profile, over):
     for aid, sid in story_of.items():
         members.setdefault(sid, []).append(aid)
     pairs = [(a, b) for a, b in itertools.combinations(sorted(story_of), 2)]
-    wrong = sum(1 for a, b in pairs if story_of[a] == story_of[b] and event[a] != event[b])
+    wrong = [(a, b) for a, b in pairs if story_of[a] == story_of[b] and event[a] != event[b]]
     kept = sum(1 for a, b in pairs if story_of[a] == story_of[b] and event[a] == event[b])
     same = sum(1 for a, b in pairs if event[a] == event[b])
     copies = sum(1 for d in decisions if d.best and d.best.get("relation") in ("translation", "near-duplicate")
@@ -123,9 +123,9 @@ def main(profile, over):
     print(json.dumps({"profile": profile, "settings": over, "events": len(set(event.values())), "templates": len(TEMPLATES),
                       "languages": 3, "articles": report.added, "stories": len(members),
                       "stories_with_several_events": sum(1 for m in members.values() if len({event[a] for a in m}) > 1),
-                      "pairs_of_distinct_events_together": wrong,
-                      "of_which_one_template": {t: sum(1 for a, b in pairs if story_of[a] == story_of[b] and event[a] != event[b]
-                                                       and a.split("-")[0] == b.split("-")[0] == t) for t in TEMPLATES},
+                      "pairs_of_distinct_events_together": len(wrong),
+                      "of_which_one_template": {t: sum(1 for a, b in wrong if a.split("-")[0] == b.split("-")[0] == t)
+                                                for t in TEMPLATES},
                       "links_called_copies_across_events": copies,
                       "same_event_pairs_together": f"{kept}/{same}",
                       "seconds": round(time.perf_counter() - t0, 1)}, indent=1))
