@@ -178,12 +178,18 @@ class PruneIn(BaseModel):
         return value
 
 
-LETTER = r"[^\W\d_]"  # a name needs a letter to be keyed (``analyse.names.entity_keys``)
+# a name needs a letter to be keyed (``analyse.names.entity_keys``); \p{L}, since a schema's \w
+# is ASCII to ECMA-262 and JSON-schema validators, which read "Токаев" as no letter at all
+LETTER = r"\p{L}"
 CRITERIA = {"entities": {"type": "array", "minItems": 1}, "query": {"type": "string"}, "langs": {"type": "array", "minItems": 1},
             "min_sources": {"type": "integer", "minimum": 1}, "min_languages": {"type": "integer", "minimum": 1}}
-WEBHOOK = {"type": "string", "pattern": r"\S"}  # a webhook given (a blank one is none)
-WEBHOOK_URL = (r"^\s*([Hh][Tt][Tt][Pp][Ss]?://[^\s/?#\[\]@:]+(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[0-5]?[0-9]{1,4}))?"
-               r"([/?#]\S*)?\s*)?$")  # http(s), a host name or IPv4 address, a port in range
+# Python's str.strip also takes \x1c-\x1f for spaces, which a schema's regex (ECMA, Rust) does not:
+# spelt out, every validator reads "blank" and "a host" as the server does
+SPACE, NONSPACE = r"[\s\x1c-\x1f]", r"[^\s\x1c-\x1f]"
+WEBHOOK = {"type": "string", "pattern": NONSPACE}  # a webhook given (a blank one is none)
+WEBHOOK_URL = (rf"^{SPACE}*([Hh][Tt][Tt][Pp][Ss]?://[^\s\x00-\x20\x7f/?#\[\]@:]+"
+               r"(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[0-5]?[0-9]{1,4}))?"
+               rf"([/?#]{NONSPACE}*)?{SPACE}*)?$")  # http(s), a host name or IPv4 address, a port in range
 
 
 class WatchlistIn(BaseModel):
@@ -200,7 +206,7 @@ class WatchlistIn(BaseModel):
                       description="letters, digits, '_', '.', '-', starting with a letter or digit")
     entities: list[Annotated[str, Field(max_length=200, pattern=LETTER)]] = Field(
         default=[], max_length=20, description="people, organisations, places (any script or spelling); each must be named")
-    query: str | None = Field(default=None, max_length=200, pattern=r"\S", description="words the headline or titles contain")
+    query: str | None = Field(default=None, max_length=200, pattern=NONSPACE, description="words the headline or titles contain")
     langs: list[KnownLang] = Field(default=[], max_length=50, description="a member in one of these languages")
     min_sources: Whole = Field(default=0, ge=0, le=10_000)
     min_languages: Whole = Field(default=0, ge=0, le=10_000)

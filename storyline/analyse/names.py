@@ -437,7 +437,7 @@ def entity_keys(text: str) -> set[str]:
     """
     text = text.strip()
     keys = set()
-    words = _TOKEN.findall(text) or text.split()
+    words = _TOKEN.findall(text) or [w for w in text.split() if any(c.isalpha() for c in w)]  # "ümit 2" is ümit
     if words:
         keys.add("person:" + fold(words[-1]))
     alias = _organisations()[0]
