@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import json
 import logging
+import os
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import InputError
+from .errors import FieldError, InputError
 from .model import DIMENSIONS, Article
 from .embed import as_stored, first_chunks
 from .pipeline import CHUNKS_KEY, Pipeline, Prepared, content_hash, in_workers, prepare_parallel, chunk_pair
@@ -217,12 +218,18 @@ def train_scorer(file: str, split: str, settings: Settings, cache: str | None, o
 
     if split == "test":
         raise InputError(file, "refusing to train on the test split; train on dev")
-    sklearn, catboost = require_training_extras()  # before the long feature pass, not after it
+    target = Path(out) if out else Path(__file__).parent / "resources" / "scorer.pkl"
+    try:  # where the model goes, and the extras, checked before the long feature pass, not after it
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise FieldError("--out", f"cannot make the folder {target.parent}: {exc.strerror}") from None
+    if not os.access(target.parent, os.W_OK):
+        raise FieldError("--out", f"cannot write in {target.parent}")
+    sklearn, catboost = require_training_extras()
     pairs, feats, centres = labelled_features(file, split, settings, cache, progress=progress)
     cv = pearson_report(pairs, cross_validate(pairs, feats, PairScorer))
     model = PairScorer().fit(feats, [p.scores for p in pairs])
     model.centres_ = centres
-    target = Path(out) if out else Path(__file__).parent / "resources" / "scorer.pkl"
     info = {"trained_on": Path(file).name, "sha256_16": _file_digest(file), "split": split, "n": len(pairs),
             "cv5_grouped_pearson": cv["pearson"], "features": model.feature_names_,
             "params": {k: getattr(model, k) for k in inspect.signature(PairScorer).parameters},
