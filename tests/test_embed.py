@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from storyline.embed import ENCODERS, _batched, embed_articles, get_encoder, split_sentences
+from storyline.embed import ENCODERS, _batched, embed_articles, get_encoder, sentence_texts, split_sentences
 from storyline.model import Article
 
 
@@ -27,6 +27,20 @@ def test_batches_by_length_and_restores_input_order():
 def test_sentences_split_across_scripts():
     assert split_sentences("Putin met Tokayev. He said the talks were good! 他来了。我们走了。") == [
         "Putin met Tokayev.", "He said the talks were good!", "他来了。", "我们走了。"]
+
+
+def test_a_title_an_initial_or_a_german_day_before_its_month_ends_no_sentence():
+    """Cut there, two German reports of one day shared a sentence ("Aarhus, 27.") aligned at 0.999."""
+    assert split_sentences("Aarhus, 27. Februar 2025 - In Aarhus ist am 27. Februar eine Brücke eingestürzt. Die Polizei kam.") == [
+        "Aarhus, 27. Februar 2025 - In Aarhus ist am 27. Februar eine Brücke eingestürzt.", "Die Polizei kam."]
+    assert split_sentences("Protests outside the U.S. Embassy grew. Dr. Kasapoğlu and Scott W. Smith spoke. M. Macron left.") == [
+        "Protests outside the U.S. Embassy grew.", "Dr. Kasapoğlu and Scott W. Smith spoke.", "M. Macron left."]
+    assert split_sentences("The toll rose to 12. Officials said more. He came on day 3. Then he left.") == [
+        "The toll rose to 12.", "Officials said more.", "He came on day 3.", "Then he left."]
+    # vectors stored under the split before (three for this text) read their sentences back with it
+    art = Article(id="a", text="Dr. Kasapoğlu came. He left.")
+    assert sentence_texts(art, 2) == ["Dr. Kasapoğlu came.", "He left."]
+    assert sentence_texts(art, 3) == ["Dr.", "Kasapoğlu came.", "He left."]
 
 
 @pytest.mark.slow
