@@ -187,7 +187,7 @@ def test_eval_commands_on_a_small_labelled_file(tmp_path):
     out = cli("train", str(path), "--split", "dev", "--out", str(tmp_path / "m.pkl"), env=without_training_extras(tmp_path))
     assert out.returncode == 1 and out.stderr.strip().splitlines() == ["storyline: training the scorer needs scikit-learn and CatBoost: pip install 'storyline[train]'"]
     assert not (tmp_path / "m.pkl").exists()
-    (tmp_path / "file").write_text("x")  # where the model cannot go: said before an hour of training, not after
+    (tmp_path / "file").write_text("x")  # where the model cannot go: said before the training, not after it
     out = cli("train", str(path), "--split", "dev", "--out", str(tmp_path / "file" / "m.pkl"))
     assert out.returncode == 1 and out.stderr.strip().splitlines() == [
         f"storyline: --out: cannot make the folder {tmp_path / 'file'}: File exists"]
