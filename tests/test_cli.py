@@ -103,6 +103,22 @@ def test_compare_parts_one_template_around_another_events_particulars(tmp_path):
 
 
 @pytest.mark.slow
+def test_the_wire_profile_parts_two_briefs_of_one_template(tmp_path):
+    """Two-sentence briefs of one day, two cities: the frame sentence aligns, the other does not
+    (coverage 0.5, under the full profile's 0.6); the wire profile's 0.4 calls it a template."""
+    body = "{0}, 3 April 2025 - A power cut left {1} homes in {0} without electricity on 3 April 2025. " \
+           "The grid operator said the fault was repaired after {2} hours.\n"
+    a, b = tmp_path / "a.txt", tmp_path / "b.txt"
+    a.write_text(body.format("Aarhus", 532, 12), encoding="utf-8")
+    b.write_text(body.format("Gdansk", 87, 5), encoding="utf-8")
+    full, wire = (json.loads(cli(*p, "compare", str(a), str(b)).stdout) for p in ([], ["--profile", "wire"]))
+    assert full["evidence"]["particulars"] == wire["evidence"]["particulars"] == 0.0
+    assert 0.4 <= wire["evidence"]["coverage"] < 0.6, wire["evidence"]
+    assert wire["relation"] in ("unrelated", "related"), wire
+    assert "one template" in json.dumps(wire), wire
+
+
+@pytest.mark.slow
 def test_compare_names_a_blocked_page(tmp_path):
     wall = tmp_path / "wall.txt"
     wall.write_text("To use this website, cookies must be enabled in your browser.\n\n"

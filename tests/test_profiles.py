@@ -107,7 +107,7 @@ def test_profiles_are_settings_sections(tmp_path):
         load_settings(user)
     user.write_text('[profile.mine.cluster]\ncandidates = 5\n')
     assert load_settings(user, "mine").cluster["candidates"] == 5
-    with pytest.raises(SettingsError, match="unknown profile 'turbo'; known: full, balanced, fast"):
+    with pytest.raises(SettingsError, match="unknown profile 'turbo'; known: full, balanced, fast, wire"):
         load_settings(profile="turbo")
     with pytest.raises(SettingsError, match="compare.related_by must be shared, scores or specific, got 'vibes'"):
         load_settings(compare={"related_by": "vibes"})
