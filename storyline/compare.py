@@ -470,9 +470,8 @@ def _route(scores: Mapping[str, float], ev: Evidence, same_lang: bool, settings:
     unknown = sorted({lang for lang in ev.languages if lang and lang not in first})
     if unknown:
         return f"{FULL}, because {SENTENCE_ENCODER} does not cover {', '.join(unknown)}"
-    settled, why = _settled(ev, same_lang, settings)
-    if settled is not None:
-        return f"{CHEAP}, because the evidence settles it ({settled}{': ' + why if why else ''})"
+    if settles := _settles(ev, same_lang, settings):
+        return f"{CHEAP}, because {settles}"
     m = settings["second_margin"]
     if any(scores[d] > settings[f"same_story_max_{d}"] + m for d in _STORY_DIMS):
         return f"{CHEAP}, because a score is over its same-story threshold by more than {m}"
@@ -481,13 +480,23 @@ def _route(scores: Mapping[str, float], ev: Evidence, same_lang: bool, settings:
     return f"{FULL}, because a score is within {m} of its same-story threshold"
 
 
-def _fixed_route(mode: str, settings: Mapping) -> str:
-    """The route when no pair is chosen: compare.second "always" or "never", or no full model here."""
+def _settles(ev: Evidence, same_lang: bool, settings: Mapping) -> str:
+    """"the evidence settles it (other event: why)", or "" when the scores decide."""
+    settled, why = _settled(ev, same_lang, settings)
+    return "" if settled is None else f"the evidence settles it ({settled}{': ' + why if why else ''})"
+
+
+def _fixed_route(mode: str, ev: Evidence, same_lang: bool, settings: Mapping) -> str:
+    """The route when no pair is chosen: compare.second "always" or "never", or no full model here;
+    with what the evidence settles, which ``why`` would not show otherwise."""
     if mode == "always":
-        return f'{FULL}, because compare.second is "always"'
-    if settings["second"] == "never":
-        return f'{CHEAP}, because compare.second is "never"'
-    return f"{CHEAP}, because the full model is not available here"
+        route = f'{FULL}, because compare.second is "always"'
+    elif settings["second"] == "never":
+        route = f'{CHEAP}, because compare.second is "never"'
+    else:
+        route = f"{CHEAP}, because the full model is not available here"
+    settles = _settles(ev, same_lang, settings)
+    return f"{route}; {settles}" if settles else route
 
 
 def _month_conflict(ev: Evidence) -> bool:
@@ -515,8 +524,8 @@ def compare_many(pairs: Sequence[tuple[Article, Embedding, Article, Embedding]],
     scores = scorer.predict(feats, cheap=True) if feats else []
     evs = [evidence(a, ea, b, eb, f, settings["align_threshold"], centres) for (a, ea, b, eb), f in zip(pairs, feats)]
     mode = settings["second"] if chunks is not None and getattr(scorer, "uses_chunks", False) else "never"
-    routes = [_route(s, ev, a.lang == b.lang, settings) if mode == "needed" else _fixed_route(mode, settings)
-              for (a, _, b, _), s, ev in zip(pairs, scores, evs)]
+    routes = [_route(s, ev, a.lang == b.lang, settings) if mode == "needed" else
+              _fixed_route(mode, ev, a.lang == b.lang, settings) for (a, _, b, _), s, ev in zip(pairs, scores, evs)]
     full = [i for i, r in enumerate(routes) if r.startswith(FULL)]
     if full:
         for i, (sa, sb) in zip(full, chunks(full)):

