@@ -264,16 +264,11 @@ def add(settings, paths, strict, db):
 
     stop = _stop()
     kept = stop.kept
-
-    def decided(d):
-        _echo_decision(d)
-        kept.decided(d)
-
     with _service(db, settings) as sl:
         own = _own_dirs(sl, db)
         kept.total = count_inputs(paths, own)
         with _inputs(settings, paths, own) as items:
-            report, _ = sl.add(kept.reading(items), strict=strict, progress=_progress(), on_decision=decided,
+            report, _ = sl.add(kept.reading(items), strict=strict, progress=_progress(), on_decision=stop.shown(_echo_decision),
                                keep_decisions=False, total=kept.total if _progress() else None, stop=stop.requested)
     if stop.requested.is_set():
         return stop.say()
@@ -814,12 +809,7 @@ def watch(settings, db, once):
     from .watch import Watcher
 
     stop = _stop()
-
-    def decided(d):
-        _echo_decision(d)
-        stop.kept.decided(d)
-
-    watcher = Watcher(_service(db, settings), on_decision=decided)
+    watcher = Watcher(_service(db, settings), on_decision=stop.shown(_echo_decision))
     if not watcher.sl.feeds():
         watcher.sl.close()
         _fail("no feeds registered; add some with: storyline feeds add URL", 2)

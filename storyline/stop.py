@@ -15,6 +15,7 @@ import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 _early: list[int] = []  # signals caught before a command said how it stops
@@ -83,7 +84,7 @@ class Stop:
         self.kept = kept or Kept()
         self.requested = threading.Event()
         self._callbacks: list[Callable[[], None]] = []
-        self._said, self._saying = False, threading.Lock()
+        self._said, self._saying = False, threading.RLock()  # re-entered by a second signal's exit
         self._pid = os.getpid()
         self._pipe: int | None = None  # the write end the signal handler writes to, once installed
 
@@ -135,6 +136,16 @@ class Stop:
         timer.start()
         for callback in self._callbacks:
             callback()
+
+    def shown(self, echo: Callable[[Any], None]) -> Callable[[Any], None]:
+        """An ``on_decision`` callback that prints a decision and counts it kept in one step, so the
+        line ``say`` writes from the bound's timer never counts a decision whose line it did not
+        flush (it did: "kept 4" after three lines, the fourth lost in the buffer at ``os._exit``)."""
+        def decided(decision) -> None:
+            with self._saying:
+                echo(decision)
+                self.kept.decided(decision)
+        return decided
 
     def say(self) -> None:
         """The one line, once, on stderr (stdout flushed first: the decisions printed stay whole)."""

@@ -234,3 +234,31 @@ def test_the_line_says_what_was_kept_and_what_was_not_read():
     kept.decided(Decision("c", "S1", False, merged=[{"story": "S2"}]))  # bridged S2 into S1: one story now
     assert kept.line() == "stopped: kept 3 articles (1 story); 7 not read"
     assert Kept(read=1).line() == "stopped: kept 0 articles (0 stories); 1 read, the rest not"
+
+
+def test_a_decision_is_printed_and_counted_in_one_step(capsys):
+    """The bound's timer says what was kept while a decision is being printed: it waits for the
+    line and the count together (it once said "kept 4" after three lines, the fourth lost)."""
+    from types import SimpleNamespace
+
+    from storyline.stop import Stop
+
+    stop, in_echo, go = Stop(60), threading.Event(), threading.Event()
+
+    def echo(decision):
+        print(decision.story_id)
+        in_echo.set()
+        go.wait(5)
+
+    shown = threading.Thread(target=stop.shown(echo), args=(SimpleNamespace(story_id="s-1", merged=[]),))
+    shown.start()
+    assert in_echo.wait(5)
+    sayer = threading.Thread(target=stop.say)
+    sayer.start()
+    sayer.join(0.3)
+    assert sayer.is_alive()  # waiting for the decision in hand
+    go.set()
+    shown.join(5)
+    sayer.join(5)
+    out, err = capsys.readouterr()
+    assert out == "s-1\n" and err == "stopped: kept 1 article (1 story)\n", (out, err)
