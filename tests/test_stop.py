@@ -239,8 +239,7 @@ def test_the_line_says_what_was_kept_and_what_was_not_read():
 def test_a_decision_is_printed_and_counted_in_one_step(capsys):
     """The bound's timer says what was kept while a decision is being printed: it waits for the
     line and the count together (it once said "kept 4" after three lines, the fourth lost)."""
-    from types import SimpleNamespace
-
+    from storyline.cluster import Decision
     from storyline.stop import Stop
 
     stop, in_echo, go = Stop(60), threading.Event(), threading.Event()
@@ -250,7 +249,7 @@ def test_a_decision_is_printed_and_counted_in_one_step(capsys):
         in_echo.set()
         go.wait(5)
 
-    shown = threading.Thread(target=stop.shown(echo), args=(SimpleNamespace(story_id="s-1", merged=[]),))
+    shown = threading.Thread(target=stop.shown(echo), args=(Decision("a", "s-1", True),))
     shown.start()
     assert in_echo.wait(5)
     sayer = threading.Thread(target=stop.say)
