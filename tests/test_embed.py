@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from storyline.embed import ENCODERS, _batched, embed_articles, get_encoder, sentence_texts, split_sentences
+from storyline.embed import ENCODERS, _batched, embed_articles, get_encoder, sentence_texts, sentences, split_sentences
 from storyline.model import Article
 
 
@@ -38,17 +38,24 @@ def test_a_title_an_initial_or_a_german_day_before_its_month_ends_no_sentence():
     assert split_sentences("The toll rose to 12. Officials said more. He came on day 3. Then he left.") == [
         "The toll rose to 12.", "Officials said more.", "He came on day 3.", "Then he left."]
     # vectors stored under an earlier split read their sentences back with the split that gives as many
-    art = Article(id="a", text="Dr. Kasapoğlu came am 3. Tag. He left.")
-    assert sentence_texts(art, 2) == ["Dr. Kasapoğlu came am 3. Tag.", "He left."]
-    assert sentence_texts(art, 3) == ["Dr. Kasapoğlu came am 3.", "Tag.", "He left."]
-    assert sentence_texts(art, 4) == ["Dr.", "Kasapoğlu came am 3.", "Tag.", "He left."]
+    art = Article(id="a", lang="de", text="Dr. Kasapoğlu kam am 3. Tag. Er ging.")
+    assert sentence_texts(art, 2) == ["Dr. Kasapoğlu kam am 3. Tag.", "Er ging."]
+    assert sentence_texts(art, 3) == ["Dr. Kasapoğlu kam am 3.", "Tag.", "Er ging."]
+    assert sentence_texts(art, 4) == ["Dr.", "Kasapoğlu kam am 3.", "Tag.", "Er ging."]
+
+
+def _split(text: str, lang: str) -> list[str]:
+    return [t for t, _ in sentences(Article(id="a", lang=lang, text=text))]
 
 
 def test_a_german_ordinal_after_an_article_or_preposition_ends_no_sentence():
     """13 dev and 10 test German texts were cut there ("Am Ende des 2." / "Weltkriegs, vor 75 Jahren ...")."""
-    assert split_sentences("Am Ende des 2. Weltkriegs ermordete ein SS-Kommando 20 Kinder. Zum 23. Mal lud der Verein ein.") == [
+    assert _split("Am Ende des 2. Weltkriegs ermordete ein SS-Kommando 20 Kinder. Zum 23. Mal lud der Verein ein.", "de") == [
         "Am Ende des 2. Weltkriegs ermordete ein SS-Kommando 20 Kinder.", "Zum 23. Mal lud der Verein ein."]
-    assert split_sentences("Der Kurs stieg auf 54. Jedes Jahr mehr.") == ["Der Kurs stieg auf 54.", "Jedes Jahr mehr."]
+    assert _split("Der Kurs stieg auf 54. Jedes Jahr mehr.", "de") == ["Der Kurs stieg auf 54.", "Jedes Jahr mehr."]
+    # the same small words in other languages end a sentence there
+    assert _split("'I am 17. I have never voted,' she said.", "en") == ["'I am 17.", "I have never voted,' she said."]
+    assert _split("Przyznano im 3. Następnie odeszli.", "pl") == ["Przyznano im 3.", "Następnie odeszli."]
 
 
 @pytest.mark.slow
