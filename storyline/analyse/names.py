@@ -31,6 +31,8 @@ _SEQ = re.compile(
 _SENT_START = re.compile(r"(?:^|[.!?:;\"“”«»„()\[\]—–-]\s*|\n\s*)$")
 _ELISION = re.compile(r"^(?:\p{L}{1,4})['’](?=\p{L})")
 _POSSESSIVE = re.compile(r"['’]s?$")
+# Polish, Czech and Slovak decline a foreign name after an apostrophe ("George'a Floyda"): a person's, not a place's suffix
+_NAME_APOSTROPHE = frozenset({"pl", "cs", "sk"})
 _CASE_SUFFIX = re.compile(r"['’](\p{Ll}{1,4})$")  # Turkish Ankara'da, İstanbul'a; English Kazakhstan's
 _MIN_INITIAL_CITY = 100_000
 _MIN_CITY_AFTER_ARTICLE = 1_000_000  # German nouns meet cities of 100k-1M: Halle, Essen, Lander (Länder)
@@ -244,7 +246,8 @@ def _sequence(text: str, tokens: list[tuple[str, int]], titled: bool, initial: b
         if surname_country and i == len(tokens) - 1:
             parts[-1].append((tok, pos))
             continue  # countries inside a sequence ("Russia Kazakhstan talks"), Ankara'da
-        placeish = (every_place or _country_of(tok, inflect) or tok.endswith("'") or _declined_place(tok, i, tokens, lang)
+        placeish = (every_place or _country_of(tok, inflect) or (tok.endswith("'") and lang not in _NAME_APOSTROPHE)
+                    or _declined_place(tok, i, tokens, lang)
                     or (0 < i == len(tokens) - 1 and _of_city(text, tokens, art_countries)))
         pm = _place(tok, pos, art_countries, lang, text, min_pop(i)) if placeish else None
         if pm:

@@ -204,11 +204,12 @@ def lookup(name: str, inflect_cities: bool = False) -> tuple[str, str] | None:
 
 
 def region(name: str, inflect: bool = False) -> set[str]:
-    """The countries with a first-level region of this name (inflected where ``inflect``)."""
+    """The countries with a first-level region of this name (inflected where ``inflect``, but not
+    a city's own name: "Ostrava" is no form of a region "Ostra")."""
     key = plain(name)
     if key in regions():
         return regions()[key]
-    hits = _inflected_words(key, "region") if inflect and len(key) >= 5 else []
+    hits = _inflected_words(key, "region") if inflect and len(key) >= 5 and key not in cities() else []
     return set().union(*(regions()[h] for h in hits))
 
 
