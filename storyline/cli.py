@@ -428,7 +428,7 @@ def export(settings, db, fmt, output, lang, since, until, entity, query, limit):
 @click.option("--hours", type=float, default=None, help="The window: this many hours back from --until, in whole days "
               "(default 24 unless --since is given).")
 @click.option("--since", default=None, help="The window's first day (YYYY-MM-DD; with --hours, whichever is later).")
-@click.option("--until", default=None, help="The window's last day (default: the newest article's day, or today).")
+@click.option("--until", default=None, help="The window's last day (default: the newest article's day; today if that is in the future).")
 @click.option("--lang", default=None, help="Only stories with an article in this language in the window.")
 @click.option("--limit", type=int, default=20, show_default=True, help="Stories listed (1..500).")
 @output_format
@@ -455,7 +455,7 @@ def top(settings, db, hours, since, until, lang, limit, fmt):
         click.echo(f"{i:>3}. {r.story.headline or '(untitled)'}  [{', '.join(r.story.languages)}]\n"
                    f"     {r.story.id}: {r.why()}")
     if not ranked:
-        click.echo("no stories in the window", err=True)
+        click.echo("no stories in the window (top counts articles by their publication date; undated ones not at all)", err=True)
 
 
 @main.command()

@@ -77,7 +77,7 @@ KnownLang = Annotated[str, Field(pattern=LANG_CODE, json_schema_extra=_known_lan
 HOURS = Query(None, gt=0, description="the window: this many hours back from until, in whole days (default 24 unless "
                                       "since is given)")
 SINCE = Query(None, description="the window's first day, YYYY-MM-DD (with hours: whichever is later)")
-UNTIL = Query(None, description="the window's last day, YYYY-MM-DD (default: the newest article's day, or today)")
+UNTIL = Query(None, description="the window's last day, YYYY-MM-DD (default: the newest article's day; today if that is in the future)")
 # the filters of /stories and /export (``StoryFilter``)
 LISTED_SINCE = Query(None, description="last seen on or after, YYYY-MM-DD")
 LISTED_UNTIL = Query(None, description="first seen on or before, YYYY-MM-DD")
