@@ -225,6 +225,17 @@ def test_patronymics_and_regions_leave_the_label_and_possessives_are_stripped():
 
 
 @pytest.mark.parametrize("lang, text", [
+    ("de", "Der Bürgermeister Zoran Janković sagte es."), ("sl", "Župan Zoran Janković je rekel."),
+    ("en", "Mayor Zoran Janković said so."), ("ru", "Мэр Зоран Янкович сказал."),
+])
+def test_an_office_before_a_name_is_no_part_of_its_label(lang, text):
+    from storyline.analyse.names import name_signals
+
+    (person,) = [s for s in name_signals(text, lang) if s.type == "person"]
+    assert person.label in ("Zoran Janković", "Зоран Янкович")
+
+
+@pytest.mark.parametrize("lang, text", [
     ("it", "Vladimir Putin ha accolto Kassym-Zhomart Tokayev. Caro Kassym-Jomart Kemelevich, grazie. Grazie, Vladimir Vladimirovich."),
     ("ru", "Владимир Путин принял Касым-Жомарта Токаева. Касым-Жомарт Кемелевич поблагодарил Владимира Владимировича."),
 ])
