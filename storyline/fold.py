@@ -26,7 +26,8 @@ def fold(name: str) -> str:
         >>> {fold(n) for n in ["Tokayev", "Tokajew", "Tokaïev", "Токаев"]}
         {'tokaev'}
     """
-    s = anyascii(unicodedata.normalize("NFKC", name)).lower()
+    # Bulgarian "ъ" is a vowel ("Тръмп" = "Трамп"); Russian's hard sign is all but absent from names
+    s = anyascii(unicodedata.normalize("NFKC", name).replace("ъ", "а").replace("Ъ", "А")).lower()
     s = re.sub(r"[^a-z]", "", s)
     for pat, rep in _RULES:
         s = re.sub(pat, rep, s)

@@ -42,6 +42,14 @@ def test_tokayev_has_one_key_in_every_seed(seeds):
     assert {fold(n) for n in ["Tokayev", "Tokajew", "Tokaïev", "Токаев"]} == {"tokaev"}
 
 
+def test_bulgarian_names_keep_their_form_and_their_vowel():
+    from storyline.analyse.names import name_signals
+
+    assert fold("Тръмп") == fold("Трамп")  # Bulgarian and Russian/Ukrainian spellings of Trump
+    found = {(s.type, s.key) for s in name_signals("Кметът Зоран Янкович се срещна с Доналд Тръмп.", "bg")}
+    assert found == {("person", "person:yankovich"), ("person", "person:tramp")}  # not "Янков", the dictionary's lemma
+
+
 def test_declined_names_take_the_key_of_their_nominative():
     from storyline.analyse.names import name_signals
 

@@ -67,8 +67,15 @@ def lemma(word: str, lang: str | None) -> str:
     return simplemma.lemmatize(word, lang=code, low_memory=True)
 
 
+#: Languages whose names take no case: the dictionary's "lemma" of a name there is another name
+#: (Bulgarian "Янкович" -> "Янков").
+_CASELESS_NAMES = frozenset({"bg", "mk"})
+
+
 def name_form(word: str, lang: str | None) -> str:
     """The nominative of a capitalised name ("Kurskiego" -> "Kurski"); other words unchanged."""
+    if lang in _CASELESS_NAMES:
+        return word
     base = lemma(word, lang)
     return base if base[:1].isupper() else word
 
