@@ -145,6 +145,10 @@ def split_sentences(paragraph: str, rule: re.Pattern = _SENT) -> list[str]:
     return [s.strip() for s in rule.split(paragraph) if s and len(s.strip()) > 1]
 
 
+def _split_rule(art: Article) -> re.Pattern:
+    return _SENT_DE if art.lang == "de" else _SENT
+
+
 def sentences(art: Article, max_sentences: int = 80, max_chars: int = 1000,
               rule: re.Pattern | None = None) -> list[tuple[str, int]]:
     """The sentences ``embed_articles`` encodes, each with its paragraph's number.
@@ -154,7 +158,7 @@ def sentences(art: Article, max_sentences: int = 80, max_chars: int = 1000,
     ``max_chars``: an encoder's cost grows with its longest word, so one unspaced run must not
     cost minutes.
     """
-    out, rule = [], rule or (_SENT_DE if art.lang == "de" else _SENT)
+    out, rule = [], rule or _split_rule(art)
     for pi, para in enumerate(art.paragraphs or [art.text]):
         for s in split_sentences(para, rule):
             if len(out) == max_sentences:
@@ -188,7 +192,9 @@ def embed_articles(articles: Sequence[Article], encoder: Encoder, max_sentences:
 
 def sentence_texts(art: Article, n: int, max_chars: int = 1000) -> list[str]:
     """The texts of the article's ``n`` sentence vectors, in order (its title when it has no sentence)."""
-    for rule in (None, *_SENT_EARLIER):  # fewer sentences than vectors: stored under an earlier split
+    # fewer sentences than vectors: stored under an earlier split (each tried once: outside German
+    # text, today's split is the first earlier one)
+    for rule in dict.fromkeys((_split_rule(art), *_SENT_EARLIER)):
         texts = [t for t, _ in sentences(art, n, max_chars, rule)]
         if len(texts) >= n:
             break

@@ -67,9 +67,9 @@ def lemma(word: str, lang: str | None) -> str:
     return simplemma.lemmatize(word, lang=code, low_memory=True)
 
 
-#: Languages whose names take no case: the dictionary's "lemma" of a name there is another name
-#: (Bulgarian "Янкович" -> "Янков").
-_CASELESS_NAMES = frozenset({"bg", "mk"})
+#: Inflecting languages whose names take no case: the dictionary's "lemma" of a name there is
+#: another name (Bulgarian "Янкович" -> "Янков").
+_CASELESS_NAMES = frozenset({"bg"})
 
 
 def name_form(word: str, lang: str | None) -> str:
