@@ -508,11 +508,13 @@ def why(settings, article_id, db, fmt):
         if o:
             model = f", {o['model']} model" if o.get("model") else ""
             because = f": {o['because']}" if o.get("because") else ""
-            click.echo(f"  {label}: story {o['story']} via {o['article']}: overall {o['overall']} ({o['relation']}{model}{because})")
+            gone = " (deleted since)" if o.get("deleted") else ""
+            click.echo(f"  {label}: story {o['story']} via {o['article']}{gone}: overall {o['overall']} ({o['relation']}{model}{because})")
             if o.get("route"):
                 click.echo(f"    scored by {o['route']}")
     for o in info.get("merged") or ():
-        click.echo(f"  bridged story {o['story']} into it via {o['article']}: overall {o['overall']} ({o['relation']})")
+        gone = " (deleted since)" if o.get("deleted") else ""
+        click.echo(f"  bridged story {o['story']} into it via {o['article']}{gone}: overall {o['overall']} ({o['relation']})")
     if info.get("vetoed"):
         click.echo(f"  vetoed by event date: {', '.join(info['vetoed'])}")
     if dating := info.get("dating"):

@@ -479,7 +479,13 @@ class Storyline:
                 raise NotFoundError(f"no article {article_id!r}: the page failed {tries} times, last with {status[7:]}")
         self.article(article_id)
         dec = self.store.decision(article_id)
-        return {"article": article_id, "story": dec[0] if dec else None, **((dec[1] or {}) if dec else {})}
+        info = {"article": article_id, "story": dec[0] if dec else None, **((dec[1] or {}) if dec else {})}
+        cited = [o for o in [info.get("best"), info.get("runner_up"), *(info.get("merged") or ())] if o and o.get("article")]
+        kept = self.store.get_articles(sorted({o["article"] for o in cited}))
+        for o in cited:  # the decision is kept as it was made; say which article it cites was deleted since
+            if o["article"] not in kept:
+                o["deleted"] = True
+        return info
 
     def compare(self, a: str | Article, b: str | Article) -> PairScore:
         """Two articles, each a stored id or an article not in the store.

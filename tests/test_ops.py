@@ -61,6 +61,21 @@ def test_delete_in_the_middle_of_a_story(service, seeds_prepared):
     assert gone in sl.story("S").article_ids and gone in _found(sl, s["001"])
 
 
+def test_why_says_which_article_its_decision_cites_was_deleted_since(service, seeds_prepared):
+    sl, s = service, seeds_prepared
+    _commit(sl, s["000"], "S")
+    _commit(sl, s["004"], "S")
+    art = dataclasses.replace(s["003"].article, event_date=None)
+    art.content_hash = content_hash(art)
+    sl.store.put_vectors([(art.content_hash, sl._vectors_of(s["003"]))])
+    cite = lambda k: {"story": "S", "article": s[k].article.id, "overall": 1.1, "relation": "translation"}  # noqa: E731
+    sl.store.commit_assignment(art, "S", {"story_id": "S", "best": cite("000"), "runner_up": cite("004")},
+                               sl._summary("S", fresh=(dataclasses.replace(s["003"], article=art), None)), ())
+    delete(sl, _ids(s, "000"))
+    info = sl.why(art.id)
+    assert info["best"]["deleted"] is True and "deleted" not in info["runner_up"]
+
+
 def test_a_deletion_across_stories_leaves_what_summarising_and_counting_anew_would(service, seeds_prepared):
     sl, s = service, seeds_prepared
     days = ["2024-03-01", "2024-03-02", "2024-03-02", "2024-03-03", "2024-03-01"]
