@@ -138,7 +138,9 @@ def test_a_day_and_month_without_a_year_keeps_both_across_languages_and_scripts(
             for text, lang in (("il 21 agosto", "it"), ("am 21. August", "de"), ("8 月 21 日会谈", "zh"))]
     assert keys == [["day:08-21"]] * 3  # SemEval texts carry no publication date to place the year
     sigs, event = date_signals("On August 21 they met", "en", "2022-02-10")
-    assert event == "2021-08-21" and sigs[0].resolved  # with one, the year resolves as before
+    assert sigs[0].key == "2021-08-21" and sigs[0].resolved  # with one, the year resolves as before
+    assert event is None  # ... and half a year before publication it is background, not the event
+    assert date_signals("On August 21 they met", "en", "2021-08-23")[1] == "2021-08-21"
     assert [s.key for s in date_signals("2021 年 4 月 12 日，1 月初，3个月后", "zh", None)[0]] == ["2021-04-12", "month:01"]
 
 
@@ -213,6 +215,13 @@ def test_a_peoples_adjective_is_no_city_and_a_country_parts_the_names_around_it(
     ("es", "La economista Sandra Montenegro habló ayer.", {("person", "person:montenegro")}),  # a surname, not ME
     ("es", "Según GeoSphere, las lluvias continuarán.", set()),
     ("fr", "Le chef du FPÖ en Styrie Mario Kunasek a parlé.", {("org", "org:fpö"), ("person", "person:kunasek")}),
+    # a word for a town before a city (German capitalises it): the city, no person
+    ("de", "Das Hochwasser in der slowenischen Hauptstadt Ljubljana stieg weiter.", {("place", "geonames:3196359")}),
+    ("de", "In der Stadt Graz streiken die Fahrer.", {("place", "geonames:2778067")}),
+    ("pl", "Prezydent przyjął go w Białym Domu.", {("org", "org:whitehouse")}),  # "white" is no form of Białoruś
+    ("cs", "Mluvčí Kremlu Dmitrij Peskov to odmítl.", {("org", "org:kremlin"), ("person", "person:peskov")}),
+    ("pl", "Protestowali wczoraj mieszkańcy Bródna.", set()),  # the dictionary's Bródno, a district: not Brodnica
+    ("tr", "Alanya'da dün akşam bir yangın çıktı.", {("place", "geonames:324190")}),  # an apostrophe marks a name
 ])
 def test_declined_names_common_words_regions_and_surnames(lang, text, expect):
     from storyline.analyse.names import name_signals

@@ -14,7 +14,7 @@ __all__ = ["Analyser"]
 class Analyser:
     """Fills ``lang``, ``paragraph_langs``, ``signals`` and ``event_date`` of a cleaned article."""
 
-    def __init__(self, min_lang_chars: int = 40, max_date_gap_days: int = 400):
+    def __init__(self, min_lang_chars: int = 40, max_date_gap_days: int = 7):
         self.min_lang_chars = min_lang_chars
         self.max_date_gap_days = max_date_gap_days
 

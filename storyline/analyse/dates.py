@@ -21,6 +21,10 @@ LANGUAGES = ("en", "de", "fr", "it", "es", "pt", "pl", "nl", "ru", "tr", "ar", "
              "cs", "sk", "sl", "hr", "bg", "uk", "ro", "hu", "el", "fi")
 _GENITIVE_SL = {n: m for m, n in enumerate(("januarja", "februarja", "marca", "aprila", "maja", "junija", "julija",
                                              "avgusta", "septembra", "oktobra", "novembra", "decembra"), 1)}
+# A weekday after "on" takes the accusative where a language declines it ("v sobotu", "w środę", "в суботу")
+_ACCUSATIVE = {"cs": {"a": "u", "e": "i"}, "sk": {"a": "u"}, "pl": {"a": "ę"}, "sl": {"a": "o"}, "hr": {"a": "u"},
+               "ru": {"а": "у"}, "uk": {"а": "у", "я": "ю"}}
+_FUTURE_DAYS = 45  # a day and month without a year this close after publication is the coming one ("on 31 December")
 _WEEKDAYS_EN = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
@@ -64,6 +68,9 @@ def _names(lang: str) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
         months.update({n[:-1] + "е": m for n, m in list(months.items()) if n.endswith("я") and len(n) > 4})
     if lang == "sl":  # CLDR's Slovenian months are nominative; a date takes the genitive ("24. marca 2025")
         months.update(_GENITIVE_SL)
+    for end, acc in _ACCUSATIVE.get(lang, {}).items():
+        days.update({n[:-1] + acc: d for n, d in list(days.items()) if n.endswith(end)})
+    days.update({n.replace("ʼ", q): d for n, d in list(days.items()) if "ʼ" in n for q in "'’"})  # CLDR's "пʼятниця"
     data = json.loads(resources.files("storyline").joinpath("resources/relative_days.json").read_text("utf-8"))
     return months, days, data.get(lang, {})
 
@@ -127,9 +134,15 @@ def _safe_date(y: int, m: int, d: int) -> dt.date | None:
 
 
 def _year_for(month: int, day: int, published: dt.date | None) -> int | None:
-    """A day-month with no year: the latest such date not after publication (+2 days slack)."""
+    """A day-month with no year: the coming one if it falls within ``_FUTURE_DAYS`` after
+    publication ("enters into force on 31 December", written on 24 December), else the latest
+    not after publication (+2 days slack)."""
     if published is None:
         return None
+    for y in (published.year, published.year + 1):
+        cand = _safe_date(y, month, day)
+        if cand and published + dt.timedelta(days=2) < cand <= published + dt.timedelta(days=_FUTURE_DAYS):
+            return y
     for y in (published.year, published.year - 1):
         cand = _safe_date(y, month, day)
         if cand and cand <= published + dt.timedelta(days=2):
@@ -190,11 +203,13 @@ def find_dates(text: str, lang: str | None, published: dt.date | None = None) ->
 _KIND_RANK = {"full": 3, "day-month": 2, "weekday": 1, "relative": 0}
 
 
-def event_date(mentions: list[Mention], published: dt.date | None, max_gap_days: int = 400,
+def event_date(mentions: list[Mention], published: dt.date | None, max_gap_days: int = 7,
                bound: dt.date | None = None) -> dt.date | None:
     """The date the reported event happened: explicit dates before weekdays, then the most mentioned.
 
-    With a publication date, only dates up to it (and not far before it) count; with none, only
+    With a publication date, only dates up to it and not more than ``max_gap_days`` before it
+    count: news is published within days of what it reports, and an older date it names is
+    background ("acquitted on 31 October last year" in a report of "Wednesday"); with none, only
     full dates (day, month and year in the text), none after ``bound`` (the capture date: the
     article existed then); with none found, the event date stays unknown rather than defaulting
     to publication or capture.
@@ -214,7 +229,7 @@ def event_date(mentions: list[Mention], published: dt.date | None, max_gap_days:
     return max(counts, key=lambda d: (rank[d], counts[d], -first[d]))
 
 
-def date_signals(text: str, lang: str | None, published: str | None, max_gap_days: int = 400,
+def date_signals(text: str, lang: str | None, published: str | None, max_gap_days: int = 7,
                  captured: str | None = None) -> tuple[list[Signal], str | None]:
     """Date signals and the event date. Weekdays, "yesterday" and day-months without a year
     resolve against ``published`` only, never against ``captured`` (a bound: the day a page was

@@ -101,7 +101,8 @@ def _function_words() -> dict[str, dict[str, frozenset[str]]]:
 
 def _words(lang: str | None, kind: str) -> frozenset[str]:
     """The language's "pronouns" (courtesy forms), "titles" (salutations, offices), "determiners",
-    "features" (river, lake, street: the name after one is not a city's) or "locatives" (in, at)."""
+    "features" (river, lake, street: the name after one is not a city's), "locatives" (in, at) or
+    "settlements" (German "Hauptstadt", "Stadt": the name after one is the place's)."""
     return _function_words().get(lang or "", {}).get(kind, frozenset())
 
 
@@ -167,6 +168,8 @@ def _place(surface: str, pos: int, art_countries: set[str], lang: str | None, te
     district" is not the Spanish Ribeira), is marked ``common``.
     """
     inflect = lang in INFLECTING
+    # a case ending after an apostrophe ("Alanya'da", "Cork's") marks a name, as a capital at a sentence start does not
+    marked = surface.endswith("'") and lang not in _NAME_APOSTROPHE
     surface = surface.rstrip("'")
     if inflect and not lookup(surface) and _adjective(surface, lang):
         return None
@@ -174,14 +177,16 @@ def _place(surface: str, pos: int, art_countries: set[str], lang: str | None, te
     if code:
         return Mention("place", code, code, surface, pos)
     name = surface
-    if inflect and " " not in surface and (base := name_form(surface, lang)) != surface and lookup(base):
+    if inflect and " " not in surface and (base := name_form(surface, lang)) != surface:
+        if not (hit := lookup(base)):
+            return None  # the dictionary's nominative names something else: "Bródna" is Bródno, not Brodnica
         name = base  # the dictionary's nominative: Praze -> Praha, Zagrebu -> Zagreb
-        if (hit := lookup(base)) and hit[0] == "country":
+        if hit[0] == "country":
             return Mention("place", hit[1], hit[1], surface, pos)
     if not lookup(name, inflect):
         return None
     city, why = resolve(name, art_countries, inflect)
-    if city is not None and city.population < min_population:
+    if city is not None and city.population < min_population and not marked:
         return None
     one_word = " " not in name
     if one_word and _after(text, pos, lang, "features"):
@@ -192,7 +197,7 @@ def _place(surface: str, pos: int, art_countries: set[str], lang: str | None, te
     if city is None:
         return Mention("place", f"unresolved:{plain(surface)}", surface, surface, pos, why)
     common = one_word and city.population < _LARGE_CITY and city.country not in art_countries and (
-        (known_word(name, lang) and not _after(text, pos, lang, "locatives"))
+        (known_word(name, lang) and not marked and not _after(text, pos, lang, "locatives"))
         or (bool(art_countries) and city.population < _MIN_INITIAL_CITY))
     return Mention("place", f"geonames:{city.geonameid}", f"{city.name} ({city.country})", surface, pos, why,
                    city.country, common)
@@ -232,6 +237,10 @@ def _sequence(text: str, tokens: list[tuple[str, int]], titled: bool, initial: b
 
     pm = (_place(whole, tokens[0][1], art_countries, lang, text, min_pop(0) if len(tokens) == 1 else 0)
           if len(tokens) > 1 or not tokens[0][0].endswith("'") else None)
+    if not pm and (lead := _leading_nouns(tokens, lang)) and not region(whole, inflect):  # "Hauptstadt Ljubljana"
+        rest = text[tokens[lead][1]:tokens[-1][1] + len(tokens[-1][0])]
+        pm = _place(rest, tokens[lead][1], art_countries, lang, text)
+        pm = pm if pm and not pm.common and not pm.key.startswith("unresolved:") else None
     if pm:
         found.append(pm)
         return
@@ -258,6 +267,16 @@ def _sequence(text: str, tokens: list[tuple[str, int]], titled: bool, initial: b
     for k, part in enumerate(parts):
         if part:
             pending.append((part, titled and k == 0))
+
+
+def _leading_nouns(tokens: list[tuple[str, int]], lang: str | None) -> int:
+    """How many of a sequence's first words, not its last, are words for a town ("Hauptstadt"
+    before "Ljubljana") or, by the dictionary, common words of the language."""
+    n = 0
+    while n < len(tokens) - 1 and (tokens[n][0].lower() in _words(lang, "settlements")
+                                   or sentence_word(tokens[n][0], lang) or common_word(tokens[n][0], lang)):
+        n += 1
+    return n
 
 
 def _of_city(text: str, tokens: list[tuple[str, int]], art_countries: set[str]) -> bool:
@@ -331,7 +350,7 @@ def find_names(text: str, lang: str | None = None) -> list[Mention]:
         initial = bool(_SENT_START.search(text[max(0, s - 3):s]))
         if tokens and initial and (len(tokens[0][0]) <= 2 or tokens[0][0].lower() in lower_words
                                    or tokens[0][0].lower() in _words(lang, "determiners")
-                                   or sentence_word(tokens[0][0], lang)):  # "Según GeoSphere", "Podle ..."
+                                   or sentence_word(tokens[0][0], lang) ):  # "Según GeoSphere", "Podle ..."
             tokens = tokens[1:]
         for run, titled in _runs(tokens, lang):
             _sequence(text, run, titled, initial and run[0] == tokens[0], lang, art_countries, found, pending, counts)
@@ -368,7 +387,7 @@ def find_names(text: str, lang: str | None = None) -> list[Mention]:
         # also uses in lower case, or inflected common words; a region is not part of a name
         # ("Styrie Mario Kunasek").
         while len(tokens) > 2 and (tokens[0][0].lower() in lower_words or common_word(tokens[0][0], lang)
-                                   or region(tokens[0][0])):
+                                   or known_word(tokens[0][0], lang) or region(tokens[0][0])):
             tokens = tokens[1:]
         key = surname(tokens)
         keyed.append((tokens, key, titled))
