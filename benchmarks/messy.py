@@ -65,12 +65,13 @@ def main(profile: str, seed: int, over: dict) -> None:
     event = {a.id: e for a, e, _ in rows}
     topic = {a.id: t for a, _, t in rows}
     undated = {a.id for a, _, _ in rows if not a.published}
-    sl = Storyline(open_store(tempfile.mktemp(suffix=".db")), load_settings(profile=profile, **over))
-    t0 = time.perf_counter()
-    report, _ = sl.add([a for a, _, _ in rows])
-    seconds = time.perf_counter() - t0
-    story_of = sl.store.membership()
-    sl.close()
+    with tempfile.TemporaryDirectory() as tmp:
+        sl = Storyline(open_store(f"{tmp}/messy.db"), load_settings(profile=profile, **over))
+        t0 = time.perf_counter()
+        report, _ = sl.add([a for a, _, _ in rows])
+        seconds = time.perf_counter() - t0
+        story_of = sl.store.membership()
+        sl.close()
     members: dict[str, list[str]] = {}
     for aid, sid in story_of.items():
         members.setdefault(sid, []).append(aid)

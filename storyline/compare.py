@@ -355,7 +355,7 @@ def evidence(a: Article, ea: Embedding, b: Article, eb: Embedding, f: Mapping[st
         shared_places=labels(a, a.keys("place") & b.keys("place")),
         only_a=labels(a, ka - kb), only_b=labels(b, kb - ka),
         event_dates=(a.event_date, b.event_date),
-        date_gap_days=_gap_days(a.event_date or a.published, b.event_date or b.published),
+        date_gap_days=_gap_days(a.event_date, b.event_date),
         months=(sorted(months(a)), sorted(months(b))),
         aligned=align(a, ea, b, eb),
         cosine=round(f["cos_doc"], 4), coverage=round(cov, 3),
@@ -399,9 +399,7 @@ def other_event(ev: Evidence, same_lang: bool, settings: Mapping) -> str:
     apart, particulars with none in common, or sentences that align like a copy's around another
     event's names, numbers and days (a template)."""
     if ev.date_gap_days is not None and ev.date_gap_days > settings["event_window_days"]:
-        # a publication date stands for the event's where the text names none: news is published within days
-        how = "event dates" if None not in ev.event_dates else "dates (of publication where the text names none)"
-        return f"{how} {ev.date_gap_days} days apart"
+        return f"event dates {ev.date_gap_days} days apart"
     if _month_conflict(ev):
         return "one is undated and they name no month in common"
     if 0 < settings["distinct_min_particulars"] <= ev.unshared:

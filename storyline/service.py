@@ -481,7 +481,7 @@ class Storyline:
         dec = self.store.decision(article_id)
         info = {"article": article_id, "story": dec[0] if dec else None, **((dec[1] or {}) if dec else {})}
         cited = [o for o in [info.get("best"), info.get("runner_up"), *(info.get("merged") or ())] if o and o.get("article")]
-        kept = self.store.get_articles(sorted({o["article"] for o in cited}))
+        kept = self.store.locate(sorted({o["article"] for o in cited}))
         for o in cited:  # the decision is kept as it was made; say which article it cites was deleted since
             if o["article"] not in kept:
                 o["deleted"] = True

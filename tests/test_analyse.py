@@ -221,7 +221,10 @@ def test_a_peoples_adjective_is_no_city_and_a_country_parts_the_names_around_it(
     ("pl", "Prezydent przyjął go w Białym Domu.", {("org", "org:whitehouse")}),  # "white" is no form of Białoruś
     ("cs", "Mluvčí Kremlu Dmitrij Peskov to odmítl.", {("org", "org:kremlin"), ("person", "person:peskov")}),
     ("pl", "Protestowali wczoraj mieszkańcy Bródna.", set()),  # the dictionary's Bródno, a district: not Brodnica
-    ("tr", "Alanya'da dün akşam bir yangın çıktı.", {("place", "geonames:324190")}),  # an apostrophe marks a name
+    ("tr", "Alanya'da dün akşam bir yangın çıktı.", {("place", "geonames:324190")}),  # "in": a place
+    ("tr", "Bakan Fidan'ın Paris'te yaptığı açıklama.", {("person", "person:fidan"), ("place", "geonames:2988507")}),
+    ("pl", "Protest odbył się w Płocku.", {("place", "geonames:3088825")}),  # the dictionary's "Płocko" starts as Płock
+    ("de", "Die Stadt Essen feiert.", {("place", "geonames:2928810")}),  # "Essen" is a word, but "Stadt" says a town
 ])
 def test_declined_names_common_words_regions_and_surnames(lang, text, expect):
     from storyline.analyse.names import name_signals

@@ -21,9 +21,11 @@ LANGUAGES = ("en", "de", "fr", "it", "es", "pt", "pl", "nl", "ru", "tr", "ar", "
              "cs", "sk", "sl", "hr", "bg", "uk", "ro", "hu", "el", "fi")
 _GENITIVE_SL = {n: m for m, n in enumerate(("januarja", "februarja", "marca", "aprila", "maja", "junija", "julija",
                                              "avgusta", "septembra", "oktobra", "novembra", "decembra"), 1)}
-# A weekday after "on" takes the accusative where a language declines it ("v sobotu", "w środę", "в суботу")
+# A weekday after "on" takes the accusative where a language declines it ("v sobotu", "w środę", "в суботу"); found
+# only after that preposition, as some forms are also other words (Czech "středu", centre; Russian "среду", environment)
 _ACCUSATIVE = {"cs": {"a": "u", "e": "i"}, "sk": {"a": "u"}, "pl": {"a": "ę"}, "sl": {"a": "o"}, "hr": {"a": "u"},
                "ru": {"а": "у"}, "uk": {"а": "у", "я": "ю"}}
+_ON = r"(?:v|ve|w|we|u|в|во|у)\s+"
 _FUTURE_DAYS = 45  # a day and month without a year this close after publication is the coming one ("on 31 December")
 _WEEKDAYS_EN = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
@@ -68,11 +70,13 @@ def _names(lang: str) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
         months.update({n[:-1] + "е": m for n, m in list(months.items()) if n.endswith("я") and len(n) > 4})
     if lang == "sl":  # CLDR's Slovenian months are nominative; a date takes the genitive ("24. marca 2025")
         months.update(_GENITIVE_SL)
-    for end, acc in _ACCUSATIVE.get(lang, {}).items():
-        days.update({n[:-1] + acc: d for n, d in list(days.items()) if n.endswith(end)})
     days.update({n.replace("ʼ", q): d for n, d in list(days.items()) if "ʼ" in n for q in "'’"})  # CLDR's "пʼятниця"
     data = json.loads(resources.files("storyline").joinpath("resources/relative_days.json").read_text("utf-8"))
-    return months, days, data.get(lang, {})
+    return months, days | _accusatives(lang, days), data.get(lang, {})
+
+
+def _accusatives(lang: str, days: dict[str, int]) -> dict[str, int]:
+    return {n[:-1] + acc: d for end, acc in _ACCUSATIVE.get(lang, {}).items() for n, d in days.items() if n.endswith(end)}
 
 
 @lru_cache(maxsize=None)
@@ -99,7 +103,8 @@ SPACELESS = frozenset({"zh", "ja", "th", "lo", "km", "my"})  # languages written
 @lru_cache(maxsize=None)
 def _patterns(lang: str) -> list[tuple[str, re.Pattern]]:
     months, days, rel = _names(lang)
-    m, d = _alts(months), _alts(days)
+    accusative = {n for n in days if n in _accusatives(lang, days)}
+    m, d = _alts(months), _alts({n: v for n, v in days.items() if n not in accusative})
     b, e = (r"(?<!\d)", r"(?!\d)") if lang in SPACELESS else (r"(?<![\w])", r"(?![\w])")  # no word bounds there
     pats = [
         ("iso", re.compile(r"\b(?P<y>(?:19|20)\d\d)-(?P<m>0[1-9]|1[0-2])-(?P<d>[0-2]\d|3[01])\b")),
@@ -118,6 +123,8 @@ def _patterns(lang: str) -> list[tuple[str, re.Pattern]]:
         ]
     if d:
         pats.append(("weekday", re.compile(b + r"(?P<wd>" + d + r")" + e, re.I)))
+    if accusative:
+        pats.append(("weekday", re.compile(b + _ON + r"(?P<wd>" + _alts(dict.fromkeys(accusative, 0)) + r")" + e, re.I)))
     if rel:
         pats.append(("relative", re.compile(b + r"(?P<rel>" + _alts(rel) + r")" + e, re.I)))
     words, capitalised = _month_words(lang)

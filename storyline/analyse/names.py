@@ -34,6 +34,7 @@ _POSSESSIVE = re.compile(r"['’]s?$")
 # Polish, Czech and Slovak decline a foreign name after an apostrophe ("George'a Floyda"): a person's, not a place's suffix
 _NAME_APOSTROPHE = frozenset({"pl", "cs", "sk"})
 _CASE_SUFFIX = re.compile(r"['’](\p{Ll}{1,4})$")  # Turkish Ankara'da, İstanbul'a; English Kazakhstan's
+_LOCATIVE_SUFFIX = re.compile(r"['’][dt][ae]n?(?!\p{L})")
 _MIN_INITIAL_CITY = 100_000
 _MIN_CITY_AFTER_ARTICLE = 1_000_000  # German nouns meet cities of 100k-1M: Halle, Essen, Lander (Länder)
 _LARGE_CITY = 1_000_000  # a city this large is meant even where its name is also a word ("London", "Roma")
@@ -168,9 +169,9 @@ def _place(surface: str, pos: int, art_countries: set[str], lang: str | None, te
     district" is not the Spanish Ribeira), is marked ``common``.
     """
     inflect = lang in INFLECTING
-    # a case ending after an apostrophe ("Alanya'da", "Cork's") marks a name, as a capital at a sentence start does not
-    marked = surface.endswith("'") and lang not in _NAME_APOSTROPHE
     surface = surface.rstrip("'")
+    # a Turkish locative or ablative ending after an apostrophe ("Alanya'da", "Ankara'dan") says "in" or "from" a place
+    marked = lang == "tr" and bool(_LOCATIVE_SUFFIX.match(text, pos + len(surface)))
     if inflect and not lookup(surface) and _adjective(surface, lang):
         return None
     code = _country_of(surface, inflect)
@@ -178,11 +179,12 @@ def _place(surface: str, pos: int, art_countries: set[str], lang: str | None, te
         return Mention("place", code, code, surface, pos)
     name = surface
     if inflect and " " not in surface and (base := name_form(surface, lang)) != surface:
-        if not (hit := lookup(base)):
-            return None  # the dictionary's nominative names something else: "Bródna" is Bródno, not Brodnica
-        name = base  # the dictionary's nominative: Praze -> Praha, Zagrebu -> Zagreb
-        if hit[0] == "country":
-            return Mention("place", hit[1], hit[1], surface, pos)
+        if hit := lookup(base):
+            name = base  # the dictionary's nominative: Praze -> Praha, Zagrebu -> Zagreb
+            if hit[0] == "country":
+                return Mention("place", hit[1], hit[1], surface, pos)
+        elif (near := lookup(surface, inflect)) and not plain(base).startswith(near[1]):
+            return None  # the dictionary's nominative is another name: "Bródna" is Bródno, not Brodnica ("Płocku": Płocko, Płock)
     if not lookup(name, inflect):
         return None
     city, why = resolve(name, art_countries, inflect)
@@ -237,10 +239,12 @@ def _sequence(text: str, tokens: list[tuple[str, int]], titled: bool, initial: b
 
     pm = (_place(whole, tokens[0][1], art_countries, lang, text, min_pop(0) if len(tokens) == 1 else 0)
           if len(tokens) > 1 or not tokens[0][0].endswith("'") else None)
-    if not pm and (lead := _leading_nouns(tokens, lang)) and not region(whole, inflect):  # "Hauptstadt Ljubljana"
+    if not pm and (lead := _settlement_words(tokens, lang)) and not region(whole, inflect):  # "Hauptstadt Ljubljana"
         rest = text[tokens[lead][1]:tokens[-1][1] + len(tokens[-1][0])]
         pm = _place(rest, tokens[lead][1], art_countries, lang, text)
-        pm = pm if pm and not pm.common and not pm.key.startswith("unresolved:") else None
+        pm = pm if pm and not pm.key.startswith("unresolved:") else None
+        if pm:
+            pm.common = False  # "Stadt Essen": the word says a town is meant
     if pm:
         found.append(pm)
         return
@@ -269,12 +273,11 @@ def _sequence(text: str, tokens: list[tuple[str, int]], titled: bool, initial: b
             pending.append((part, titled and k == 0))
 
 
-def _leading_nouns(tokens: list[tuple[str, int]], lang: str | None) -> int:
+def _settlement_words(tokens: list[tuple[str, int]], lang: str | None) -> int:
     """How many of a sequence's first words, not its last, are words for a town ("Hauptstadt"
-    before "Ljubljana") or, by the dictionary, common words of the language."""
+    before "Ljubljana")."""
     n = 0
-    while n < len(tokens) - 1 and (tokens[n][0].lower() in _words(lang, "settlements")
-                                   or sentence_word(tokens[n][0], lang) or common_word(tokens[n][0], lang)):
+    while n < len(tokens) - 1 and tokens[n][0].lower() in _words(lang, "settlements"):
         n += 1
     return n
 
@@ -350,7 +353,7 @@ def find_names(text: str, lang: str | None = None) -> list[Mention]:
         initial = bool(_SENT_START.search(text[max(0, s - 3):s]))
         if tokens and initial and (len(tokens[0][0]) <= 2 or tokens[0][0].lower() in lower_words
                                    or tokens[0][0].lower() in _words(lang, "determiners")
-                                   or sentence_word(tokens[0][0], lang) ):  # "Según GeoSphere", "Podle ..."
+                                   or sentence_word(tokens[0][0], lang)):  # "Según GeoSphere", "Podle ..."
             tokens = tokens[1:]
         for run, titled in _runs(tokens, lang):
             _sequence(text, run, titled, initial and run[0] == tokens[0], lang, art_countries, found, pending, counts)
@@ -387,7 +390,7 @@ def find_names(text: str, lang: str | None = None) -> list[Mention]:
         # also uses in lower case, or inflected common words; a region is not part of a name
         # ("Styrie Mario Kunasek").
         while len(tokens) > 2 and (tokens[0][0].lower() in lower_words or common_word(tokens[0][0], lang)
-                                   or known_word(tokens[0][0], lang) or region(tokens[0][0])):
+                                   or (inflect and known_word(tokens[0][0], lang)) or region(tokens[0][0])):
             tokens = tokens[1:]
         key = surname(tokens)
         keyed.append((tokens, key, titled))

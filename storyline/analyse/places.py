@@ -141,7 +141,7 @@ def inflected(key: str, names: list[str], same: dict[str, str] | None = None) ->
     """The gazetteer name an inflected form stands for (Москве -> москва, Warszawie -> warszawa).
 
     Tries stems one to three letters shorter and accepts a unique name at most two letters
-    longer than the form, and at most three past the stem they share (names that ``same`` maps to one value count as one: Portugalsko and
+    longer than the form and three past the stem they share (names that ``same`` maps to one value count as one: Portugalsko and
     Portugalia are both PT); ambiguity means no answer.
     """
     import bisect
@@ -157,7 +157,8 @@ def inflected(key: str, names: list[str], same: dict[str, str] | None = None) ->
                 hits.append(names[i])
             i += 1
         if len({same.get(h, h) for h in hits} if same else hits) == 1:
-            return hits[0] if _same_word(key, hits[0]) else None  # "bialym" (white) is no form of "bialorus"
+            near = [h for h in hits if _same_word(key, h)]  # "bialym" (white) is no form of "bialorus"
+            return near[0] if near else None
         if hits:
             return None
     return None
