@@ -76,6 +76,7 @@ def _names(lang: str) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
 
 
 def _accusatives(lang: str, days: dict[str, int]) -> dict[str, int]:
+    """The weekdays' accusative forms in a language that declines them ("sobota" -> "sobotu")."""
     return {n[:-1] + acc: d for end, acc in _ACCUSATIVE.get(lang, {}).items() for n, d in days.items() if n.endswith(end)}
 
 
@@ -103,7 +104,7 @@ SPACELESS = frozenset({"zh", "ja", "th", "lo", "km", "my"})  # languages written
 @lru_cache(maxsize=None)
 def _patterns(lang: str) -> list[tuple[str, re.Pattern]]:
     months, days, rel = _names(lang)
-    accusative = {n for n in days if n in _accusatives(lang, days)}
+    accusative = _accusatives(lang, days)  # matched only after "on", below
     m, d = _alts(months), _alts({n: v for n, v in days.items() if n not in accusative})
     b, e = (r"(?<!\d)", r"(?!\d)") if lang in SPACELESS else (r"(?<![\w])", r"(?![\w])")  # no word bounds there
     pats = [
@@ -124,7 +125,7 @@ def _patterns(lang: str) -> list[tuple[str, re.Pattern]]:
     if d:
         pats.append(("weekday", re.compile(b + r"(?P<wd>" + d + r")" + e, re.I)))
     if accusative:
-        pats.append(("weekday", re.compile(b + _ON + r"(?P<wd>" + _alts(dict.fromkeys(accusative, 0)) + r")" + e, re.I)))
+        pats.append(("weekday", re.compile(b + _ON + r"(?P<wd>" + _alts(accusative) + r")" + e, re.I)))
     if rel:
         pats.append(("relative", re.compile(b + r"(?P<rel>" + _alts(rel) + r")" + e, re.I)))
     words, capitalised = _month_words(lang)

@@ -141,8 +141,8 @@ def inflected(key: str, names: list[str], same: dict[str, str] | None = None) ->
     """The gazetteer name an inflected form stands for (Москве -> москва, Warszawie -> warszawa).
 
     Tries stems one to three letters shorter and accepts a unique name at most two letters
-    longer than the form and three past the stem they share (names that ``same`` maps to one value count as one: Portugalsko and
-    Portugalia are both PT); ambiguity means no answer.
+    longer than the form and three past the stem they share (names that ``same`` maps to one
+    value count as one: Portugalsko and Portugalia are both PT); ambiguity means no answer.
     """
     import bisect
 
