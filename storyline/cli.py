@@ -508,13 +508,11 @@ def why(settings, article_id, db, fmt):
         if o:
             model = f", {o['model']} model" if o.get("model") else ""
             because = f": {o['because']}" if o.get("because") else ""
-            gone = " (deleted since)" if o.get("deleted") else ""
-            click.echo(f"  {label}: story {o['story']} via {o['article']}{gone}: overall {o['overall']} ({o['relation']}{model}{because})")
+            click.echo(f"  {label}: story {o['story']} {_via(o)}: overall {o['overall']} ({o['relation']}{model}{because})")
             if o.get("route"):
                 click.echo(f"    scored by {o['route']}")
     for o in info.get("merged") or ():
-        gone = " (deleted since)" if o.get("deleted") else ""
-        click.echo(f"  bridged story {o['story']} into it via {o['article']}{gone}: overall {o['overall']} ({o['relation']})")
+        click.echo(f"  bridged story {o['story']} into it {_via(o)}: overall {o['overall']} ({o['relation']})")
     if info.get("vetoed"):
         click.echo(f"  vetoed by event date: {', '.join(info['vetoed'])}")
     if dating := info.get("dating"):
@@ -527,6 +525,11 @@ def why(settings, article_id, db, fmt):
         click.echo(f"  undated, so it could not bridge: {', '.join(info['unbridged'])}")
     if info.get("apart"):
         click.echo(f"  undated, and the same story as stories of other times alike: joined none of {', '.join(info['apart'])}")
+
+
+def _via(cited: dict) -> str:
+    """The article a decision cites, and whether it was deleted since."""
+    return f"via {cited['article']}" + (" (deleted since)" if cited.get("deleted") else "")
 
 
 def _read_one(path: str, settings):

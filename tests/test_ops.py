@@ -74,6 +74,9 @@ def test_why_says_which_article_its_decision_cites_was_deleted_since(service, se
     delete(sl, _ids(s, "000"))
     info = sl.why(art.id)
     assert info["best"]["deleted"] is True and "deleted" not in info["runner_up"]
+    from storyline.cli import _via
+
+    assert _via(info["best"]) == f"via {s['000'].article.id} (deleted since)"
 
 
 def test_a_deletion_across_stories_leaves_what_summarising_and_counting_anew_would(service, seeds_prepared):
