@@ -32,7 +32,8 @@ from storyline.evaluate import story_scores
 from storyline.settings import load_settings
 
 # each veto's "off" value, and its strength as a value grows (+1: stronger, -1: weaker)
-KEYS = {"template_max_particulars": (-1.0, 1), "distinct_min_particulars": (0, -1), "template_coverage": (1.0, -1)}
+KEYS = {"template_max_particulars": (-1.0, 1), "distinct_min_particulars": (0, -1), "template_coverage": (1.0, -1),
+        "template_coverage_unshared": (1.0, -1)}
 
 
 def vetoed(s, compare: dict, key: str) -> bool:

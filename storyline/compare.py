@@ -14,7 +14,7 @@ import regex as re
 
 from .fold import fold
 from .embed import sentence_texts
-from .model import AlignedSentence, Article, Embedding, Evidence, PairScore
+from .model import AlignedSentence, Article, Embedding, Evidence, PairScore, months
 
 _NUMBER = re.compile(r"(?<![\p{L}\d])\d[\d.,]*\d(?![\p{L}\d])|(?<![\p{L}\d])\d{2,}(?![\p{L}\d])")
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
@@ -217,19 +217,6 @@ def notice_texts() -> list[str]:
     return resources.files("storyline").joinpath("resources/notices.txt").read_text(encoding="utf-8").splitlines()
 
 
-def months(art: Article) -> set[int]:
-    """Months the article talks about: "gennaio" alone, "21 agosto", or the month of a full date."""
-    out = set()
-    for sig in art.signals:
-        if sig.type != "date":
-            continue
-        if sig.key.startswith(("month:", "day:")):
-            out.add(int(sig.key.split(":")[1][:2]))
-        elif sig.resolved:
-            out.add(int(sig.key[5:7]))
-    return out
-
-
 def _counts(art: Article, types: tuple[str, ...]) -> dict[str, int]:
     return {s.key: len(s.positions) for s in art.signals if s.type in types and s.resolved}
 
@@ -405,8 +392,11 @@ def other_event(ev: Evidence, same_lang: bool, settings: Mapping) -> str:
     if 0 < settings["distinct_min_particulars"] <= ev.unshared:
         return f"each names {ev.unshared} or more particulars and they share none besides days"
     copy_coverage = settings["duplicate_coverage" if same_lang else "translation_coverage"]
+    looking = min(copy_coverage, settings["template_coverage"])
+    if ev.particulars == 0:  # nothing of their own in common: less of the frame is enough
+        looking = min(looking, settings["template_coverage_unshared"])
     if (ev.particulars is not None and ev.particulars <= settings["template_max_particulars"]
-            and ev.coverage >= min(copy_coverage, settings["template_coverage"])):
+            and ev.coverage >= looking):
         return (f"one template: sentences aligned {ev.coverage:.0%} around other particulars "
                 f"({ev.particulars:.0%} shared)")
     return ""

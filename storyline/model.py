@@ -273,3 +273,16 @@ class Placed:
 
 def day_of(d: str | None) -> dt.date | None:
     return dt.date.fromisoformat(d[:10]) if d else None
+
+
+def months(art: Article) -> set[int]:
+    """Months the article talks about: "gennaio" alone, "21 agosto", or the month of a full date."""
+    out = set()
+    for sig in art.signals:
+        if sig.type != "date":
+            continue
+        if sig.key.startswith(("month:", "day:")):
+            out.add(int(sig.key.split(":")[1][:2]))
+        elif sig.resolved:
+            out.add(int(sig.key[5:7]))
+    return out

@@ -87,6 +87,22 @@ def test_an_undated_article_between_stories_of_other_times_starts_its_own():
     assert not u.new_story and not u.apart
 
 
+def test_an_undated_article_whose_months_are_all_far_from_a_storys_joins_it_not():
+    """Its link is to an undated member, so no pair says "another event": the story's dates do."""
+    def undated(aid, named):
+        p = prep(aid, None, [1, 0.05, 0.05, 0, 0, 0, 0, 0])
+        p.article.signals = [Signal("date", key, key) for key in named]
+        return p
+
+    for named, joins in ((["month:10"], False), (["day:04-20"], True), (["day:03-02"], True), ([], True)):
+        index = StoryIndex(compare_by(lambda a, b: True), dim=8, span_days=14)
+        index.assign(prep("a", 0, [1, 0.1, 0, 0, 0, 0, 0, 0]))  # 1 March 2025
+        index.assign(undated("u0", []))
+        u = index.assign(undated("u", named))
+        assert u.new_story is not joins, named  # October is another time; April, within a month, may be background
+        assert (index.story_of_["a"] in u.vetoed) is not joins
+
+
 def test_an_undated_copy_joins_what_it_copies_whatever_else_it_matches():
     """A translation of a member is that member's time: the margin rule never parts it from it."""
     index = StoryIndex(compare_by(lambda a, b: "u" in (a, b), copies=[("u", "b")]), dim=8, span_days=14,
@@ -194,10 +210,15 @@ def test_a_template_is_no_copy_without_its_particulars():
     frames = Evidence(coverage=0.95, particulars=len(particulars(a) & particulars(b)) / 3)
     copy = Evidence(coverage=0.95, particulars=1.0)
     assert settled_relation(frames, True, {**settings, "template_max_particulars": -1.0}) is None  # veto off: the scores decide
-    veto = {**settings, "template_max_particulars": 0.4, "template_coverage": 1.0}
+    veto = {**settings, "template_max_particulars": 0.4, "template_coverage": 1.0, "template_coverage_unshared": 1.0}
     assert settled_relation(frames, True, veto) == "other event"  # one template, another event's particulars
     assert settled_relation(Evidence(coverage=0.95, particulars=0.45), True, veto) is None  # the scores decide
     assert settled_relation(Evidence(coverage=0.5, particulars=0.0), True, veto) is None  # no copy: not a template
+    unshared = {**veto, "template_coverage_unshared": 0.4}  # sharing no particular at all, half the frame is enough
+    assert other_event(Evidence(coverage=0.5, particulars=0.0), True, unshared).startswith("one template")
+    assert settled_relation(Evidence(coverage=0.5, particulars=0.2), True, unshared) is None  # shares some: a copy's cover
+    assert settled_relation(Evidence(coverage=0.3, particulars=0.0), True, unshared) is None
+    assert settled_relation(Evidence(coverage=0.5, particulars=None), True, unshared) is None  # one names none
     looser = {**veto, "template_coverage": 0.4}  # the full profile's sentences cover one template's reports less
     assert settled_relation(Evidence(coverage=0.5, particulars=0.2), False, looser) == "other event"
     assert other_event(Evidence(coverage=0.5, particulars=0.2), False, looser).startswith("one template: sentences aligned 50%")
