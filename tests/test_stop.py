@@ -152,6 +152,14 @@ def test_add_gives_up_the_article_in_hand_at_the_bound(tmp_path):
     assert intact(db) == (0, 0)
 
 
+def slowly(route, seconds: float = 0.3):
+    """A site's route answered after a pause."""
+    def answer(handler):
+        time.sleep(seconds)
+        return route
+    return answer
+
+
 def test_watch_stops_after_the_article_in_hand(tmp_path):
     site = Site()
     items = []
@@ -160,6 +168,8 @@ def test_watch_stops_after_the_article_in_hand(tmp_path):
         text = f"On Monday the {topic} were reported in town {i}. " * 6
         items.append((site.put(f"/n/{i}.html", article_html(f"Report {i}", text)), f"Report {i}", "2024-03-01"))
     site.put("/feed.json", json_feed(items), "application/feed+json")
+    for i in range(3, 40):  # pages after the third come slowly: the stop lands mid-feed however loaded the machine
+        site.routes[f"/n/{i}.html"] = slowly(site.routes[f"/n/{i}.html"])
     db = str(tmp_path / "w.db")
     cfg = config(tmp_path, extra='[ingest]\nallow_networks = ["127.0.0.0/8"]\nper_host_interval_s = 0.0\n')
     try:
