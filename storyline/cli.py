@@ -514,7 +514,7 @@ def why(settings, article_id, db, fmt):
     for o in info.get("merged") or ():
         click.echo(f"  bridged story {o['story']} into it {_via(o)}: overall {o['overall']} ({o['relation']})")
     if info.get("vetoed"):
-        click.echo(f"  vetoed by dates (event dates; an undated article's months or feed bounds): {', '.join(info['vetoed'])}")
+        click.echo(f"  vetoed by dates (event dates, an undated one's months, a feed's bounds): {', '.join(info['vetoed'])}")
     if dating := info.get("dating"):
         bound = "".join(f" ({what} {dating[k]}: no {side})" for k, what, side in
                         (("after", "first listed by its feed after", "earlier"), ("bound", "captured", "later")) if dating.get(k))
