@@ -393,8 +393,8 @@ def other_event(ev: Evidence, same_lang: bool, settings: Mapping) -> str:
         return f"each names {ev.unshared} or more particulars and they share none besides days"
     copy_coverage = settings["duplicate_coverage" if same_lang else "translation_coverage"]
     looking = min(copy_coverage, settings["template_coverage"])
-    if ev.particulars == 0:  # nothing of their own in common: less of the frame is enough
-        looking = min(looking, settings["template_coverage_unshared"])
+    if ev.particulars == 0 and same_lang:  # nothing of their own in common: less of the frame is enough (across
+        looking = min(looking, settings["template_coverage_unshared"])  # scripts a name or number's key can miss)
     if (ev.particulars is not None and ev.particulars <= settings["template_max_particulars"]
             and ev.coverage >= looking):
         return (f"one template: sentences aligned {ev.coverage:.0%} around other particulars "

@@ -225,6 +225,9 @@ def test_a_peoples_adjective_is_no_city_and_a_country_parts_the_names_around_it(
     ("tr", "Bakan Fidan'ın Paris'te yaptığı açıklama.", {("person", "person:fidan"), ("place", "geonames:2988507")}),
     ("pl", "Protest odbył się w Płocku.", {("place", "geonames:3088825")}),  # the dictionary's "Płocko" starts as Płock
     ("de", "Die Stadt Essen feiert.", {("place", "geonames:2928810")}),  # "Essen" is a word, but "Stadt" says a town
+    # a club is an organisation, its first word kept at a sentence start: not the person or city "Madrid"
+    ("de", "Real Madrid schlug den FC Barcelona.", {("org", "org:realmadrid"), ("org", "org:fkbarkelona")}),
+    ("en", "Real wages fell in Spain.", {("place", "ES")}),
 ])
 def test_declined_names_common_words_regions_and_surnames(lang, text, expect):
     from storyline.analyse.names import name_signals

@@ -216,6 +216,7 @@ def test_a_template_is_no_copy_without_its_particulars():
     assert settled_relation(Evidence(coverage=0.5, particulars=0.0), True, veto) is None  # no copy: not a template
     unshared = {**veto, "template_coverage_unshared": 0.4}  # sharing no particular at all, half the frame is enough
     assert other_event(Evidence(coverage=0.5, particulars=0.0), True, unshared).startswith("one template")
+    assert settled_relation(Evidence(coverage=0.5, particulars=0.0), False, unshared) is None  # across scripts keys miss
     assert settled_relation(Evidence(coverage=0.5, particulars=0.2), True, unshared) is None  # shares some: a copy's cover
     assert settled_relation(Evidence(coverage=0.3, particulars=0.0), True, unshared) is None
     assert settled_relation(Evidence(coverage=0.5, particulars=None), True, unshared) is None  # one names none

@@ -95,6 +95,12 @@ def _org_words() -> frozenset[str]:
 
 
 @lru_cache(maxsize=1)
+def _club_words() -> frozenset[str]:
+    """Words that open a club's name ("FC", "Real"): kept at a sentence start before another capital."""
+    return frozenset(_resource("org_words.json")["clubs"])
+
+
+@lru_cache(maxsize=1)
 def _function_words() -> dict[str, dict[str, frozenset[str]]]:
     return {lang: {k: frozenset(v) for k, v in kinds.items()}
             for lang, kinds in _resource("function_words.json").items() if not lang.startswith("_")}
@@ -353,7 +359,8 @@ def find_names(text: str, lang: str | None = None) -> list[Mention]:
         initial = bool(_SENT_START.search(text[max(0, s - 3):s]))
         if tokens and initial and (len(tokens[0][0]) <= 2 or tokens[0][0].lower() in lower_words
                                    or tokens[0][0].lower() in _words(lang, "determiners")
-                                   or sentence_word(tokens[0][0], lang)):  # "Según GeoSphere", "Podle ..."
+                                   or sentence_word(tokens[0][0], lang)) \
+                and not (len(tokens) > 1 and tokens[0][0] in _club_words()):  # "Según GeoSphere", not "Real Madrid"
             tokens = tokens[1:]
         for run, titled in _runs(tokens, lang):
             _sequence(text, run, titled, initial and run[0] == tokens[0], lang, art_countries, found, pending, counts)
