@@ -24,6 +24,7 @@ import json
 import random
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 from _data import overrides
@@ -81,7 +82,7 @@ def main(profile: str, seed: int, over: dict) -> None:
     print(json.dumps({
         "profile": profile, "settings": over, "seed": seed, "articles": report.added, "undated": len(undated),
         "events": len(set(event.values())), "topics": len(set(topic.values())),
-        "languages": dict(sorted({lang: sum(1 for a, _, _ in rows if a.lang == lang) for lang in {a.lang for a, _, _ in rows}}.items())),
+        "languages": dict(sorted(Counter(a.lang for a, _, _ in rows).items())),
         "stories": len(members),
         "stories_with_several_events": sum(1 for m in members.values() if len({event[a] for a in m}) > 1),
         "stories_with_several_topics": sum(1 for m in members.values() if len({topic[a] for a in m}) > 1),

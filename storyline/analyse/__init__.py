@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ..model import Article
-from .dates import date_signals
+from .dates import MAX_DATE_GAP_DAYS, date_signals
 from .language import check_language, paragraph_languages
 from .names import name_signals
 
@@ -14,7 +14,7 @@ __all__ = ["Analyser"]
 class Analyser:
     """Fills ``lang``, ``paragraph_langs``, ``signals`` and ``event_date`` of a cleaned article."""
 
-    def __init__(self, min_lang_chars: int = 40, max_date_gap_days: int = 7):
+    def __init__(self, min_lang_chars: int = 40, max_date_gap_days: int = MAX_DATE_GAP_DAYS):
         self.min_lang_chars = min_lang_chars
         self.max_date_gap_days = max_date_gap_days
 

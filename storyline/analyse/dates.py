@@ -27,6 +27,7 @@ _ACCUSATIVE = {"cs": {"a": "u", "e": "i"}, "sk": {"a": "u"}, "pl": {"a": "ę"}, 
                "ru": {"а": "у"}, "uk": {"а": "у", "я": "ю"}}
 _ON = r"(?:v|ve|w|we|u|в|во|у)\s+"
 _FUTURE_DAYS = 45  # a day and month without a year this close after publication is the coming one ("on 31 December")
+MAX_DATE_GAP_DAYS = 7  # a date further before publication is background, not the event (analyse.max_date_gap_days)
 _WEEKDAYS_EN = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
@@ -211,7 +212,7 @@ def find_dates(text: str, lang: str | None, published: dt.date | None = None) ->
 _KIND_RANK = {"full": 3, "day-month": 2, "weekday": 1, "relative": 0}
 
 
-def event_date(mentions: list[Mention], published: dt.date | None, max_gap_days: int = 7,
+def event_date(mentions: list[Mention], published: dt.date | None, max_gap_days: int = MAX_DATE_GAP_DAYS,
                bound: dt.date | None = None) -> dt.date | None:
     """The date the reported event happened: explicit dates before weekdays, then the most mentioned.
 
@@ -237,7 +238,7 @@ def event_date(mentions: list[Mention], published: dt.date | None, max_gap_days:
     return max(counts, key=lambda d: (rank[d], counts[d], -first[d]))
 
 
-def date_signals(text: str, lang: str | None, published: str | None, max_gap_days: int = 7,
+def date_signals(text: str, lang: str | None, published: str | None, max_gap_days: int = MAX_DATE_GAP_DAYS,
                  captured: str | None = None) -> tuple[list[Signal], str | None]:
     """Date signals and the event date. Weekdays, "yesterday" and day-months without a year
     resolve against ``published`` only, never against ``captured`` (a bound: the day a page was
