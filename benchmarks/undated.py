@@ -23,6 +23,9 @@ stories`` does. Two modes:
   A third run, "undated_text_dates", is the undated one where an undated article whose own text
   names a full date (``analyse`` found one) keeps the assigned day as that date: a page with no
   publication date whose text says when (the issue's "date inferred from the text's own dates").
+  A fourth, "all_undated", has no article dated: what the model alone makes of the same stream,
+  the floor the undated third's pairs fall towards (the dated run's dates part every gold story
+  of another day, so its precision is near 1 by construction).
   ``--poll-days N ...`` adds a run per N, "undated_polled_Nd": the undated third as pages of feeds
   that ``watch`` reads every N days, each feed at a phase of its own (seeded): a page is captured
   at the first read on or after its day and was not listed at the read before, the two bounds
@@ -141,7 +144,8 @@ def main(pairs_file, split, cache, profile, overrides, redated=False, seed=0, da
         runs = {"dated": {a: dated(arts[a], dates[a]) for a in order},
                 "undated": {a: dated(arts[a], None if a in gone else dates[a]) for a in order},
                 "undated_text_dates": {a: dated(arts[a], None if a in gone else dates[a],
-                                                dates[a] if a in named else None) for a in order}}
+                                                dates[a] if a in named else None) for a in order},
+                "all_undated": {a: dated(arts[a], None) for a in order}}
         rng = random.Random(seed)
         for every in poll_days:
             runs[f"undated_polled_{every}d"] = {a: dated(arts[a], None, **polled(dates[a], every, rng)) if a in gone
