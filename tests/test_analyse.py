@@ -228,6 +228,10 @@ def test_a_peoples_adjective_is_no_city_and_a_country_parts_the_names_around_it(
     # a club is an organisation, its first word kept at a sentence start: not the person or city "Madrid"
     ("de", "Real Madrid schlug den FC Barcelona.", {("org", "org:realmadrid"), ("org", "org:fkbarkelona")}),
     ("en", "Real wages fell in Spain.", {("place", "ES")}),
+    # in Italian and Spanish a city takes no article: after one it is the club ("il Cairo" excepted)
+    ("it", "Il Milan ha battuto la Roma a Torino.", {("org", "org:milan"), ("org", "org:roma"), ("place", "geonames:3165524")}),
+    ("it", "Il ministro è volato al Cairo.", {("place", "geonames:360630")}),
+    ("es", "El Sevilla venció al Valencia en Madrid.", {("org", "org:sevila"), ("org", "org:valenkia"), ("place", "geonames:3117735")}),
 ])
 def test_declined_names_common_words_regions_and_surnames(lang, text, expect):
     from storyline.analyse.names import name_signals

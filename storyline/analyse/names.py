@@ -108,8 +108,9 @@ def _function_words() -> dict[str, dict[str, frozenset[str]]]:
 
 def _words(lang: str | None, kind: str) -> frozenset[str]:
     """The language's "pronouns" (courtesy forms), "titles" (salutations, offices), "determiners",
-    "features" (river, lake, street: the name after one is not a city's), "locatives" (in, at) or
-    "settlements" (German "Hauptstadt", "Stadt": the name after one is the place's)."""
+    "features" (river, lake, street: the name after one is not a city's), "locatives" (in, at),
+    "settlements" (German "Hauptstadt", "Stadt": the name after one is the place's), or
+    "club_articles" and "article_cities" (Italian "il Milan" is the club; "il Cairo" the city)."""
     return _function_words().get(lang or "", {}).get(kind, frozenset())
 
 
@@ -243,6 +244,9 @@ def _sequence(text: str, tokens: list[tuple[str, int]], titled: bool, initial: b
             return _MIN_CITY_AFTER_ARTICLE
         return _MIN_INITIAL_CITY if i == 0 and initial else 0
 
+    if len(tokens) == 1 and _club(text, tokens[0][1], whole, lang):
+        found.append(Mention("org", "org:" + fold(whole), whole, whole, tokens[0][1]))
+        return
     pm = (_place(whole, tokens[0][1], art_countries, lang, text, min_pop(0) if len(tokens) == 1 else 0)
           if len(tokens) > 1 or not tokens[0][0].endswith("'") else None)
     if not pm and (lead := _settlement_words(tokens, lang)) and not region(whole, inflect):  # "Hauptstadt Ljubljana"
@@ -277,6 +281,13 @@ def _sequence(text: str, tokens: list[tuple[str, int]], titled: bool, initial: b
     for k, part in enumerate(parts):
         if part:
             pending.append((part, titled and k == 0))
+
+
+def _club(text: str, pos: int, name: str, lang: str | None) -> bool:
+    """A city's name right after an article is its football club where the language gives a
+    city none ("il Milan", "la Roma", "el Sevilla"; "il Cairo" excepted): not the city."""
+    return (_after(text, pos, lang, "club_articles") and name not in _words(lang, "article_cities")
+            and (hit := lookup(name)) is not None and hit[0] == "city")
 
 
 def _settlement_words(tokens: list[tuple[str, int]], lang: str | None) -> int:
