@@ -232,8 +232,8 @@ def test_a_peoples_adjective_is_no_city_and_a_country_parts_the_names_around_it(
     ("it", "Il Milan ha battuto la Roma a Torino.", {("org", "org:milan"), ("org", "org:roma"), ("place", "geonames:3165524")}),
     ("it", "Il ministro è volato al Cairo.", {("place", "geonames:360630")}),
     ("es", "El Sevilla venció al Valencia en Madrid.", {("org", "org:sevila"), ("org", "org:valenkia"), ("place", "geonames:3117735")}),
-    # an office before a name is no organisation's; a street is no person
-    ("en", "Police Chief John Smith spoke on Main Street.", {("person", "person:smith")}),
+    # an office before a name is no organisation's; a street is a place, no person
+    ("en", "Police Chief John Smith spoke on Main Street.", {("person", "person:smith"), ("place", "unresolved:main street")}),
 ])
 def test_declined_names_common_words_regions_and_surnames(lang, text, expect):
     from storyline.analyse.names import name_signals

@@ -426,7 +426,8 @@ def find_names(text: str, lang: str | None = None) -> list[Mention]:
         pos = tokens[0][1]
         if len(tokens) == 1 and surface in _org_words():  # "il Consiglio", "die Regierung": which one is not said
             continue
-        if tokens[-1][0].lower() in _words(lang, "features"):  # "Main Street", "Hudson River": no person
+        if tokens[-1][0].lower() in _words(lang, "features"):  # "Main Street", "Hudson River": a place, no person
+            found.append(Mention("place", f"unresolved:{plain(surface)}", surface, surface, pos))
             continue
         if any(t in _org_words() for t, _ in tokens):
             found.append(Mention("org", "org:" + fold(surface), surface, surface, pos))
