@@ -108,7 +108,8 @@ def _function_words() -> dict[str, dict[str, frozenset[str]]]:
 
 def _words(lang: str | None, kind: str) -> frozenset[str]:
     """The language's "pronouns" (courtesy forms), "titles" (salutations, offices), "determiners",
-    "features" (river, lake, street: the name after one is not a city's), "locatives" (in, at),
+    "features" (river, lake, street: the name after one is not a city's, a name ending in one is
+    no person's), "locatives" (in, at),
     "settlements" (German "Hauptstadt", "Stadt": the name after one is the place's), or
     "club_articles" and "article_cities" (Italian "il Milan" is the club; "il Cairo" the city)."""
     return _function_words().get(lang or "", {}).get(kind, frozenset())
