@@ -39,7 +39,9 @@ def write_articles(folder, n: int) -> list[str]:
 
 
 def start(*args, group: bool = False) -> subprocess.Popen:
-    return subprocess.Popen([*EXE, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    """Unbuffered bytes: a line ``read_lines`` has not taken stays in the pipe for ``finish``
+    (a text stream's buffer held a fourth line that ``communicate``, reading the pipe, never saw)."""
+    return subprocess.Popen([*EXE, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0,
                             start_new_session=group)
 
 
@@ -69,7 +71,7 @@ def read_lines(stream, n: int, seconds: float) -> list[str]:
 
     def reader():
         while len(got) < n and (line := stream.readline()):
-            got.append(line)
+            got.append(line.decode())
         done.set()
     threading.Thread(target=reader, daemon=True).start()
     done.wait(seconds)
@@ -82,7 +84,7 @@ def finish(proc: subprocess.Popen, before: str = "") -> tuple[int, str, str, flo
         out, err = proc.communicate(timeout=90)
     finally:
         proc.kill()
-    return proc.returncode, before + out, err, time.monotonic() - t
+    return proc.returncode, before + out.decode(), err.decode(), time.monotonic() - t
 
 
 def intact(db: str) -> tuple[int, int]:
